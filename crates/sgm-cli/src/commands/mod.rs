@@ -1,0 +1,4 @@
+//! One module per `sgm` subcommand.
+
+pub mod data;
+pub mod eval;

@@ -1,0 +1,91 @@
+//! # sgm-cli
+//!
+//! The `sgm` command-line tool. The binary is a thin wrapper around [`run`], so integration tests can drive every
+//! command in-process.
+
+use clap::{Parser, Subcommand};
+use std::ffi::OsString;
+use std::process::ExitCode;
+
+pub mod commands;
+pub mod io;
+
+/// sgm: deep metric learning for facial expressions (Structured Gaussian Manifold loss).
+#[derive(Debug, Parser)]
+#[command(name = "sgm", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    /// More log output (-v info, -vv debug, -vvv trace). `RUST_LOG` overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    /// The command to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The sgm commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Score embeddings the way the paper does: kNN classification, clustering NMI, Recall@K.
+    Eval(commands::eval::EvalArgs),
+    /// Data sets: list the known ones, count, verify, look at them, write the synthetic set.
+    #[command(subcommand)]
+    Data(commands::data::DataCommand),
+}
+
+/// Parses `args` and runs the command. Errors are returned, not printed.
+pub fn run<I, T>(args: I) -> anyhow::Result<()>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let cli = Cli::try_parse_from(args)?;
+    run_cli(cli)
+}
+
+/// Runs an already parsed command line.
+pub fn run_cli(cli: Cli) -> anyhow::Result<()> {
+    init_tracing(cli.verbose);
+    match cli.command {
+        Command::Eval(args) => commands::eval::run(args),
+        Command::Data(cmd) => commands::data::run(cmd),
+    }
+}
+
+/// Entry point of the binary: prints errors as `error: …` with their causes and maps them to an exit code.
+pub fn main_with_args<I, T>(args: I) -> ExitCode
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            // clap prints help/version to stdout and usage errors to stderr with its own exit code.
+            let _ = e.print();
+            return ExitCode::from(e.exit_code() as u8);
+        }
+    };
+    match run_cli(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err}");
+            for cause in err.chain().skip(1) {
+                eprintln!("  caused by: {cause}");
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing(verbose: u8) {
+    use tracing_subscriber::EnvFilter;
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    // A second call (in-process tests) keeps the first subscriber.
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}

@@ -1,0 +1,72 @@
+//! The error type of sgm-data. Every variant that comes from a file names the file, and the row or record where
+//! there is one, so a user can find and fix the bad input.
+
+use std::path::PathBuf;
+
+/// Errors returned by sgm-data.
+#[derive(Debug, thiserror::Error)]
+pub enum DataError {
+    /// A file or folder could not be read.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file or folder.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// An image could not be decoded.
+    #[error("{path}: cannot decode image: {reason}")]
+    Image {
+        /// The image file.
+        path: PathBuf,
+        /// What the decoder said.
+        reason: String,
+    },
+    /// A malformed record in a CSV or text index file. `line` is 1-based and counts the header, as an editor does.
+    #[error("{path}:{line}: {reason}")]
+    Record {
+        /// The index file.
+        path: PathBuf,
+        /// 1-based line number.
+        line: usize,
+        /// What is wrong with the record.
+        reason: String,
+    },
+    /// A required folder or file of a data set layout is absent.
+    #[error("{path}: missing {what}")]
+    Missing {
+        /// Where it was expected.
+        path: PathBuf,
+        /// What was expected there (e.g. "split folder FER2013Valid").
+        what: String,
+    },
+    /// A file or folder does not follow the data set's layout (e.g. a file name that does not parse).
+    #[error("{path}: {reason}")]
+    Layout {
+        /// The offending file or folder.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A configuration value is out of its valid range.
+    #[error("invalid configuration: {0}")]
+    Config(String),
+    /// An error from candle while building a batch tensor.
+    #[error(transparent)]
+    Candle(#[from] candle_core::Error),
+}
+
+/// Result alias for sgm-data.
+pub type Result<T, E = DataError> = std::result::Result<T, E>;
+
+impl DataError {
+    /// Shorthand for [`DataError::Io`].
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Self::Io { path: path.into(), source }
+    }
+    /// Shorthand for [`DataError::Record`].
+    pub fn record(path: impl Into<PathBuf>, line: usize, reason: impl Into<String>) -> Self {
+        Self::Record { path: path.into(), line, reason: reason.into() }
+    }
+}
