@@ -1,0 +1,21 @@
+//! The error type of sgm-cluster.
+
+/// Errors returned by sgm-cluster.
+#[derive(Debug, thiserror::Error)]
+pub enum ClusterError {
+    /// An invalid parameter (k = 0, more clusters than points, …).
+    #[error("invalid clustering parameter: {0}")]
+    InvalidParams(String),
+    /// Inputs whose shapes do not fit together.
+    #[error("shape mismatch: {0}")]
+    Shape(String),
+    /// linfa's k-means failed.
+    #[error("k-means failed: {0}")]
+    KMeans(#[from] linfa_clustering::KMeansError),
+    /// An error from sgm-core.
+    #[error(transparent)]
+    Core(#[from] sgm_core::CoreError),
+}
+
+/// Result alias for sgm-cluster.
+pub type Result<T, E = ClusterError> = std::result::Result<T, E>;

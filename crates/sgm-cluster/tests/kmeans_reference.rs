@@ -1,0 +1,64 @@
+//! k-means against scikit-learn 1.9.1 from the same initial centres.
+//!
+//! ```python
+//! import numpy as np
+//! from sklearn.cluster import KMeans
+//! def data(n, d, phase, nclass):
+//!     i = np.arange(n)[:,None]; j = np.arange(d)[None,:]
+//!     lab = (np.arange(n) * 7 % nclass)
+//!     off = np.cos(lab[:,None] * 1.7 + j * 0.9) * 0.6
+//!     x = (off + np.sin(1.3*i*(j+1) + 0.7*j + phase)).astype(np.float32)
+//!     return x, lab
+//! X, y = data(300, 6, 0.0, 5); X = X.astype(np.float64)
+//! km = KMeans(n_clusters=5, init=X[[0,1,2,3,4]], n_init=1, max_iter=3000, tol=1e-3).fit(X)
+//! print(km.inertia_, km.n_iter_, km.labels_.tolist())   # 685.7452483657789, 8 iterations
+//! ```
+
+use sgm_cluster::{kmeans, KMeansConfig, KMeansInitMethod};
+use sgm_core::{nmi, Embeddings};
+
+fn data(n: usize, d: usize, phase: f64, nclass: usize) -> (Embeddings, Vec<u32>) {
+    let labels: Vec<u32> = (0..n).map(|i| (i * 7 % nclass) as u32).collect();
+    let mut x = Vec::with_capacity(n * d);
+    for (i, &lab) in labels.iter().enumerate() {
+        for j in 0..d {
+            let off = (lab as f64 * 1.7 + j as f64 * 0.9).cos() * 0.6;
+            x.push((off + (1.3 * i as f64 * (j + 1) as f64 + 0.7 * j as f64 + phase).sin()) as f32);
+        }
+    }
+    (Embeddings::new(x, n, d, "formula data").unwrap(), labels)
+}
+
+const SKLEARN_LABELS: [u32; 300] = [0, 1, 2, 3, 4, 0, 1, 2, 3, 4, 0, 1, 2, 1, 0, 2, 1, 2, 1, 1, 2, 1, 3, 3, 1, 2, 1, 3, 3, 0, 2, 1, 3, 4, 0, 2, 1, 0, 4, 0, 2, 1, 0, 4, 0, 2, 1, 1, 3, 2, 2, 1, 3, 3, 0, 2, 3, 3, 1, 0, 2, 3, 4, 0, 0, 2, 1, 4, 2, 2, 2, 1, 4, 3, 2, 0, 1, 3, 3, 0, 0, 1, 3, 3, 0, 3, 1, 0, 2, 0, 0, 4, 0, 2, 0, 0, 4, 0, 2, 0, 0, 1, 2, 2, 0, 1, 1, 2, 2, 0, 3, 1, 2, 2, 0, 3, 1, 2, 3, 0, 4, 0, 2, 3, 0, 4, 0, 2, 3, 0, 4, 3, 2, 3, 1, 3, 3, 2, 3, 1, 3, 1, 2, 3, 3, 0, 1, 2, 3, 4, 0, 1, 2, 3, 4, 0, 1, 2, 1, 0, 2, 1, 2, 1, 1, 2, 1, 3, 3, 1, 2, 1, 3, 3, 0, 2, 1, 3, 4, 0, 2, 1, 0, 4, 0, 2, 1, 0, 4, 0, 2, 1, 1, 3, 2, 2, 1, 3, 3, 0, 2, 3, 3, 1, 0, 2, 3, 4, 0, 0, 2, 1, 4, 2, 2, 2, 1, 4, 3, 2, 0, 1, 3, 3, 0, 0, 1, 3, 3, 0, 3, 1, 0, 2, 0, 0, 4, 0, 2, 0, 0, 4, 0, 2, 0, 0, 1, 2, 2, 0, 1, 1, 2, 2, 0, 3, 1, 2, 2, 0, 3, 1, 2, 3, 0, 4, 0, 2, 3, 0, 4, 0, 2, 3, 0, 4, 3, 2, 3, 1, 3, 3, 2, 3, 1, 3, 1, 2, 3, 3, 0, 1, 2, 3, 4, 0, 1, 2, 3, 4];
+
+#[test]
+fn kmeans_matches_sklearn_from_the_same_centres() {
+    let (emb, _) = data(300, 6, 0.0, 5);
+    let centres: Vec<f64> = emb.as_slice()[..5 * 6].iter().map(|&v| v as f64).collect();
+    let cfg = KMeansConfig { init: KMeansInitMethod::Given { centres }, ..KMeansConfig::paper(5, 0) };
+    let c = kmeans(&emb, &cfg, None).unwrap();
+    assert_eq!(c.assignments, SKLEARN_LABELS);
+    assert!((c.inertia - 685.7452483657789).abs() < 1e-6, "inertia {}", c.inertia);
+}
+
+#[test]
+fn paper_init_aligns_clusters_with_classes_and_is_seeded() {
+    let (emb, labels) = data(300, 6, 0.0, 5);
+    let a = kmeans(&emb, &KMeansConfig::paper(5, 7), Some(&labels)).unwrap();
+    let b = kmeans(&emb, &KMeansConfig::paper(5, 7), Some(&labels)).unwrap();
+    assert_eq!(a, b);
+    assert!(nmi(&labels, &a.assignments).unwrap() > 0.0);
+    // k must equal the number of classes for the per-class initialisation.
+    let err = kmeans(&emb, &KMeansConfig::paper(4, 7), Some(&labels)).unwrap_err().to_string();
+    assert!(err.contains("k = number of classes (5)"), "{err}");
+    assert!(kmeans(&emb, &KMeansConfig::paper(5, 7), None).is_err());
+}
+
+#[test]
+fn kmeans_plus_plus_is_seeded() {
+    let (emb, _) = data(300, 6, 0.0, 5);
+    let cfg = KMeansConfig { init: KMeansInitMethod::KMeansPlusPlus { n_runs: 3 }, ..KMeansConfig::paper(5, 3) };
+    let a = kmeans(&emb, &cfg, None).unwrap();
+    assert_eq!(a, kmeans(&emb, &cfg, None).unwrap());
+    assert_eq!(a.centroids.len(), 5 * 6);
+}
