@@ -124,6 +124,35 @@ pub fn decode_many(paths: &[PathBuf], size: Option<(u32, u32)>, filter: ResizeFi
         .collect()
 }
 
+/// Writes an 8-bit PNG atomically: to a temporary file in the same folder, then renamed over `path`, so `path`
+/// is either the old file or the complete new one. `channels` is 1 (gray) or 3 (RGB); `pixels` holds
+/// `width × height × channels` bytes, row-major.
+pub fn write_png_atomic(path: &Path, width: u32, height: u32, channels: u8, pixels: &[u8]) -> Result<()> {
+    let color = match channels {
+        1 => image::ExtendedColorType::L8,
+        3 => image::ExtendedColorType::Rgb8,
+        c => return Err(DataError::Config(format!("write_png_atomic: {c} channels (expected 1 or 3)"))),
+    };
+    if pixels.len() != width as usize * height as usize * channels as usize {
+        return Err(DataError::Config(format!("write_png_atomic: {} bytes for a {width}x{height}x{channels} image", pixels.len())));
+    }
+    let mut bytes = Vec::new();
+    image::ImageEncoder::write_image(image::codecs::png::PngEncoder::new(&mut bytes), pixels, width, height, color)
+        .map_err(|e| DataError::Image { path: path.to_path_buf(), reason: format!("cannot encode PNG: {e}") })?;
+    write_atomic(path, &bytes)
+}
+
+/// Writes `bytes` to `path` atomically (temporary sibling file, then rename).
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
+    std::fs::write(&tmp, bytes).map_err(|e| DataError::io(&tmp, e))?;
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        DataError::io(path, e)
+    })
+}
+
 /// Support for 8-bit palette TIFFs, by rewriting the photometric interpretation in memory.
 mod palette_tiff {
     const PHOTOMETRIC: u16 = 262;
@@ -270,6 +299,18 @@ mod tests {
         assert_eq!(cropped.get_pixel(0, 0).0[0], 41);
         let err = crop(&back, Rect { x: 5, y: 0, width: 2, height: 1 }, Path::new("a.png")).unwrap_err();
         assert!(err.to_string().contains("a.png"), "{err}");
+    }
+
+    #[test]
+    fn png_writes_atomically_and_reads_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("g.png");
+        let rgb: Vec<u8> = (0..2 * 3 * 3).map(|i| i as u8 * 10).collect();
+        write_png_atomic(&path, 2, 3, 3, &rgb).unwrap();
+        let back = image::open(&path).unwrap().into_rgb8();
+        assert_eq!(back.into_raw(), rgb);
+        assert!(write_png_atomic(&path, 2, 3, 3, &rgb[1..]).is_err());
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "no temporary file left");
     }
 
     #[test]

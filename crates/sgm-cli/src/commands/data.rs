@@ -1,17 +1,507 @@
-//! `sgm data …`: the data set registry and tools. (Being filled in by the sgm-data work.)
+//! `sgm data …`: the data set registry and tools.
+//!
+//! - `list`: the known data sets, where each is looked for and whether it is found;
+//! - `stats <name>`: counts per split and class after the label rule, exclusions, duplicates (`--json` for a
+//!   machine-readable report);
+//! - `verify <name>`: compares the counts and file checksums with the registry; fails on any mismatch;
+//! - `show <name>`: a contact sheet of images with a colour bar per class, plus a legend CSV;
+//! - `synth`: writes the built-in synthetic set as an ImageFolder.
+//!
+//! The root of a data set is `--root`, else `$SGM_DATA_DIR/<name>`, else the registry's default root.
 
-use clap::Subcommand;
+use std::path::PathBuf;
+
+use anyhow::{bail, Context};
+use clap::{Args, Subcommand, ValueEnum};
+use sgm_data::image_io::{write_atomic, write_png_atomic};
+use sgm_data::loaders::{FerPlusLabelMode, FerPlusLabelSource};
+use sgm_data::registry::{DatasetEntry, RootSource};
+use sgm_data::{ImageSet, LoadOptions, LoadedDataset, Registry, Split};
 
 /// `sgm data` subcommands.
 #[derive(Debug, Subcommand)]
 pub enum DataCommand {
     /// List the data sets sgm knows and whether each is found locally.
     List,
+    /// Count images per split and class after the label rule; duplicates and excluded files.
+    Stats(StatsArgs),
+    /// Check a local copy against the registry's expected counts and checksums.
+    Verify(LoadArgs),
+    /// Write a contact sheet (PNG) of images of one split with a colour bar per class, and a legend CSV.
+    Show(ShowArgs),
+    /// Write the built-in synthetic expression set as an ImageFolder with a labels.csv.
+    Synth(SynthArgs),
+}
+
+/// Which data set to load, and how.
+#[derive(Debug, Args)]
+pub struct LoadArgs {
+    /// Data set name (see `sgm data list`).
+    pub name: String,
+    /// Root folder of the data set (default: $SGM_DATA_DIR/<name>, else the registry's default root).
+    #[arg(long)]
+    pub root: Option<PathBuf>,
+    /// Resize every image to HxW (default: the registry's image size).
+    #[arg(long, value_parser = parse_size)]
+    pub size: Option<[u32; 2]>,
+    /// Log and skip bad input instead of failing; the count is reported.
+    #[arg(long)]
+    pub skip_bad: bool,
+    /// Drop from valid/test the exact copies of images of an earlier split (FER+, FER2013).
+    #[arg(long)]
+    pub drop_cross_split_duplicates: bool,
+    /// FER+ vote file.
+    #[arg(long, value_enum, default_value_t = LabelSourceArg::Fer2013new)]
+    pub label_source: LabelSourceArg,
+    /// FER+ label rule.
+    #[arg(long, value_enum, default_value_t = LabelModeArg::Majority)]
+    pub label_mode: LabelModeArg,
+    /// Keep the FER+ known-bad images (fer0033120.png) instead of excluding them.
+    #[arg(long)]
+    pub keep_known_bad: bool,
+}
+
+/// `sgm data stats` arguments.
+#[derive(Debug, Args)]
+pub struct StatsArgs {
+    /// The data set.
+    #[command(flatten)]
+    pub load: LoadArgs,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `sgm data show` arguments.
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// The data set.
+    #[command(flatten)]
+    pub load: LoadArgs,
+    /// Split to show (train, valid, test, all).
+    #[arg(long, default_value = "test")]
+    pub split: Split,
+    /// Number of images, taken evenly spaced through the split.
+    #[arg(long, default_value_t = 64)]
+    pub n: usize,
+    /// Output PNG; the legend is written next to it with the extension .csv.
+    #[arg(long, default_value = "grid.png")]
+    pub out: PathBuf,
+}
+
+/// `sgm data synth` arguments.
+#[derive(Debug, Args)]
+pub struct SynthArgs {
+    /// Output folder (must not exist, or be empty).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Master seed.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Images per class in train (default: the generator's default).
+    #[arg(long)]
+    pub train_per_class: Option<usize>,
+    /// Images per class in valid.
+    #[arg(long)]
+    pub valid_per_class: Option<usize>,
+    /// Images per class in test.
+    #[arg(long)]
+    pub test_per_class: Option<usize>,
+}
+
+/// FER+ label source on the command line.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LabelSourceArg {
+    /// fer2013new.csv, matched by Image name (default).
+    Fer2013new,
+    /// label.csv of each split folder.
+    LabelCsv,
+}
+
+/// FER+ label mode on the command line.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LabelModeArg {
+    /// The paper's majority rule (default).
+    Majority,
+    /// Soft labels, FER+ probability mode.
+    Probability,
+    /// Soft labels, FER+ crossentropy mode.
+    Crossentropy,
+    /// Soft labels, FER+ multi-target mode.
+    MultiTarget,
+}
+
+fn parse_size(s: &str) -> Result<[u32; 2], String> {
+    let (h, w) = s.split_once(['x', 'X']).ok_or_else(|| format!("size '{s}' is not HxW (e.g. 48x48)"))?;
+    let p = |v: &str| v.trim().parse::<u32>().map_err(|_| format!("size '{s}' is not HxW (e.g. 48x48)"));
+    Ok([p(h)?, p(w)?])
 }
 
 /// Runs an `sgm data` subcommand.
 pub fn run(cmd: DataCommand) -> anyhow::Result<()> {
+    let registry = Registry::embedded().context("the embedded datasets.toml is invalid")?;
     match cmd {
-        DataCommand::List => anyhow::bail!("sgm data list: the data set registry is not built yet"),
+        DataCommand::List => list(&registry),
+        DataCommand::Stats(a) => stats(&registry, &a),
+        DataCommand::Verify(a) => verify(&registry, &a),
+        DataCommand::Show(a) => show(&registry, &a),
+        DataCommand::Synth(a) => synth(&a),
+    }
+}
+
+fn list(registry: &Registry) -> anyhow::Result<()> {
+    println!("{:<10} {:<12} {:>7} {:>9}  {:<7} root", "name", "format", "classes", "images", "found");
+    for d in &registry.datasets {
+        let (root, source) = d.resolve_root(None);
+        let images: Option<usize> = d.splits.iter().map(|s| s.images.or(s.kept)).sum();
+        let images = images.map_or("?".to_string(), |n| n.to_string());
+        let found = if root.is_dir() { "yes" } else { "no" };
+        println!(
+            "{:<10} {:<12} {:>7} {:>9}  {:<7} {} ({})",
+            d.name,
+            d.format.as_str(),
+            d.classes,
+            images,
+            found,
+            root.display(),
+            source_name(source)
+        );
+        println!("{:<10} get it from: {}", "", d.download.join(" , "));
+    }
+    println!("\nsgm never redistributes these data sets; obtain each from its official page under its licence.");
+    println!("Roots: --root DIR, else ${}/<name>, else the default root.", sgm_data::registry::DATA_DIR_ENV);
+    Ok(())
+}
+
+fn source_name(s: RootSource) -> &'static str {
+    match s {
+        RootSource::Flag => "--root",
+        RootSource::Env => "$SGM_DATA_DIR",
+        RootSource::Default => "default",
+    }
+}
+
+fn options(entry: &DatasetEntry, a: &LoadArgs) -> LoadOptions {
+    let mut o = LoadOptions {
+        size: a.size.or(entry.image_size),
+        skip_bad: a.skip_bad,
+        drop_cross_split_duplicates: a.drop_cross_split_duplicates,
+        ..Default::default()
+    };
+    o.ferplus.label_source = match a.label_source {
+        LabelSourceArg::Fer2013new => FerPlusLabelSource::Fer2013New,
+        LabelSourceArg::LabelCsv => FerPlusLabelSource::LabelCsv,
+    };
+    o.ferplus.label_mode = match a.label_mode {
+        LabelModeArg::Majority => FerPlusLabelMode::Majority,
+        LabelModeArg::Probability => FerPlusLabelMode::Probability,
+        LabelModeArg::Crossentropy => FerPlusLabelMode::Crossentropy,
+        LabelModeArg::MultiTarget => FerPlusLabelMode::MultiTarget,
+    };
+    o.ferplus.exclude_known_bad = !a.keep_known_bad;
+    o
+}
+
+fn load<'r>(registry: &'r Registry, a: &LoadArgs) -> anyhow::Result<(&'r DatasetEntry, PathBuf, RootSource, LoadedDataset)> {
+    let entry = registry.require(&a.name)?;
+    let (root, source) = entry.resolve_root(a.root.as_deref());
+    if !root.is_dir() {
+        bail!(
+            "{}: data set '{}' not found (from {}); get it from {} and pass --root DIR or set ${}",
+            root.display(),
+            entry.name,
+            source_name(source),
+            entry.download.join(" or "),
+            sgm_data::registry::DATA_DIR_ENV
+        );
+    }
+    let opts = options(entry, a);
+    let loaded = sgm_data::load(entry.format, &root, &opts).with_context(|| format!("loading {}", entry.name))?;
+    Ok((entry, root, source, loaded))
+}
+
+fn group_digits(n: usize) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn stats(registry: &Registry, a: &StatsArgs) -> anyhow::Result<()> {
+    let (entry, root, source, d) = load(registry, &a.load)?;
+    let class_names = d.splits.first().map(|s| s.class_names.clone()).unwrap_or_default();
+    if a.json {
+        let v = serde_json::json!({
+            "name": entry.name,
+            "format": entry.format,
+            "root": root,
+            "root_source": source,
+            "class_names": class_names,
+            "report": d.report,
+        });
+        println!("{}", serde_json::to_string_pretty(&v)?);
+        return Ok(());
+    }
+    println!("{} ({}) at {} [{}]", entry.name, entry.format, root.display(), source_name(source));
+    for n in &d.report.notes {
+        println!("  {n}");
+    }
+    println!();
+    print!("{:<6}", "split");
+    for c in &class_names {
+        print!(" {:>9}", truncate(c, 9));
+    }
+    println!(" {:>7} | {:>6} {:>10} {:>8} {:>7} {:>8}", "kept", "found", "unlabelled", "excluded", "skipped", "dup-drop");
+    for r in &d.report.splits {
+        print!("{:<6}", r.split.as_str());
+        for n in &r.class_counts {
+            print!(" {n:>9}");
+        }
+        println!(
+            " {:>7} | {:>6} {:>10} {:>8} {:>7} {:>8}",
+            group_digits(r.kept),
+            r.found,
+            r.unlabelled,
+            r.excluded,
+            r.skipped,
+            r.dropped_duplicates
+        );
+    }
+    println!();
+    if d.report.excluded.is_empty() {
+        println!("excluded: none");
+    }
+    for e in &d.report.excluded {
+        println!("excluded: {} ({}): {}", e.source.display(), e.split, e.reason);
+    }
+    if let Some(s) = &d.report.duplicates {
+        println!(
+            "duplicates: {} groups of identical pixels hold {} images (of {} indexed); {} groups span splits: \
+             train-valid {}, train-test {}, valid-test {}, all three {}",
+            group_digits(s.groups),
+            group_digits(s.images),
+            group_digits(s.indexed),
+            s.cross_split_groups,
+            s.train_valid,
+            s.train_test,
+            s.valid_test,
+            s.all_three
+        );
+    }
+    if let Some(m) = &d.report.dedup_mode {
+        println!("dedup mode: {m}");
+    }
+    if d.report.missing_classes.is_empty() {
+        println!("missing classes: none");
+    } else {
+        let names: Vec<&str> = d.report.missing_classes.iter().map(|e| e.name()).collect();
+        println!("missing classes: {}", names.join(", "));
+    }
+    if !d.report.skipped.is_empty() {
+        println!("skipped {} bad items (--skip-bad):", d.report.skipped_count());
+        for s in &d.report.skipped {
+            println!("  {}: {}", s.split, s.reason);
+        }
+    }
+    Ok(())
+}
+
+fn truncate(s: &str, n: usize) -> &str {
+    match s.char_indices().nth(n) {
+        Some((i, _)) => &s[..i],
+        None => s,
+    }
+}
+
+fn verify(registry: &Registry, a: &LoadArgs) -> anyhow::Result<()> {
+    let (entry, root, source, d) = load(registry, a)?;
+    println!("verifying {} at {} [{}]", entry.name, root.display(), source_name(source));
+    let mut checks = entry.verify_files(&root);
+    checks.extend(entry.verify(&d));
+    if checks.is_empty() {
+        println!("the registry lists no expected counts or checksums for {}", entry.name);
+        return Ok(());
+    }
+    let mut failed = 0;
+    for c in &checks {
+        let mark = if c.ok { "ok  " } else { "FAIL" };
+        if c.ok {
+            println!("{mark} {}: {}", c.what, c.found);
+        } else {
+            failed += 1;
+            println!("{mark} {}: expected {}, found {}", c.what, c.expected, c.found);
+        }
+    }
+    if !d.report.skipped.is_empty() {
+        println!("note: {} bad items were skipped (--skip-bad)", d.report.skipped_count());
+    }
+    if failed > 0 {
+        bail!("{failed} of {} checks failed for {} (the registry assumes the default options)", checks.len(), entry.name);
+    }
+    println!("all {} checks passed", checks.len());
+    Ok(())
+}
+
+/// Distinct colours for class bars (RGB), cycled when a set has more classes.
+const PALETTE: [[u8; 3]; 12] = [
+    [128, 128, 128],
+    [255, 200, 0],
+    [0, 200, 255],
+    [40, 80, 255],
+    [230, 30, 30],
+    [40, 170, 40],
+    [170, 60, 220],
+    [255, 120, 180],
+    [140, 90, 40],
+    [0, 130, 130],
+    [250, 130, 20],
+    [255, 255, 255],
+];
+
+/// Lays out `indices` of `set` on a grid: each cell is the image, a class colour bar below it, and a 2-pixel
+/// margin. Returns (width, height, RGB bytes).
+fn contact_sheet(set: &ImageSet, indices: &[usize], cols: usize) -> (u32, u32, Vec<u8>) {
+    const PAD: usize = 2;
+    const BAR: usize = 5;
+    let (h, w) = (set.height, set.width);
+    let rows = indices.len().div_ceil(cols);
+    let cell_w = w + PAD;
+    let cell_h = h + BAR + PAD;
+    let (width, height) = (cols * cell_w + PAD, rows * cell_h + PAD);
+    let mut rgb = vec![0u8; width * height * 3];
+    for (k, &i) in indices.iter().enumerate() {
+        let (x0, y0) = (PAD + (k % cols) * cell_w, PAD + (k / cols) * cell_h);
+        let img = set.image(i);
+        for y in 0..h {
+            for x in 0..w {
+                let v = img[y * w + x];
+                let o = ((y0 + y) * width + x0 + x) * 3;
+                rgb[o..o + 3].copy_from_slice(&[v, v, v]);
+            }
+        }
+        let colour = PALETTE[set.samples[i].label as usize % PALETTE.len()];
+        for y in h + 1..h + BAR {
+            for x in 0..w {
+                let o = ((y0 + y) * width + x0 + x) * 3;
+                rgb[o..o + 3].copy_from_slice(&colour);
+            }
+        }
+    }
+    (width as u32, height as u32, rgb)
+}
+
+fn show(registry: &Registry, a: &ShowArgs) -> anyhow::Result<()> {
+    if a.n == 0 {
+        bail!("--n must be at least 1");
+    }
+    let (entry, _, _, d) = load(registry, &a.load)?;
+    let Some(set) = d.split(a.split) else {
+        let have: Vec<&str> = d.splits.iter().map(|s| s.split.as_str()).collect();
+        bail!("{} has no split '{}' (it has: {})", entry.name, a.split, have.join(", "));
+    };
+    if set.is_empty() {
+        bail!("{} {} holds no image", entry.name, a.split);
+    }
+    let n = a.n.min(set.len());
+    // Evenly spaced through the split, so the sheet covers it from start to end (deterministic).
+    let indices: Vec<usize> = (0..n).map(|k| k * set.len() / n).collect();
+    let cols = (n as f64).sqrt().ceil() as usize;
+    let (w, h, rgb) = contact_sheet(set, &indices, cols);
+    write_png_atomic(&a.out, w, h, 3, &rgb).with_context(|| format!("writing {}", a.out.display()))?;
+    let legend_path = a.out.with_extension("csv");
+    let mut legend = String::from("cell,row,col,label,class,colour,source\n");
+    for (k, &i) in indices.iter().enumerate() {
+        let m = &set.samples[i];
+        let c = PALETTE[m.label as usize % PALETTE.len()];
+        let class = set.class_names.get(m.label as usize).map_or("?", |s| s.as_str());
+        legend.push_str(&format!(
+            "{k},{},{},{},{class},#{:02x}{:02x}{:02x},{}\n",
+            k / cols,
+            k % cols,
+            m.label,
+            c[0],
+            c[1],
+            c[2],
+            csv_field(&m.source.display().to_string())
+        ));
+    }
+    write_atomic(&legend_path, legend.as_bytes()).with_context(|| format!("writing {}", legend_path.display()))?;
+    println!("wrote {} ({n} images of {} {}, {cols} per row) and {}", a.out.display(), entry.name, a.split, legend_path.display());
+    println!("class colours (bar under each image):");
+    for (label, name) in set.class_names.iter().enumerate() {
+        let c = PALETTE[label % PALETTE.len()];
+        println!("  {label} {name:<10} #{:02x}{:02x}{:02x}", c[0], c[1], c[2]);
+    }
+    Ok(())
+}
+
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+fn synth(a: &SynthArgs) -> anyhow::Result<()> {
+    let mut cfg = sgm_data::SynthConfig { seed: a.seed, ..Default::default() };
+    if let Some(n) = a.train_per_class {
+        cfg.train_per_class = n;
+    }
+    if let Some(n) = a.valid_per_class {
+        cfg.valid_per_class = n;
+    }
+    if let Some(n) = a.test_per_class {
+        cfg.test_per_class = n;
+    }
+    let summary = sgm_data::write_synth_image_folder(&cfg, &a.out).with_context(|| format!("writing {}", a.out.display()))?;
+    for (split, n) in &summary.counts {
+        println!("{split}: {n} images");
+    }
+    println!("wrote {} (index: {})", summary.root.display(), summary.labels_csv.display());
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_parse() {
+        assert_eq!(parse_size("48x64"), Ok([48, 64]));
+        assert!(parse_size("48").is_err());
+        assert!(parse_size("ax4").is_err());
+    }
+
+    #[test]
+    fn digits_group() {
+        assert_eq!(group_digits(25057), "25,057");
+        assert_eq!(group_digits(999), "999");
+        assert_eq!(group_digits(1234567), "1,234,567");
+    }
+
+    #[test]
+    fn contact_sheet_places_images_and_bars() {
+        let set = ImageSet {
+            name: "t".into(),
+            split: Split::Test,
+            height: 2,
+            width: 3,
+            pixels: vec![10; 6].into_iter().chain(vec![200; 6]).collect(),
+            samples: vec![sgm_data::SampleMeta::new("a", 0), sgm_data::SampleMeta::new("b", 4)],
+            class_names: sgm_data::Expression::class_names(),
+        };
+        let (w, h, rgb) = contact_sheet(&set, &[0, 1], 2);
+        assert_eq!((w, h), (2 + 2 * 5, 2 + 9));
+        let px = |x: usize, y: usize| &rgb[(y * w as usize + x) * 3..(y * w as usize + x) * 3 + 3];
+        assert_eq!(px(2, 2), &[10, 10, 10]);
+        assert_eq!(px(7, 2), &[200, 200, 200]);
+        assert_eq!(px(7, 5), &PALETTE[4]);
+        assert_eq!(px(0, 0), &[0, 0, 0]);
     }
 }
