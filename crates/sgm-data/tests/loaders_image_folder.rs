@@ -1,0 +1,55 @@
+//! ImageFolder loader on generated fixtures (PNG, JPEG, BMP, TIFF mixed).
+
+mod common;
+
+use common::{gray, save, save_rgb_jpeg, write};
+use sgm_data::loaders::LoadOptions;
+use sgm_data::{load, Format, Split};
+
+#[test]
+fn expression_folders_use_the_ferplus_order() {
+    let dir = tempfile::tempdir().unwrap();
+    save(&dir.path().join("happy/a.png"), &gray(8, 8, 1));
+    save(&dir.path().join("angry/b.bmp"), &gray(8, 8, 2));
+    save(&dir.path().join("angry/c.tiff"), &gray(8, 8, 3));
+    save_rgb_jpeg(&dir.path().join("neutral/d.jpg"), 8, 8);
+    write(&dir.path().join("neutral/notes.txt"), "ignored");
+    let d = load(Format::ImageFolder, dir.path(), &LoadOptions::default()).unwrap();
+    let all = d.split(Split::All).unwrap();
+    assert_eq!(all.labels(), vec![4, 4, 1, 0]);
+    assert_eq!(all.num_classes(), 8);
+    assert_eq!(all.image(1), gray(8, 8, 3).as_raw().as_slice());
+    assert_eq!(d.report.missing_classes.len(), 5);
+}
+
+#[test]
+fn other_folders_are_sorted_classes_and_splits_are_found() {
+    let dir = tempfile::tempdir().unwrap();
+    save(&dir.path().join("train/cat/a.png"), &gray(8, 8, 1));
+    save(&dir.path().join("train/dog/b.png"), &gray(8, 8, 2));
+    save(&dir.path().join("test/dog/c.png"), &gray(8, 8, 3));
+    save(&dir.path().join("val/bird/d.png"), &gray(8, 8, 4));
+    let d = load(Format::ImageFolder, dir.path(), &LoadOptions::default()).unwrap();
+    let splits: Vec<Split> = d.splits.iter().map(|s| s.split).collect();
+    assert_eq!(splits, vec![Split::Train, Split::Valid, Split::Test]);
+    assert_eq!(d.splits[0].class_names, vec!["bird", "cat", "dog"]);
+    assert_eq!(d.split(Split::Train).unwrap().labels(), vec![1, 2]);
+    assert_eq!(d.split(Split::Valid).unwrap().labels(), vec![0]);
+    assert_eq!(d.split(Split::Test).unwrap().labels(), vec![2]);
+    assert!(d.report.missing_classes.is_empty());
+}
+
+#[test]
+fn unreadable_images_name_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    save(&dir.path().join("happy/a.png"), &gray(8, 8, 1));
+    write(&dir.path().join("happy/broken.png"), "nope");
+    let err = load(Format::ImageFolder, dir.path(), &LoadOptions::default()).unwrap_err();
+    assert!(err.to_string().contains("broken.png"), "{err}");
+    let d = load(Format::ImageFolder, dir.path(), &LoadOptions { skip_bad: true, ..Default::default() }).unwrap();
+    assert_eq!((d.splits[0].len(), d.report.skipped_count()), (1, 1));
+    let empty = tempfile::tempdir().unwrap();
+    assert!(load(Format::ImageFolder, empty.path(), &LoadOptions::default()).is_err());
+    let bad = LoadOptions { size: Some([0, 5]), ..Default::default() };
+    assert!(matches!(load(Format::ImageFolder, dir.path(), &bad), Err(sgm_data::DataError::Config(_))));
+}
