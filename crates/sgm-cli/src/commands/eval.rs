@@ -1,0 +1,305 @@
+//! `sgm eval`: score embeddings from any model the way the paper does.
+//!
+//! - kNN classification fits on the training embeddings and predicts the test set (Table 2's columns);
+//! - clustering and retrieval use the test set alone: k-means over it (Table 1's NMI), and every test item
+//!   querying the rest of the test set (Recall@K / Acc@K, Figure 3).
+
+use crate::io::{is_safetensors, read_embeddings, read_labels};
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use serde::Serialize;
+use sgm_cluster::{kmeans, KMeansConfig, KMeansInitMethod};
+use sgm_core::{
+    ami, classification_report, knn_classify, nmi, retrieval_scores, ClassificationReport, Embeddings,
+    RetrievalReport,
+};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// Arguments of `sgm eval`.
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  sgm eval --train train.npy --train-labels train_labels.npy --test test.npy --test-labels test_labels.npy
+  sgm eval --train train.safetensors --test test.safetensors --groups test_groups.npy --json")]
+pub struct EvalArgs {
+    /// Training embeddings (.npy 2-D f32/f64, or .safetensors with a tensor `embeddings`) for kNN classification.
+    #[arg(long, value_name = "FILE")]
+    pub train: Option<PathBuf>,
+    /// Training labels (.npy 1-D integers, or .safetensors tensor `labels`). Defaults to the `labels` tensor of a
+    /// .safetensors --train file.
+    #[arg(long, value_name = "FILE")]
+    pub train_labels: Option<PathBuf>,
+    /// Test embeddings.
+    #[arg(long, value_name = "FILE")]
+    pub test: PathBuf,
+    /// Test labels. Defaults to the `labels` tensor of a .safetensors --test file.
+    #[arg(long, value_name = "FILE")]
+    pub test_labels: Option<PathBuf>,
+    /// Neighbours for kNN classification (the paper: 11).
+    #[arg(long, default_value_t = 11, value_parser = clap::value_parser!(u32).range(1..))]
+    pub k: u32,
+    /// K values for Recall@K and Acc@K.
+    #[arg(long, value_delimiter = ',', default_value = "1,2,4,8", value_name = "K,…")]
+    pub recall_k: Vec<usize>,
+    /// Clusters for k-means (default: the number of test classes, with the paper's one-sample-per-class
+    /// initialisation; any other number uses k-means++ with 10 runs).
+    #[arg(long, value_name = "N")]
+    pub clusters: Option<usize>,
+    /// Duplicate-group id of each test item (.npy 1-D integers): items of the query's group are not counted as
+    /// retrieval results (FER2013 has identical images across splits).
+    #[arg(long, value_name = "FILE")]
+    pub groups: Option<PathBuf>,
+    /// Seed of the k-means initialisation.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Skip k-means clustering.
+    #[arg(long)]
+    pub no_clustering: bool,
+    /// Skip retrieval.
+    #[arg(long)]
+    pub no_retrieval: bool,
+    /// Print JSON instead of tables.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Everything `sgm eval` measures; serialised as its `--json` output.
+#[derive(Debug, Serialize)]
+pub struct EvalReport {
+    /// Input sizes.
+    pub inputs: Inputs,
+    /// kNN classification, when training embeddings were given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub knn: Option<KnnSection>,
+    /// k-means clustering of the test set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub clustering: Option<ClusteringSection>,
+    /// Retrieval within the test set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retrieval: Option<RetrievalSection>,
+}
+
+/// Input sizes.
+#[derive(Debug, Serialize)]
+pub struct Inputs {
+    /// Training rows (0 without --train).
+    pub train: usize,
+    /// Test rows.
+    pub test: usize,
+    /// Embedding dimension.
+    pub dim: usize,
+    /// Distinct test labels.
+    pub test_classes: usize,
+}
+
+/// kNN classification scores.
+#[derive(Debug, Serialize)]
+pub struct KnnSection {
+    /// Neighbours.
+    pub k: u32,
+    /// Fraction correct.
+    pub accuracy: f64,
+    /// Macro precision.
+    pub precision: f64,
+    /// Macro recall.
+    pub recall: f64,
+    /// The paper's F1: 2PR/(P+R) of macro P and R.
+    pub f1: f64,
+    /// Mean of per-class F1.
+    pub macro_f1: f64,
+    /// Per-class scores.
+    pub per_class: Vec<sgm_core::metrics::ClassScores>,
+    /// Confusion matrix, rows = truth, columns = prediction, in `per_class` order.
+    pub confusion: Vec<Vec<usize>>,
+}
+
+/// Clustering scores.
+#[derive(Debug, Serialize)]
+pub struct ClusteringSection {
+    /// Number of clusters.
+    pub k: usize,
+    /// "per-class" (the paper's) or "k-means++".
+    pub init: String,
+    /// Seed.
+    pub seed: u64,
+    /// NMI, arithmetic normalisation.
+    pub nmi: f64,
+    /// Adjusted mutual information.
+    pub ami: f64,
+}
+
+/// Retrieval scores, keyed by K.
+#[derive(Debug, Serialize)]
+pub struct RetrievalSection {
+    /// Recall@K.
+    pub recall_at_k: BTreeMap<usize, f64>,
+    /// Acc@K.
+    pub acc_at_k: BTreeMap<usize, f64>,
+    /// Whether duplicate groups were excluded.
+    pub dedup: bool,
+}
+
+/// Runs `sgm eval`.
+pub fn run(args: EvalArgs) -> Result<()> {
+    let report = evaluate(&args)?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", render(&report));
+    }
+    Ok(())
+}
+
+fn labels_for(emb_path: &Path, labels: Option<&PathBuf>, flag: &str) -> Result<Vec<u32>> {
+    match labels {
+        Some(p) => read_labels(p, "labels"),
+        None if is_safetensors(emb_path) => read_labels(emb_path, "labels"),
+        None => bail!("{flag} is required when {} is not a .safetensors file with a 'labels' tensor", emb_path.display()),
+    }
+}
+
+fn check_rows(emb: &Embeddings, labels: &[u32], emb_path: &Path, labels_path: Option<&PathBuf>, what: &str) -> Result<()> {
+    if emb.rows() != labels.len() {
+        let source = labels_path.unwrap_or(&emb_path.to_path_buf()).display().to_string();
+        bail!("{}: {} embeddings but {} {what} in {source}", emb_path.display(), emb.rows(), labels.len());
+    }
+    Ok(())
+}
+
+/// Computes the report (without printing it).
+pub fn evaluate(args: &EvalArgs) -> Result<EvalReport> {
+    let test = read_embeddings(&args.test)?;
+    let test_labels = labels_for(&args.test, args.test_labels.as_ref(), "--test-labels")?;
+    check_rows(&test, &test_labels, &args.test, args.test_labels.as_ref(), "test labels")?;
+    let mut classes = test_labels.clone();
+    classes.sort_unstable();
+    classes.dedup();
+
+    let mut train_rows = 0;
+    let knn = match &args.train {
+        None => None,
+        Some(train_path) => {
+            let train = read_embeddings(train_path)?;
+            let train_labels = labels_for(train_path, args.train_labels.as_ref(), "--train-labels")?;
+            check_rows(&train, &train_labels, train_path, args.train_labels.as_ref(), "training labels")?;
+            train_rows = train.rows();
+            if train.dim() != test.dim() {
+                bail!(
+                    "{} has dimension {} but {} has dimension {}",
+                    train_path.display(),
+                    train.dim(),
+                    args.test.display(),
+                    test.dim()
+                );
+            }
+            let pred = knn_classify(&train, &train_labels, &test, args.k as usize)
+                .with_context(|| format!("kNN classification with K = {}", args.k))?;
+            let r: ClassificationReport = classification_report(&test_labels, &pred)?;
+            Some(KnnSection {
+                k: args.k,
+                accuracy: r.accuracy,
+                precision: r.precision,
+                recall: r.recall,
+                f1: r.f1,
+                macro_f1: r.macro_f1,
+                per_class: r.per_class,
+                confusion: r.confusion,
+            })
+        }
+    };
+
+    let clustering = if args.no_clustering {
+        None
+    } else {
+        let k = args.clusters.unwrap_or(classes.len());
+        let (cfg, init) = if k == classes.len() {
+            (KMeansConfig::paper(k, args.seed), "per-class")
+        } else {
+            let cfg = KMeansConfig { init: KMeansInitMethod::KMeansPlusPlus { n_runs: 10 }, ..KMeansConfig::paper(k, args.seed) };
+            (cfg, "k-means++")
+        };
+        let c = kmeans(&test, &cfg, Some(&test_labels)).context("k-means clustering of the test set")?;
+        Some(ClusteringSection {
+            k,
+            init: init.to_string(),
+            seed: args.seed,
+            nmi: nmi(&test_labels, &c.assignments)?,
+            ami: ami(&test_labels, &c.assignments)?,
+        })
+    };
+
+    let retrieval = if args.no_retrieval {
+        None
+    } else {
+        let groups = match &args.groups {
+            Some(p) => {
+                let g = read_labels(p, "groups")?;
+                if g.len() != test.rows() {
+                    bail!("{}: {} group ids for {} test embeddings", p.display(), g.len(), test.rows());
+                }
+                Some(g)
+            }
+            None => None,
+        };
+        let r: RetrievalReport = retrieval_scores(&test, &test_labels, &args.recall_k, groups.as_deref())
+            .context("retrieval on the test set")?;
+        Some(RetrievalSection {
+            recall_at_k: r.ks.iter().copied().zip(r.recall_at_k.iter().copied()).collect(),
+            acc_at_k: r.ks.iter().copied().zip(r.acc_at_k.iter().copied()).collect(),
+            dedup: r.dedup,
+        })
+    };
+
+    Ok(EvalReport {
+        inputs: Inputs {
+            train: train_rows,
+            test: test.rows(),
+            dim: test.dim(),
+            test_classes: classes.len(),
+        },
+        knn,
+        clustering,
+        retrieval,
+    })
+}
+
+/// The human-readable report.
+pub fn render(r: &EvalReport) -> String {
+    use std::fmt::Write;
+    let mut s = String::new();
+    let i = &r.inputs;
+    let _ = writeln!(s, "sgm eval: {} test embeddings of dimension {}, {} classes", i.test, i.dim, i.test_classes);
+    if let Some(k) = &r.knn {
+        let _ = writeln!(s, "\nkNN classification (K = {}, fit on train, predict test)", k.k);
+        let _ = writeln!(s, "  accuracy   {:.4}", k.accuracy);
+        let _ = writeln!(s, "  precision  {:.4}  (macro)", k.precision);
+        let _ = writeln!(s, "  recall     {:.4}  (macro)", k.recall);
+        let _ = writeln!(s, "  F1         {:.4}  (paper: 2PR/(P+R) of macro P, R)", k.f1);
+        let _ = writeln!(s, "  macro-F1   {:.4}  (mean of per-class F1)", k.macro_f1);
+        let _ = writeln!(s, "\n  class  precision  recall      F1  support");
+        for c in &k.per_class {
+            let _ = writeln!(s, "  {:>5}  {:>9.4}  {:>6.4}  {:>6.4}  {:>7}", c.label, c.precision, c.recall, c.f1, c.support);
+        }
+    }
+    if let Some(c) = &r.clustering {
+        let _ = writeln!(s, "\nClustering (k-means on the test set, k = {}, {} init, seed {})", c.k, c.init, c.seed);
+        let _ = writeln!(s, "  NMI  {:.4}", c.nmi);
+        let _ = writeln!(s, "  AMI  {:.4}", c.ami);
+    }
+    if let Some(t) = &r.retrieval {
+        let dedup = if t.dedup { "duplicate groups excluded" } else { "no duplicate exclusion" };
+        let _ = writeln!(s, "\nRetrieval (test set against itself, query excluded, {dedup})");
+        let _ = write!(s, "  {:<9}", "K");
+        for k in t.recall_at_k.keys() {
+            let _ = write!(s, "{k:>8}");
+        }
+        for (name, m) in [("Recall@K", &t.recall_at_k), ("Acc@K", &t.acc_at_k)] {
+            let _ = write!(s, "\n  {name:<9}");
+            for v in m.values() {
+                let _ = write!(s, "{v:>8.4}");
+            }
+        }
+        s.push('\n');
+    }
+    s
+}

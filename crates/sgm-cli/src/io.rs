@@ -1,0 +1,165 @@
+//! Reading embeddings and labels from `.npy` and `.safetensors` files. Every error names the file.
+//!
+//! - `.npy`: embeddings are a 2-D f32 or f64 array (C or Fortran order); labels a 1-D (or `n × 1`) integer array.
+//! - `.safetensors`: embeddings are the tensor named `embeddings`, labels the tensor named `labels`; both may sit
+//!   in one file.
+
+use anyhow::{bail, Context, Result};
+use candle_core::{DType, Device, Tensor};
+use npyz::{NpyFile, Order, TypeChar};
+use sgm_core::Embeddings;
+use std::path::Path;
+
+/// The file formats sgm reads arrays from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Npy,
+    Safetensors,
+}
+
+fn format_of(path: &Path) -> Result<Format> {
+    match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
+        Some("npy") => Ok(Format::Npy),
+        Some("safetensors") => Ok(Format::Safetensors),
+        _ => bail!("{}: unknown file type (expected .npy or .safetensors)", path.display()),
+    }
+}
+
+/// Whether `path` is a safetensors file (which may hold labels beside embeddings).
+pub fn is_safetensors(path: &Path) -> bool {
+    matches!(format_of(path), Ok(Format::Safetensors))
+}
+
+/// Reads a 2-D embedding matrix.
+pub fn read_embeddings(path: &Path) -> Result<Embeddings> {
+    let what = path.display().to_string();
+    let (rows, dim, data) = match format_of(path)? {
+        Format::Npy => read_npy_matrix(path)?,
+        Format::Safetensors => {
+            let t = safetensors_tensor(path, "embeddings")?;
+            if !t.dtype().is_float() {
+                bail!("{what}: tensor 'embeddings' has dtype {:?}; expected f32 or f64", t.dtype());
+            }
+            let (rows, dim) = t.dims2().map_err(|_| {
+                anyhow::anyhow!("{what}: tensor 'embeddings' has shape {:?}; expected 2-D (n, dim)", t.dims())
+            })?;
+            (rows, dim, t.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()?)
+        }
+    };
+    Embeddings::new(data, rows, dim, &what).map_err(Into::into)
+}
+
+/// Reads a vector of non-negative integer labels (also used for duplicate-group ids).
+pub fn read_labels(path: &Path, name: &str) -> Result<Vec<u32>> {
+    let what = path.display();
+    let values: Vec<i64> = match format_of(path)? {
+        Format::Npy => read_npy_ints(path)?,
+        Format::Safetensors => {
+            let t = safetensors_tensor(path, name)?;
+            if t.dtype().is_float() {
+                bail!("{what}: tensor '{name}' has dtype {:?}; expected integers", t.dtype());
+            }
+            let n = match t.dims() {
+                [n] | [n, 1] => *n,
+                dims => bail!("{what}: tensor '{name}' has shape {dims:?}; expected 1-D (n,)"),
+            };
+            t.reshape(n)?.to_dtype(DType::I64)?.to_vec1::<i64>()?
+        }
+    };
+    if values.is_empty() {
+        bail!("{what}: no {name}");
+    }
+    values
+        .iter()
+        .enumerate()
+        .map(|(i, &v)| {
+            u32::try_from(v).map_err(|_| anyhow::anyhow!("{what}: {name} entry {i} is {v}; expected 0 ≤ value < 2³²"))
+        })
+        .collect()
+}
+
+fn safetensors_tensor(path: &Path, name: &str) -> Result<Tensor> {
+    let bytes = std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))?;
+    let mut tensors = candle_core::safetensors::load_buffer(&bytes, &Device::Cpu)
+        .with_context(|| format!("{}: not a valid safetensors file (truncated or corrupt?)", path.display()))?;
+    match tensors.remove(name) {
+        Some(t) => Ok(t),
+        None => {
+            let mut names: Vec<_> = tensors.keys().cloned().collect();
+            names.sort();
+            bail!("{}: no tensor named '{name}' (found: {})", path.display(), names.join(", "))
+        }
+    }
+}
+
+fn open_npy(path: &Path) -> Result<NpyFile<std::io::BufReader<std::fs::File>>> {
+    let file = std::fs::File::open(path).with_context(|| format!("{}: cannot open", path.display()))?;
+    NpyFile::new(std::io::BufReader::new(file))
+        .with_context(|| format!("{}: not a valid .npy file (bad header)", path.display()))
+}
+
+/// `(rows, cols, row-major f32 values)` of a 2-D float `.npy` array.
+fn read_npy_matrix(path: &Path) -> Result<(usize, usize, Vec<f32>)> {
+    let what = path.display();
+    let npy = open_npy(path)?;
+    let (rows, cols) = match npy.shape() {
+        [r, c] => (*r as usize, *c as usize),
+        shape => bail!("{what}: array has shape {shape:?}; embeddings must be 2-D (n, dim)"),
+    };
+    let order = npy.order();
+    let type_str = match npy.dtype() {
+        npyz::DType::Plain(t) => t,
+        other => bail!("{what}: unsupported dtype {}; expected float32 or float64", other.descr()),
+    };
+    let values: Vec<f32> = match (type_str.type_char(), type_str.size_field()) {
+        (TypeChar::Float, 4) => npy.into_vec::<f32>(),
+        (TypeChar::Float, 8) => npy.into_vec::<f64>().map(|v| v.into_iter().map(|x| x as f32).collect()),
+        _ => bail!("{what}: dtype {type_str} is not float32 or float64"),
+    }
+    .with_context(|| format!("{what}: cannot read the array data (truncated file?)"))?;
+    if values.len() != rows * cols {
+        bail!("{what}: header promises {rows} × {cols} values but the file holds {}", values.len());
+    }
+    Ok((rows, cols, if order == Order::Fortran { transpose(&values, rows, cols) } else { values }))
+}
+
+fn transpose(col_major: &[f32], rows: usize, cols: usize) -> Vec<f32> {
+    let mut out = vec![0.0; rows * cols];
+    for c in 0..cols {
+        for r in 0..rows {
+            out[r * cols + c] = col_major[c * rows + r];
+        }
+    }
+    out
+}
+
+/// Values of a 1-D (or `n × 1`) integer `.npy` array.
+fn read_npy_ints(path: &Path) -> Result<Vec<i64>> {
+    let what = path.display();
+    let npy = open_npy(path)?;
+    match npy.shape() {
+        [_] | [_, 1] => {}
+        shape => bail!("{what}: array has shape {shape:?}; labels must be 1-D (n,)"),
+    }
+    let type_str = match npy.dtype() {
+        npyz::DType::Plain(t) => t,
+        other => bail!("{what}: unsupported dtype {}; expected an integer type", other.descr()),
+    };
+    let ctx = || format!("{what}: cannot read the array data (truncated file?)");
+    Ok(match (type_str.type_char(), type_str.size_field()) {
+        (TypeChar::Int, 1) => npy.into_vec::<i8>().with_context(ctx)?.into_iter().map(i64::from).collect(),
+        (TypeChar::Int, 2) => npy.into_vec::<i16>().with_context(ctx)?.into_iter().map(i64::from).collect(),
+        (TypeChar::Int, 4) => npy.into_vec::<i32>().with_context(ctx)?.into_iter().map(i64::from).collect(),
+        (TypeChar::Int, 8) => npy.into_vec::<i64>().with_context(ctx)?,
+        (TypeChar::Uint, 1) => npy.into_vec::<u8>().with_context(ctx)?.into_iter().map(i64::from).collect(),
+        (TypeChar::Uint, 2) => npy.into_vec::<u16>().with_context(ctx)?.into_iter().map(i64::from).collect(),
+        (TypeChar::Uint, 4) => npy.into_vec::<u32>().with_context(ctx)?.into_iter().map(i64::from).collect(),
+        (TypeChar::Uint, 8) => npy
+            .into_vec::<u64>()
+            .with_context(ctx)?
+            .into_iter()
+            .map(|v| i64::try_from(v).unwrap_or(i64::MAX))
+            .collect(),
+        _ => bail!("{what}: dtype {type_str} is not an integer type; labels must be integers"),
+    })
+}
