@@ -305,7 +305,7 @@ fn draw_mouth(g: &mut Painter, p: &FaceParams, cx: f32, my: f32, w0: f32, lip: f
         * (1.0 + 0.25 * a.lip_corner_pull + 0.35 * a.lip_stretch
             - 0.15 * a.lip_press
             - 0.1 * a.jaw_drop);
-    let corner_dy = -4.5 * a.lip_corner_pull + 4.5 * a.lip_corner_depress - 0.5 * a.lip_stretch;
+    let corner_dy = -6.0 * a.lip_corner_pull + 4.5 * a.lip_corner_depress - 0.5 * a.lip_stretch;
     let mut left = (cx - w, my + corner_dy);
     let mut right = (cx + w, my + corner_dy);
     let smirk = if p.smirk_side > 0.0 {
@@ -313,8 +313,8 @@ fn draw_mouth(g: &mut Painter, p: &FaceParams, cx: f32, my: f32, w0: f32, lip: f
     } else {
         &mut left
     };
-    smirk.1 -= 4.0 * a.smirk;
-    smirk.0 += p.smirk_side * 1.5 * a.smirk;
+    smirk.1 -= 5.5 * a.smirk;
+    smirk.0 += p.smirk_side * 2.0 * a.smirk;
     let open = 11.0 * a.jaw_drop + 1.5 * a.upper_lip_raise;
     let lift = 2.5 * a.upper_lip_raise;
     let upper = lip * (1.0 - 0.7 * a.lip_press.min(1.0));
