@@ -132,8 +132,14 @@ pub enum LabelModeArg {
 }
 
 fn parse_size(s: &str) -> Result<[u32; 2], String> {
-    let (h, w) = s.split_once(['x', 'X']).ok_or_else(|| format!("size '{s}' is not HxW (e.g. 48x48)"))?;
-    let p = |v: &str| v.trim().parse::<u32>().map_err(|_| format!("size '{s}' is not HxW (e.g. 48x48)"));
+    let (h, w) = s
+        .split_once(['x', 'X'])
+        .ok_or_else(|| format!("size '{s}' is not HxW (e.g. 48x48)"))?;
+    let p = |v: &str| {
+        v.trim()
+            .parse::<u32>()
+            .map_err(|_| format!("size '{s}' is not HxW (e.g. 48x48)"))
+    };
     Ok([p(h)?, p(w)?])
 }
 
@@ -150,7 +156,10 @@ pub fn run(cmd: DataCommand) -> anyhow::Result<()> {
 }
 
 fn list(registry: &Registry) -> anyhow::Result<()> {
-    println!("{:<10} {:<12} {:>7} {:>9}  {:<7} root", "name", "format", "classes", "images", "found");
+    println!(
+        "{:<10} {:<12} {:>7} {:>9}  {:<7} root",
+        "name", "format", "classes", "images", "found"
+    );
     for d in &registry.datasets {
         let (root, source) = d.resolve_root(None);
         let images: Option<usize> = d.splits.iter().map(|s| s.images.or(s.kept)).sum();
@@ -169,7 +178,10 @@ fn list(registry: &Registry) -> anyhow::Result<()> {
         println!("{:<10} get it from: {}", "", d.download.join(" , "));
     }
     println!("\nsgm never redistributes these data sets; obtain each from its official page under its licence.");
-    println!("Roots: --root DIR, else ${}/<name>, else the default root.", sgm_data::registry::DATA_DIR_ENV);
+    println!(
+        "Roots: --root DIR, else ${}/<name>, else the default root.",
+        sgm_data::registry::DATA_DIR_ENV
+    );
     Ok(())
 }
 
@@ -202,7 +214,10 @@ fn options(entry: &DatasetEntry, a: &LoadArgs) -> LoadOptions {
     o
 }
 
-fn load<'r>(registry: &'r Registry, a: &LoadArgs) -> anyhow::Result<(&'r DatasetEntry, PathBuf, RootSource, LoadedDataset)> {
+fn load<'r>(
+    registry: &'r Registry,
+    a: &LoadArgs,
+) -> anyhow::Result<(&'r DatasetEntry, PathBuf, RootSource, LoadedDataset)> {
     let entry = registry.require(&a.name)?;
     let (root, source) = entry.resolve_root(a.root.as_deref());
     if !root.is_dir() {
@@ -216,7 +231,8 @@ fn load<'r>(registry: &'r Registry, a: &LoadArgs) -> anyhow::Result<(&'r Dataset
         );
     }
     let opts = options(entry, a);
-    let loaded = sgm_data::load(entry.format, &root, &opts).with_context(|| format!("loading {}", entry.name))?;
+    let loaded = sgm_data::load(entry.format, &root, &opts)
+        .with_context(|| format!("loading {}", entry.name))?;
     Ok((entry, root, source, loaded))
 }
 
@@ -234,7 +250,11 @@ fn group_digits(n: usize) -> String {
 
 fn stats(registry: &Registry, a: &StatsArgs) -> anyhow::Result<()> {
     let (entry, root, source, d) = load(registry, &a.load)?;
-    let class_names = d.splits.first().map(|s| s.class_names.clone()).unwrap_or_default();
+    let class_names = d
+        .splits
+        .first()
+        .map(|s| s.class_names.clone())
+        .unwrap_or_default();
     if a.json {
         let v = serde_json::json!({
             "name": entry.name,
@@ -247,7 +267,13 @@ fn stats(registry: &Registry, a: &StatsArgs) -> anyhow::Result<()> {
         println!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(());
     }
-    println!("{} ({}) at {} [{}]", entry.name, entry.format, root.display(), source_name(source));
+    println!(
+        "{} ({}) at {} [{}]",
+        entry.name,
+        entry.format,
+        root.display(),
+        source_name(source)
+    );
     for n in &d.report.notes {
         println!("  {n}");
     }
@@ -256,7 +282,10 @@ fn stats(registry: &Registry, a: &StatsArgs) -> anyhow::Result<()> {
     for c in &class_names {
         print!(" {:>9}", truncate(c, 9));
     }
-    println!(" {:>7} | {:>6} {:>10} {:>8} {:>7} {:>8}", "kept", "found", "unlabelled", "excluded", "skipped", "dup-drop");
+    println!(
+        " {:>7} | {:>6} {:>10} {:>8} {:>7} {:>8}",
+        "kept", "found", "unlabelled", "excluded", "skipped", "dup-drop"
+    );
     for r in &d.report.splits {
         print!("{:<6}", r.split.as_str());
         for n in &r.class_counts {
@@ -277,7 +306,12 @@ fn stats(registry: &Registry, a: &StatsArgs) -> anyhow::Result<()> {
         println!("excluded: none");
     }
     for e in &d.report.excluded {
-        println!("excluded: {} ({}): {}", e.source.display(), e.split, e.reason);
+        println!(
+            "excluded: {} ({}): {}",
+            e.source.display(),
+            e.split,
+            e.reason
+        );
     }
     if let Some(s) = &d.report.duplicates {
         println!(
@@ -303,7 +337,10 @@ fn stats(registry: &Registry, a: &StatsArgs) -> anyhow::Result<()> {
         println!("missing classes: {}", names.join(", "));
     }
     if !d.report.skipped.is_empty() {
-        println!("skipped {} bad items (--skip-bad):", d.report.skipped_count());
+        println!(
+            "skipped {} bad items (--skip-bad):",
+            d.report.skipped_count()
+        );
         for s in &d.report.skipped {
             println!("  {}: {}", s.split, s.reason);
         }
@@ -320,11 +357,19 @@ fn truncate(s: &str, n: usize) -> &str {
 
 fn verify(registry: &Registry, a: &LoadArgs) -> anyhow::Result<()> {
     let (entry, root, source, d) = load(registry, a)?;
-    println!("verifying {} at {} [{}]", entry.name, root.display(), source_name(source));
+    println!(
+        "verifying {} at {} [{}]",
+        entry.name,
+        root.display(),
+        source_name(source)
+    );
     let mut checks = entry.verify_files(&root);
     checks.extend(entry.verify(&d));
     if checks.is_empty() {
-        println!("the registry lists no expected counts or checksums for {}", entry.name);
+        println!(
+            "the registry lists no expected counts or checksums for {}",
+            entry.name
+        );
         return Ok(());
     }
     let mut failed = 0;
@@ -334,14 +379,24 @@ fn verify(registry: &Registry, a: &LoadArgs) -> anyhow::Result<()> {
             println!("{mark} {}: {}", c.what, c.found);
         } else {
             failed += 1;
-            println!("{mark} {}: expected {}, found {}", c.what, c.expected, c.found);
+            println!(
+                "{mark} {}: expected {}, found {}",
+                c.what, c.expected, c.found
+            );
         }
     }
     if !d.report.skipped.is_empty() {
-        println!("note: {} bad items were skipped (--skip-bad)", d.report.skipped_count());
+        println!(
+            "note: {} bad items were skipped (--skip-bad)",
+            d.report.skipped_count()
+        );
     }
     if failed > 0 {
-        bail!("{failed} of {} checks failed for {} (the registry assumes the default options)", checks.len(), entry.name);
+        bail!(
+            "{failed} of {} checks failed for {} (the registry assumes the default options)",
+            checks.len(),
+            entry.name
+        );
     }
     println!("all {} checks passed", checks.len());
     Ok(())
@@ -402,7 +457,12 @@ fn show(registry: &Registry, a: &ShowArgs) -> anyhow::Result<()> {
     let (entry, _, _, d) = load(registry, &a.load)?;
     let Some(set) = d.split(a.split) else {
         let have: Vec<&str> = d.splits.iter().map(|s| s.split.as_str()).collect();
-        bail!("{} has no split '{}' (it has: {})", entry.name, a.split, have.join(", "));
+        bail!(
+            "{} has no split '{}' (it has: {})",
+            entry.name,
+            a.split,
+            have.join(", ")
+        );
     };
     if set.is_empty() {
         bail!("{} {} holds no image", entry.name, a.split);
@@ -412,13 +472,17 @@ fn show(registry: &Registry, a: &ShowArgs) -> anyhow::Result<()> {
     let indices: Vec<usize> = (0..n).map(|k| k * set.len() / n).collect();
     let cols = (n as f64).sqrt().ceil() as usize;
     let (w, h, rgb) = contact_sheet(set, &indices, cols);
-    write_png_atomic(&a.out, w, h, 3, &rgb).with_context(|| format!("writing {}", a.out.display()))?;
+    write_png_atomic(&a.out, w, h, 3, &rgb)
+        .with_context(|| format!("writing {}", a.out.display()))?;
     let legend_path = a.out.with_extension("csv");
     let mut legend = String::from("cell,row,col,label,class,colour,source\n");
     for (k, &i) in indices.iter().enumerate() {
         let m = &set.samples[i];
         let c = PALETTE[m.label as usize % PALETTE.len()];
-        let class = set.class_names.get(m.label as usize).map_or("?", |s| s.as_str());
+        let class = set
+            .class_names
+            .get(m.label as usize)
+            .map_or("?", |s| s.as_str());
         legend.push_str(&format!(
             "{k},{},{},{},{class},#{:02x}{:02x}{:02x},{}\n",
             k / cols,
@@ -430,8 +494,15 @@ fn show(registry: &Registry, a: &ShowArgs) -> anyhow::Result<()> {
             csv_field(&m.source.display().to_string())
         ));
     }
-    write_atomic(&legend_path, legend.as_bytes()).with_context(|| format!("writing {}", legend_path.display()))?;
-    println!("wrote {} ({n} images of {} {}, {cols} per row) and {}", a.out.display(), entry.name, a.split, legend_path.display());
+    write_atomic(&legend_path, legend.as_bytes())
+        .with_context(|| format!("writing {}", legend_path.display()))?;
+    println!(
+        "wrote {} ({n} images of {} {}, {cols} per row) and {}",
+        a.out.display(),
+        entry.name,
+        a.split,
+        legend_path.display()
+    );
     println!("class colours (bar under each image):");
     for (label, name) in set.class_names.iter().enumerate() {
         let c = PALETTE[label % PALETTE.len()];
@@ -449,7 +520,10 @@ fn csv_field(s: &str) -> String {
 }
 
 fn synth(a: &SynthArgs) -> anyhow::Result<()> {
-    let mut cfg = sgm_data::SynthConfig { seed: a.seed, ..Default::default() };
+    let mut cfg = sgm_data::SynthConfig {
+        seed: a.seed,
+        ..Default::default()
+    };
     if let Some(n) = a.train_per_class {
         cfg.train_per_class = n;
     }
@@ -459,11 +533,16 @@ fn synth(a: &SynthArgs) -> anyhow::Result<()> {
     if let Some(n) = a.test_per_class {
         cfg.test_per_class = n;
     }
-    let summary = sgm_data::write_synth_image_folder(&cfg, &a.out).with_context(|| format!("writing {}", a.out.display()))?;
+    let summary = sgm_data::write_synth_image_folder(&cfg, &a.out)
+        .with_context(|| format!("writing {}", a.out.display()))?;
     for (split, n) in &summary.counts {
         println!("{split}: {n} images");
     }
-    println!("wrote {} (index: {})", summary.root.display(), summary.labels_csv.display());
+    println!(
+        "wrote {} (index: {})",
+        summary.root.display(),
+        summary.labels_csv.display()
+    );
     Ok(())
 }
 
@@ -493,7 +572,10 @@ mod tests {
             height: 2,
             width: 3,
             pixels: vec![10; 6].into_iter().chain(vec![200; 6]).collect(),
-            samples: vec![sgm_data::SampleMeta::new("a", 0), sgm_data::SampleMeta::new("b", 4)],
+            samples: vec![
+                sgm_data::SampleMeta::new("a", 0),
+                sgm_data::SampleMeta::new("b", 4),
+            ],
             class_names: sgm_data::Expression::class_names(),
         };
         let (w, h, rgb) = contact_sheet(&set, &[0, 1], 2);

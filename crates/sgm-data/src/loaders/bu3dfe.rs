@@ -6,7 +6,10 @@
 
 use std::path::Path;
 
-use super::{ferplus_class_names, file_name, list_dirs, list_files, Builder, Format, LoadOptions, LoadedDataset, Pending};
+use super::{
+    ferplus_class_names, file_name, list_dirs, list_files, Builder, Format, LoadOptions,
+    LoadedDataset, Pending,
+};
 use crate::classes::Expression;
 use crate::error::{DataError, Result};
 use crate::image_set::{SampleMeta, Split};
@@ -26,7 +29,9 @@ pub struct Bu3dfeName {
 
 /// Parses `F0001_AN01WH_F2D.bmp`.
 pub fn parse_name(name: &str) -> Option<Bu3dfeName> {
-    let stem = name.strip_suffix(".bmp").or_else(|| name.strip_suffix(".BMP"))?;
+    let stem = name
+        .strip_suffix(".bmp")
+        .or_else(|| name.strip_suffix(".BMP"))?;
     let mut parts = stem.split('_');
     let subject = parts.next()?;
     let code = parts.next()?;
@@ -41,11 +46,20 @@ pub fn parse_name(name: &str) -> Option<Bu3dfeName> {
     }
     let expression = Expression::from_code(&code[..2]).filter(|e| *e != Expression::Contempt)?;
     let intensity: u8 = code[2..4].parse().ok()?;
-    let valid = if expression == Expression::Neutral { intensity == 0 } else { (1..=4).contains(&intensity) };
+    let valid = if expression == Expression::Neutral {
+        intensity == 0
+    } else {
+        (1..=4).contains(&intensity)
+    };
     if !valid {
         return None;
     }
-    Some(Bu3dfeName { subject: subject.to_string(), expression, intensity, race: code[4..].to_string() })
+    Some(Bu3dfeName {
+        subject: subject.to_string(),
+        expression,
+        intensity,
+        race: code[4..].to_string(),
+    })
 }
 
 /// Loads every `<subject>/*_F2D.bmp` under `root`.
@@ -53,9 +67,14 @@ pub fn load(root: &Path, opts: &LoadOptions) -> Result<LoadedDataset> {
     let mut b = Builder::new(opts, &[Split::All]);
     let subjects = list_dirs(root)?;
     for dir in subjects {
-        for path in list_files(&dir, |p| file_name(p).to_ascii_uppercase().ends_with("_F2D.BMP"))? {
+        for path in list_files(&dir, |p| {
+            file_name(p).to_ascii_uppercase().ends_with("_F2D.BMP")
+        })? {
             let Some(n) = parse_name(file_name(&path)) else {
-                let e = DataError::Layout { path, reason: "not a BU-3DFE texture name like F0001_AN01WH_F2D.bmp".into() };
+                let e = DataError::Layout {
+                    path,
+                    reason: "not a BU-3DFE texture name like F0001_AN01WH_F2D.bmp".into(),
+                };
                 b.bad(Split::All, e)?;
                 continue;
             };
@@ -67,7 +86,10 @@ pub fn load(root: &Path, opts: &LoadOptions) -> Result<LoadedDataset> {
         }
     }
     if b.report.splits[0].found == 0 && b.report.skipped.is_empty() {
-        return Err(DataError::Missing { path: root.to_path_buf(), what: "BU-3DFE <subject>/*_F2D.bmp textures".into() });
+        return Err(DataError::Missing {
+            path: root.to_path_buf(),
+            what: "BU-3DFE <subject>/*_F2D.bmp textures".into(),
+        });
     }
     b.finish(Format::Bu3dfe, ferplus_class_names(), true, false)
 }
@@ -79,7 +101,15 @@ mod tests {
     #[test]
     fn names_parse() {
         let n = parse_name("F0001_AN01WH_F2D.bmp").unwrap();
-        assert_eq!((n.subject.as_str(), n.expression, n.intensity, n.race.as_str()), ("F0001", Expression::Anger, 1, "WH"));
+        assert_eq!(
+            (
+                n.subject.as_str(),
+                n.expression,
+                n.intensity,
+                n.race.as_str()
+            ),
+            ("F0001", Expression::Anger, 1, "WH")
+        );
         assert_eq!(parse_name("M0044_NE00BL_F2D.bmp").unwrap().intensity, 0);
         assert_eq!(parse_name("M0044_NE01BL_F2D.bmp"), None);
         assert_eq!(parse_name("F0001_AN05WH_F2D.bmp"), None);
