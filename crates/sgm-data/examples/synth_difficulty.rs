@@ -13,8 +13,7 @@ use std::time::Instant;
 /// Predicted label of every `test` image by majority vote among its `k` nearest `train` images (ties → the
 /// lowest label, as scikit-learn's argmax does).
 fn knn_predict(train: &ImageSet, test: &ImageSet, k: usize) -> Vec<u32> {
-    let to_f32 =
-        |s: &ImageSet| -> Vec<f32> { s.pixels.iter().map(|&v| v as f32 / 255.0).collect() };
+    let to_f32 = |s: &ImageSet| -> Vec<f32> { s.pixels.iter().map(|&v| v as f32 / 255.0).collect() };
     let (tr, te) = (to_f32(train), to_f32(test));
     let d = train.height * train.width;
     let labels = train.labels();
@@ -26,10 +25,7 @@ fn knn_predict(train: &ImageSet, test: &ImageSet, k: usize) -> Vec<u32> {
             let mut dist: Vec<(f32, u32)> = (0..train.len())
                 .map(|i| {
                     let y = &tr[i * d..(i + 1) * d];
-                    (
-                        x.iter().zip(y).map(|(a, b)| (a - b) * (a - b)).sum::<f32>(),
-                        labels[i],
-                    )
+                    (x.iter().zip(y).map(|(a, b)| (a - b) * (a - b)).sum::<f32>(), labels[i])
                 })
                 .collect();
             dist.select_nth_unstable_by(k - 1, |a, b| a.0.total_cmp(&b.0));
@@ -51,20 +47,10 @@ fn contact_sheet(set: &ImageSet, path: &str) -> Result<(), Box<dyn std::error::E
     for label in 0..set.num_classes() as u32 {
         for sub in 0..SUBCLASSES_PER_CLASS as u32 {
             let row = label as usize * SUBCLASSES_PER_CLASS + sub as usize;
-            let picks = set
-                .samples
-                .iter()
-                .enumerate()
-                .filter(|(_, s)| s.label == label && s.subclass == Some(sub));
+            let picks = set.samples.iter().enumerate().filter(|(_, s)| s.label == label && s.subclass == Some(sub));
             for (col, (i, _)) in picks.take(per).enumerate() {
-                let img = image::GrayImage::from_raw(w, h, set.image(i).to_vec())
-                    .ok_or("bad image size")?;
-                image::imageops::replace(
-                    &mut sheet,
-                    &img,
-                    (col as u32 * w) as i64,
-                    (row as u32 * h) as i64,
-                );
+                let img = image::GrayImage::from_raw(w, h, set.image(i).to_vec()).ok_or("bad image size")?;
+                image::imageops::replace(&mut sheet, &img, (col as u32 * w) as i64, (row as u32 * h) as i64);
             }
         }
     }
@@ -100,21 +86,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         render_s,
         t1.elapsed().as_secs_f64()
     );
-    println!(
-        "test accuracy: {:.2} % (chance 12.5 %)",
-        100.0 * correct as f64 / truth.len() as f64
-    );
+    println!("test accuracy: {:.2} % (chance 12.5 %)", 100.0 * correct as f64 / truth.len() as f64);
     for (c, name) in EXPRESSION_NAMES.iter().enumerate() {
         let n = truth.iter().filter(|&&t| t == c as u32).count();
-        let ok = pred
-            .iter()
-            .zip(&truth)
-            .filter(|(p, t)| **t == c as u32 && **p == c as u32)
-            .count();
-        println!(
-            "  {name:<10} recall {:.1} %",
-            100.0 * ok as f64 / n.max(1) as f64
-        );
+        let ok = pred.iter().zip(&truth).filter(|(p, t)| **t == c as u32 && **p == c as u32).count();
+        println!("  {name:<10} recall {:.1} %", 100.0 * ok as f64 / n.max(1) as f64);
     }
     if let Some(path) = sheet {
         contact_sheet(&test, &path)?;

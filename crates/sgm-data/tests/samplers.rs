@@ -4,18 +4,8 @@ use sgm_data::sampler::{BalancedSampler, StratifiedBatchSampler, TripletSampler}
 
 /// An imbalanced label vector like FER+: class sizes 500, 300, 120, 40, 7, 3 (labels 0..6 with a gap at 4).
 fn imbalanced() -> Vec<u32> {
-    let sizes = [
-        (0u32, 500usize),
-        (1, 300),
-        (2, 120),
-        (3, 40),
-        (5, 7),
-        (6, 3),
-    ];
-    let mut v: Vec<u32> = sizes
-        .iter()
-        .flat_map(|&(l, n)| std::iter::repeat_n(l, n))
-        .collect();
+    let sizes = [(0u32, 500usize), (1, 300), (2, 120), (3, 40), (5, 7), (6, 3)];
+    let mut v: Vec<u32> = sizes.iter().flat_map(|&(l, n)| std::iter::repeat_n(l, n)).collect();
     // Interleave so that class members are not contiguous.
     v.reverse();
     v.rotate_left(17);
@@ -46,8 +36,7 @@ fn stratified_batches_have_exactly_s_of_each_class() {
             assert_eq!(m.len(), 30, "label {l} repeats an image");
         }
         // A 7-image class contributes all 7 images, the rest drawn with replacement.
-        let small: std::collections::HashSet<usize> =
-            batch.iter().copied().filter(|&i| labels[i] == 5).collect();
+        let small: std::collections::HashSet<usize> = batch.iter().copied().filter(|&i| labels[i] == 5).collect();
         assert_eq!(small.len(), 7);
     }
 }
@@ -55,9 +44,7 @@ fn stratified_batches_have_exactly_s_of_each_class() {
 #[test]
 fn stratified_uses_large_classes_evenly_within_an_epoch() {
     let labels: Vec<u32> = (0..400).map(|i| (i % 2) as u32).collect();
-    let s = StratifiedBatchSampler::new(&labels, 2, 20, 5)
-        .unwrap()
-        .with_batches_per_epoch(10);
+    let s = StratifiedBatchSampler::new(&labels, 2, 20, 5).unwrap().with_batches_per_epoch(10);
     let mut seen = vec![0usize; 400];
     for b in s.epoch(0) {
         for i in b {
@@ -78,21 +65,13 @@ fn stratified_with_fewer_classes_per_batch_and_subclass_labels() {
         assert_eq!(batch.len(), 32);
         let mut present: Vec<u32> = batch.iter().map(|&i| labels[i]).collect();
         present.dedup();
-        assert_eq!(
-            present.len(),
-            8,
-            "8 distinct classes, listed class by class"
-        );
+        assert_eq!(present.len(), 8, "8 distinct classes, listed class by class");
         for l in &present {
             assert_eq!(count(&labels, &batch, *l), 4);
             *class_hits.entry(*l).or_insert(0usize) += 1;
         }
     }
-    assert_eq!(
-        class_hits.len(),
-        24,
-        "every sub-class is drawn at some point"
-    );
+    assert_eq!(class_hits.len(), 24, "every sub-class is drawn at some point");
 }
 
 #[test]
@@ -106,43 +85,26 @@ fn samplers_are_deterministic_per_seed_and_epoch() {
     assert_ne!(a.epoch(3), c.epoch(3));
 
     let a = BalancedSampler::new(&labels, 7).unwrap();
-    assert_eq!(
-        a.epoch(2),
-        BalancedSampler::new(&labels, 7).unwrap().epoch(2)
-    );
+    assert_eq!(a.epoch(2), BalancedSampler::new(&labels, 7).unwrap().epoch(2));
     assert_ne!(a.epoch(2), a.epoch(3));
-    assert_ne!(
-        a.epoch(2),
-        BalancedSampler::new(&labels, 9).unwrap().epoch(2)
-    );
+    assert_ne!(a.epoch(2), BalancedSampler::new(&labels, 9).unwrap().epoch(2));
 
     let a = TripletSampler::new(&labels, 500, 7).unwrap();
-    assert_eq!(
-        a.epoch(0),
-        TripletSampler::new(&labels, 500, 7).unwrap().epoch(0)
-    );
+    assert_eq!(a.epoch(0), TripletSampler::new(&labels, 500, 7).unwrap().epoch(0));
     assert_ne!(a.epoch(0), a.epoch(1));
-    assert_ne!(
-        a.epoch(0),
-        TripletSampler::new(&labels, 500, 8).unwrap().epoch(0)
-    );
+    assert_ne!(a.epoch(0), TripletSampler::new(&labels, 500, 8).unwrap().epoch(0));
 }
 
 #[test]
 fn balanced_sampler_draws_classes_uniformly() {
     let labels = imbalanced();
-    let s = BalancedSampler::new(&labels, 11)
-        .unwrap()
-        .with_num_samples(60_000);
+    let s = BalancedSampler::new(&labels, 11).unwrap().with_num_samples(60_000);
     let draws = s.epoch(0);
     assert_eq!(draws.len(), 60_000);
     let expected = 60_000.0 / 6.0;
     for l in [0u32, 1, 2, 3, 5, 6] {
         let n = count(&labels, &draws, l) as f64;
-        assert!(
-            (n - expected).abs() < 0.05 * expected,
-            "label {l}: {n} draws, expected about {expected}"
-        );
+        assert!((n - expected).abs() < 0.05 * expected, "label {l}: {n} draws, expected about {expected}");
     }
     // Default epoch length is the data set size, and weights are 1/frequency.
     let d = BalancedSampler::new(&labels, 11).unwrap();
@@ -177,14 +139,8 @@ fn triplets_are_valid_and_spread_over_classes() {
 #[test]
 fn triplet_sampler_rejects_degenerate_labels() {
     assert!(TripletSampler::new(&[0, 0, 0], 10, 0).is_err(), "one class");
-    assert!(
-        TripletSampler::new(&[0, 1, 2], 10, 0).is_err(),
-        "no class with two images"
-    );
-    assert!(
-        TripletSampler::new(&[0, 0, 1], 0, 0).is_err(),
-        "zero triplets"
-    );
+    assert!(TripletSampler::new(&[0, 1, 2], 10, 0).is_err(), "no class with two images");
+    assert!(TripletSampler::new(&[0, 0, 1], 0, 0).is_err(), "zero triplets");
     // A singleton class can still serve as a negative.
     let s = TripletSampler::new(&[0, 0, 1], 20, 0).unwrap();
     assert!(s.epoch(0).iter().all(|t| t.negative == 2));

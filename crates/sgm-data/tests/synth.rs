@@ -3,28 +3,18 @@
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use sgm_data::synth::{
-    generate, render, write_image_folder, Actions, FaceParams, SynthConfig, EXPRESSION_NAMES,
-    SUBCLASSES_PER_CLASS,
+    generate, render, write_image_folder, Actions, FaceParams, SynthConfig, EXPRESSION_NAMES, SUBCLASSES_PER_CLASS,
 };
 use sgm_data::{DataError, Split};
 
 fn small(seed: u64) -> SynthConfig {
-    SynthConfig {
-        train_per_class: 20,
-        valid_per_class: 5,
-        test_per_class: 10,
-        ..SynthConfig::small(0, seed)
-    }
+    SynthConfig { train_per_class: 20, valid_per_class: 5, test_per_class: 10, ..SynthConfig::small(0, seed) }
 }
 
 #[test]
 fn split_sizes_labels_and_subclasses() {
     let cfg = small(4);
-    for (split, per) in [
-        (Split::Train, 20usize),
-        (Split::Valid, 5),
-        (Split::Test, 10),
-    ] {
+    for (split, per) in [(Split::Train, 20usize), (Split::Valid, 5), (Split::Test, 10)] {
         let set = generate(&cfg, split).unwrap();
         assert_eq!(set.len(), 8 * per);
         assert_eq!(set.split, split);
@@ -58,10 +48,7 @@ fn split_sizes_labels_and_subclasses() {
 fn deterministic_per_seed_and_independent_of_thread_count() {
     let cfg = small(9);
     let a = generate(&cfg, Split::Test).unwrap();
-    let one_thread = rayon::ThreadPoolBuilder::new()
-        .num_threads(1)
-        .build()
-        .unwrap();
+    let one_thread = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
     let b = one_thread.install(|| generate(&cfg, Split::Test)).unwrap();
     assert_eq!(a, b);
     let c = generate(&small(10), Split::Test).unwrap();
@@ -69,14 +56,8 @@ fn deterministic_per_seed_and_independent_of_thread_count() {
     // Splits are different images, and a split does not depend on the other splits' sizes.
     let v = generate(&cfg, Split::Valid).unwrap();
     assert_ne!(a.image(0), v.image(0));
-    let bigger_train = SynthConfig {
-        train_per_class: 50,
-        ..cfg.clone()
-    };
-    assert_eq!(
-        generate(&bigger_train, Split::Test).unwrap().pixels,
-        a.pixels
-    );
+    let bigger_train = SynthConfig { train_per_class: 50, ..cfg.clone() };
+    assert_eq!(generate(&bigger_train, Split::Test).unwrap().pixels, a.pixels);
 }
 
 #[test]
@@ -97,42 +78,20 @@ fn expressions_change_the_face_and_size_is_configurable() {
     let mut rng = ChaCha8Rng::seed_from_u64(3);
     for label in 1..8u32 {
         let p = FaceParams::sample(&mut rng, label, 0, 0.0);
-        let relaxed = FaceParams {
-            actions: Actions::default(),
-            ..p.clone()
-        };
+        let relaxed = FaceParams { actions: Actions::default(), ..p.clone() };
         let (a, b) = (render(&p, 48, 0.0, 0), render(&relaxed, 48, 0.0, 0));
-        let changed = a
-            .pixels()
-            .zip(b.pixels())
-            .filter(|(x, y)| x.0[0].abs_diff(y.0[0]) > 10)
-            .count();
-        assert!(
-            changed >= 25,
-            "{}: only {changed} pixels change",
-            EXPRESSION_NAMES[label as usize]
-        );
+        let changed = a.pixels().zip(b.pixels()).filter(|(x, y)| x.0[0].abs_diff(y.0[0]) > 10).count();
+        assert!(changed >= 25, "{}: only {changed} pixels change", EXPRESSION_NAMES[label as usize]);
     }
-    let cfg = SynthConfig {
-        size: 64,
-        ..small(1)
-    };
+    let cfg = SynthConfig { size: 64, ..small(1) };
     let set = generate(&cfg, Split::Valid).unwrap();
-    assert_eq!(
-        (set.height, set.width, set.pixels.len()),
-        (64, 64, 40 * 64 * 64)
-    );
+    assert_eq!((set.height, set.width, set.pixels.len()), (64, 64, 40 * 64 * 64));
 }
 
 /// Raw-pixel kNN (K = 11) is clearly better than chance and clearly imperfect: the set is neither trivial nor noise.
 #[test]
 fn raw_pixel_knn_is_above_chance_and_imperfect() {
-    let cfg = SynthConfig {
-        train_per_class: 120,
-        valid_per_class: 0,
-        test_per_class: 40,
-        ..SynthConfig::small(0, 5)
-    };
+    let cfg = SynthConfig { train_per_class: 120, valid_per_class: 0, test_per_class: 40, ..SynthConfig::small(0, 5) };
     let train = generate(&cfg, Split::Train).unwrap();
     let test = generate(&cfg, Split::Test).unwrap();
     let d = 48 * 48;
@@ -141,11 +100,7 @@ fn raw_pixel_knn_is_above_chance_and_imperfect() {
         let x = test.image(q);
         let mut dist: Vec<(u32, u32)> = (0..train.len())
             .map(|i| {
-                let s = x
-                    .iter()
-                    .zip(train.image(i))
-                    .map(|(&a, &b)| (a as i32 - b as i32).pow(2) as u32)
-                    .sum::<u32>();
+                let s = x.iter().zip(train.image(i)).map(|(&a, &b)| (a as i32 - b as i32).pow(2) as u32).sum::<u32>();
                 (s, train.samples[i].label)
             })
             .collect();
@@ -154,12 +109,7 @@ fn raw_pixel_knn_is_above_chance_and_imperfect() {
         for &(_, l) in &dist[..11] {
             votes[l as usize] += 1;
         }
-        let best = votes
-            .iter()
-            .enumerate()
-            .max_by_key(|&(l, v)| (*v, std::cmp::Reverse(l)))
-            .unwrap()
-            .0;
+        let best = votes.iter().enumerate().max_by_key(|&(l, v)| (*v, std::cmp::Reverse(l))).unwrap().0;
         correct += usize::from(best as u32 == test.samples[q].label);
         let _ = d;
     }
@@ -173,10 +123,7 @@ fn image_folder_is_written_atomically_with_an_index() {
     let out = dir.path().join("synth");
     let cfg = SynthConfig::small(2, 6);
     let summary = write_image_folder(&cfg, &out).unwrap();
-    assert_eq!(
-        summary.counts,
-        vec![(Split::Train, 16), (Split::Valid, 16), (Split::Test, 16)]
-    );
+    assert_eq!(summary.counts, vec![(Split::Train, 16), (Split::Valid, 16), (Split::Test, 16)]);
     let csv = std::fs::read_to_string(&summary.labels_csv).unwrap();
     let mut lines = csv.lines();
     assert_eq!(lines.next(), Some("file,expression,subclass,subclass_name"));
@@ -191,9 +138,7 @@ fn image_folder_is_written_atomically_with_an_index() {
     }
     // The PNG holds exactly the in-memory pixels.
     let test = generate(&cfg, Split::Test).unwrap();
-    let png = image::open(out.join(&test.samples[3].source))
-        .unwrap()
-        .into_luma8();
+    let png = image::open(out.join(&test.samples[3].source)).unwrap().into_luma8();
     assert_eq!(png.as_raw().as_slice(), test.image(3));
     assert!(out.join("synth.toml").exists());
     // No temporary folder is left next to the output.
@@ -218,17 +163,8 @@ fn image_folder_is_written_atomically_with_an_index() {
 fn invalid_config_is_rejected_before_anything_is_written() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("x");
-    let cfg = SynthConfig {
-        size: 4,
-        ..SynthConfig::default()
-    };
-    assert!(matches!(
-        generate(&cfg, Split::Train),
-        Err(DataError::Config(_))
-    ));
-    assert!(matches!(
-        write_image_folder(&cfg, &out),
-        Err(DataError::Config(_))
-    ));
+    let cfg = SynthConfig { size: 4, ..SynthConfig::default() };
+    assert!(matches!(generate(&cfg, Split::Train), Err(DataError::Config(_))));
+    assert!(matches!(write_image_folder(&cfg, &out), Err(DataError::Config(_))));
     assert!(!out.exists());
 }

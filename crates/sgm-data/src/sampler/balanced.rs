@@ -30,11 +30,7 @@ impl BalancedSampler {
                 weights[i] = w;
             }
         }
-        Ok(Self {
-            weights,
-            num_samples: labels.len(),
-            seed,
-        })
+        Ok(Self { weights, num_samples: labels.len(), seed })
     }
 
     /// Overrides the number of draws per epoch (at least 1).
@@ -58,16 +54,11 @@ impl BalancedSampler {
         let mut rng = seeded_rng(&[self.seed, TAG, epoch]);
         // The weights are positive and finite by construction, so the distribution always exists.
         let dist = WeightedIndex::new(&self.weights).expect("positive finite weights");
-        (0..self.num_samples)
-            .map(|_| dist.sample(&mut rng))
-            .collect()
+        (0..self.num_samples).map(|_| dist.sample(&mut rng)).collect()
     }
 
     /// Epoch `epoch` cut into batches of `batch_size` (the last one may be shorter).
     pub fn batches(&self, epoch: u64, batch_size: usize) -> Vec<Vec<usize>> {
-        self.epoch(epoch)
-            .chunks(batch_size.max(1))
-            .map(<[usize]>::to_vec)
-            .collect()
+        self.epoch(epoch).chunks(batch_size.max(1)).map(<[usize]>::to_vec).collect()
     }
 }

@@ -34,12 +34,7 @@ pub struct StratifiedBatchSampler {
 impl StratifiedBatchSampler {
     /// A sampler over `labels` drawing `classes_per_batch` × `samples_per_class` batches. Errors when the labels
     /// are empty, C or S is zero, or C exceeds the number of distinct labels.
-    pub fn new(
-        labels: &[u32],
-        classes_per_batch: usize,
-        samples_per_class: usize,
-        seed: u64,
-    ) -> Result<Self> {
+    pub fn new(labels: &[u32], classes_per_batch: usize, samples_per_class: usize, seed: u64) -> Result<Self> {
         let classes = indices_by_label(labels);
         if classes.is_empty() {
             return Err(DataError::Config("stratified sampler: no labels".into()));
@@ -58,13 +53,7 @@ impl StratifiedBatchSampler {
         }
         let batch = classes_per_batch * samples_per_class;
         let batches_per_epoch = labels.len().div_ceil(batch);
-        Ok(Self {
-            classes,
-            classes_per_batch,
-            samples_per_class,
-            batches_per_epoch,
-            seed,
-        })
+        Ok(Self { classes, classes_per_batch, samples_per_class, batches_per_epoch, seed })
     }
 
     /// Overrides the number of batches per epoch (at least 1).
@@ -115,8 +104,7 @@ impl StratifiedBatchSampler {
                 let mut chosen = if self.classes_per_batch == self.classes.len() {
                     all.clone()
                 } else {
-                    rand::seq::index::sample(&mut rng, self.classes.len(), self.classes_per_batch)
-                        .into_vec()
+                    rand::seq::index::sample(&mut rng, self.classes.len(), self.classes_per_batch).into_vec()
                 };
                 chosen.sort_unstable();
                 let mut batch = Vec::with_capacity(self.batch_size());
@@ -124,9 +112,7 @@ impl StratifiedBatchSampler {
                     let members = &self.classes[c].1;
                     if members.len() < s {
                         batch.extend_from_slice(members);
-                        batch.extend(
-                            (members.len()..s).map(|_| members[rng.random_range(0..members.len())]),
-                        );
+                        batch.extend((members.len()..s).map(|_| members[rng.random_range(0..members.len())]));
                         continue;
                     }
                     let order = &mut orders[c];
@@ -157,9 +143,7 @@ mod tests {
     fn wrap_around_never_repeats_within_a_batch() {
         // 7 images in one class, batches of 5: every second batch wraps around.
         let labels = vec![0u32; 7];
-        let s = StratifiedBatchSampler::new(&labels, 1, 5, 3)
-            .unwrap()
-            .with_batches_per_epoch(20);
+        let s = StratifiedBatchSampler::new(&labels, 1, 5, 3).unwrap().with_batches_per_epoch(20);
         for b in s.epoch(0) {
             let mut d = b.clone();
             d.sort_unstable();

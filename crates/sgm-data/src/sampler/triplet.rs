@@ -36,27 +36,16 @@ impl TripletSampler {
     pub fn new(labels: &[u32], triplets_per_epoch: usize, seed: u64) -> Result<Self> {
         let all = indices_by_label(labels);
         if all.len() < 2 {
-            return Err(DataError::Config(
-                "triplet sampler: needs at least two classes".into(),
-            ));
+            return Err(DataError::Config("triplet sampler: needs at least two classes".into()));
         }
         let classes: Vec<_> = all.into_iter().filter(|(_, m)| m.len() >= 2).collect();
         if classes.is_empty() {
-            return Err(DataError::Config(
-                "triplet sampler: no class has two images".into(),
-            ));
+            return Err(DataError::Config("triplet sampler: no class has two images".into()));
         }
         if triplets_per_epoch == 0 {
-            return Err(DataError::Config(
-                "triplet sampler: triplets_per_epoch must be positive".into(),
-            ));
+            return Err(DataError::Config("triplet sampler: triplets_per_epoch must be positive".into()));
         }
-        Ok(Self {
-            labels: labels.to_vec(),
-            classes,
-            triplets_per_epoch,
-            seed,
-        })
+        Ok(Self { labels: labels.to_vec(), classes, triplets_per_epoch, seed })
     }
 
     /// Triplets per epoch.
@@ -83,11 +72,7 @@ impl TripletSampler {
                         break i;
                     }
                 };
-                Triplet {
-                    anchor: members[a],
-                    positive: members[p],
-                    negative,
-                }
+                Triplet { anchor: members[a], positive: members[p], negative }
             })
             .collect();
         out.shuffle(&mut rng);
@@ -96,9 +81,6 @@ impl TripletSampler {
 
     /// Epoch `epoch` cut into batches of `triplets_per_batch` (the last one may be shorter).
     pub fn batches(&self, epoch: u64, triplets_per_batch: usize) -> Vec<Vec<Triplet>> {
-        self.epoch(epoch)
-            .chunks(triplets_per_batch.max(1))
-            .map(<[Triplet]>::to_vec)
-            .collect()
+        self.epoch(epoch).chunks(triplets_per_batch.max(1)).map(<[Triplet]>::to_vec).collect()
     }
 }

@@ -89,10 +89,7 @@ impl SynthConfig {
                 self.subclass_weights.len()
             ));
         }
-        if self
-            .subclass_weights
-            .iter()
-            .any(|w| !w.is_finite() || *w < 0.0)
+        if self.subclass_weights.iter().any(|w| !w.is_finite() || *w < 0.0)
             || self.subclass_weights.iter().sum::<f64>() <= 0.0
         {
             return bad(format!(
@@ -104,10 +101,7 @@ impl SynthConfig {
             return bad(format!("nuisance must be in 0..=3, got {}", self.nuisance));
         }
         if !self.noise_std.is_finite() || !(0.0..=64.0).contains(&self.noise_std) {
-            return bad(format!(
-                "noise_std must be in 0..=64, got {}",
-                self.noise_std
-            ));
+            return bad(format!("noise_std must be in 0..=64, got {}", self.noise_std));
         }
         Ok(())
     }
@@ -126,10 +120,7 @@ impl SynthConfig {
             }
         }
         // Rounding at the very end of the cumulative sum: the last sub-class with a positive weight.
-        self.subclass_weights
-            .iter()
-            .rposition(|w| *w > 0.0)
-            .unwrap_or(0) as u32
+        self.subclass_weights.iter().rposition(|w| *w > 0.0).unwrap_or(0) as u32
     }
 }
 
@@ -141,62 +132,19 @@ mod tests {
     fn default_is_valid_and_sizes_match_the_issue() {
         let c = SynthConfig::default();
         c.validate().unwrap();
-        assert_eq!(
-            (
-                c.per_class(Split::Train),
-                c.per_class(Split::Valid),
-                c.per_class(Split::Test)
-            ),
-            (600, 100, 100)
-        );
+        assert_eq!((c.per_class(Split::Train), c.per_class(Split::Valid), c.per_class(Split::Test)), (600, 100, 100));
         assert_eq!(c.size, 48);
     }
 
     #[test]
     fn invalid_fields_are_rejected_with_their_name() {
         let cases: Vec<(SynthConfig, &str)> = vec![
-            (
-                SynthConfig {
-                    size: 8,
-                    ..Default::default()
-                },
-                "size",
-            ),
-            (
-                SynthConfig {
-                    subclass_weights: vec![1.0],
-                    ..Default::default()
-                },
-                "subclass_weights",
-            ),
-            (
-                SynthConfig {
-                    subclass_weights: vec![0.0, 0.0, 0.0],
-                    ..Default::default()
-                },
-                "subclass_weights",
-            ),
-            (
-                SynthConfig {
-                    subclass_weights: vec![1.0, -1.0, 1.0],
-                    ..Default::default()
-                },
-                "subclass_weights",
-            ),
-            (
-                SynthConfig {
-                    nuisance: f32::NAN,
-                    ..Default::default()
-                },
-                "nuisance",
-            ),
-            (
-                SynthConfig {
-                    noise_std: -1.0,
-                    ..Default::default()
-                },
-                "noise_std",
-            ),
+            (SynthConfig { size: 8, ..Default::default() }, "size"),
+            (SynthConfig { subclass_weights: vec![1.0], ..Default::default() }, "subclass_weights"),
+            (SynthConfig { subclass_weights: vec![0.0, 0.0, 0.0], ..Default::default() }, "subclass_weights"),
+            (SynthConfig { subclass_weights: vec![1.0, -1.0, 1.0], ..Default::default() }, "subclass_weights"),
+            (SynthConfig { nuisance: f32::NAN, ..Default::default() }, "nuisance"),
+            (SynthConfig { noise_std: -1.0, ..Default::default() }, "noise_std"),
         ];
         for (cfg, field) in cases {
             let err = cfg.validate().unwrap_err().to_string();
@@ -212,10 +160,7 @@ mod tests {
             counts[c.subclass_of(j, 600) as usize] += 1;
         }
         assert_eq!(counts, [300, 180, 120]);
-        let z = SynthConfig {
-            subclass_weights: vec![1.0, 0.0, 1.0],
-            ..Default::default()
-        };
+        let z = SynthConfig { subclass_weights: vec![1.0, 0.0, 1.0], ..Default::default() };
         let mut counts = [0usize; 3];
         for j in 0..10 {
             counts[z.subclass_of(j, 10) as usize] += 1;

@@ -6,16 +6,8 @@
 //! [`SUBCLASS_NAMES`].
 
 /// Class names of the synthetic set, in the FER+ index order.
-pub const EXPRESSION_NAMES: [&str; 8] = [
-    "neutral",
-    "happiness",
-    "surprise",
-    "sadness",
-    "anger",
-    "disgust",
-    "fear",
-    "contempt",
-];
+pub const EXPRESSION_NAMES: [&str; 8] =
+    ["neutral", "happiness", "surprise", "sadness", "anger", "disgust", "fear", "contempt"];
 
 /// Number of hidden sub-classes in every expression class.
 pub const SUBCLASSES_PER_CLASS: usize = 3;
@@ -121,23 +113,10 @@ pub struct SubclassSpec {
     pub intensity: (f32, f32),
 }
 
-const ADULT: SubclassSpec = SubclassSpec {
-    glasses: false,
-    child: false,
-    intensity: (0.55, 1.0),
-};
-const GLASSES: SubclassSpec = SubclassSpec {
-    glasses: true,
-    ..ADULT
-};
-const CHILD: SubclassSpec = SubclassSpec {
-    child: true,
-    ..ADULT
-};
-const INTENSE: SubclassSpec = SubclassSpec {
-    intensity: (0.95, 1.25),
-    ..ADULT
-};
+const ADULT: SubclassSpec = SubclassSpec { glasses: false, child: false, intensity: (0.55, 1.0) };
+const GLASSES: SubclassSpec = SubclassSpec { glasses: true, ..ADULT };
+const CHILD: SubclassSpec = SubclassSpec { child: true, ..ADULT };
+const INTENSE: SubclassSpec = SubclassSpec { intensity: (0.95, 1.25), ..ADULT };
 
 /// The actions of expression `label` in sub-class `subclass` at intensity 1, and the sub-class's other factors.
 ///
@@ -150,95 +129,32 @@ pub fn expression(label: u32, subclass: u32) -> (Actions, SubclassSpec) {
         // neutral: no action; sub-classes differ only in appearance.
         (0, s) => (a, spec[s as usize]),
         // happiness: AU6 + AU12; sub-class 1 laughs with the jaw dropped and teeth showing.
-        (1, 0) => (
-            Actions {
-                cheek_raise: 0.7,
-                lip_corner_pull: 1.0,
-                ..a
-            },
-            ADULT,
-        ),
+        (1, 0) => (Actions { cheek_raise: 0.7, lip_corner_pull: 1.0, ..a }, ADULT),
         (1, 1) => (
-            Actions {
-                cheek_raise: 1.0,
-                lid_tighten: 0.3,
-                lip_corner_pull: 1.0,
-                jaw_drop: 0.7,
-                teeth: 1.0,
-                ..a
-            },
+            Actions { cheek_raise: 1.0, lid_tighten: 0.3, lip_corner_pull: 1.0, jaw_drop: 0.7, teeth: 1.0, ..a },
             INTENSE,
         ),
-        (1, _) => (
-            Actions {
-                cheek_raise: 0.7,
-                lip_corner_pull: 1.0,
-                jaw_drop: 0.15,
-                ..a
-            },
-            CHILD,
-        ),
+        (1, _) => (Actions { cheek_raise: 0.7, lip_corner_pull: 1.0, jaw_drop: 0.15, ..a }, CHILD),
         // surprise: AU1+2, AU5, AU26; sub-class 1 keeps the mouth closed.
-        (2, 1) => (
-            Actions {
-                brow_raise: 1.0,
-                eye_widen: 1.0,
-                jaw_drop: 0.05,
-                ..a
-            },
-            ADULT,
-        ),
-        (2, s) => (
-            Actions {
-                brow_raise: 1.0,
-                eye_widen: 1.0,
-                jaw_drop: 1.0,
-                ..a
-            },
-            spec[if s == 2 { 1 } else { 0 }],
-        ),
+        (2, 1) => (Actions { brow_raise: 1.0, eye_widen: 1.0, jaw_drop: 0.05, ..a }, ADULT),
+        (2, s) => (Actions { brow_raise: 1.0, eye_widen: 1.0, jaw_drop: 1.0, ..a }, spec[if s == 2 { 1 } else { 0 }]),
         // sadness: AU1 + AU4 (light) + AU15; sub-class 1 squeezes the eyes (crying).
         (3, 1) => (
-            Actions {
-                brow_inner_raise: 1.0,
-                brow_lower: 0.3,
-                lid_tighten: 0.9,
-                lip_corner_depress: 1.0,
-                ..a
-            },
+            Actions { brow_inner_raise: 1.0, brow_lower: 0.3, lid_tighten: 0.9, lip_corner_depress: 1.0, ..a },
             INTENSE,
         ),
         (3, s) => (
-            Actions {
-                brow_inner_raise: 1.0,
-                brow_lower: 0.2,
-                lid_tighten: 0.3,
-                lip_corner_depress: 1.0,
-                ..a
-            },
+            Actions { brow_inner_raise: 1.0, brow_lower: 0.2, lid_tighten: 0.3, lip_corner_depress: 1.0, ..a },
             spec[if s == 2 { 1 } else { 0 }],
         ),
         // anger: AU4 + AU7 + AU24; sub-class 1 shouts (jaw drop, teeth).
         (4, 1) => (
-            Actions {
-                brow_lower: 1.0,
-                lid_tighten: 0.7,
-                jaw_drop: 0.75,
-                teeth: 1.0,
-                upper_lip_raise: 0.4,
-                ..a
-            },
+            Actions { brow_lower: 1.0, lid_tighten: 0.7, jaw_drop: 0.75, teeth: 1.0, upper_lip_raise: 0.4, ..a },
             ADULT,
         ),
-        (4, s) => (
-            Actions {
-                brow_lower: 1.0,
-                lid_tighten: 0.7,
-                lip_press: 1.0,
-                ..a
-            },
-            spec[if s == 2 { 2 } else { 0 }],
-        ),
+        (4, s) => {
+            (Actions { brow_lower: 1.0, lid_tighten: 0.7, lip_press: 1.0, ..a }, spec[if s == 2 { 2 } else { 0 }])
+        }
         // disgust: AU9 + AU10 (+ AU4, AU15 light).
         (5, s) => (
             Actions {
@@ -254,14 +170,7 @@ pub fn expression(label: u32, subclass: u32) -> (Actions, SubclassSpec) {
         ),
         // fear: AU1+2+4, AU5, AU20 (+ AU26); sub-class 1 keeps the mouth closed.
         (6, 1) => (
-            Actions {
-                brow_raise: 0.6,
-                brow_inner_raise: 0.7,
-                brow_lower: 0.3,
-                eye_widen: 1.0,
-                lip_stretch: 1.0,
-                ..a
-            },
+            Actions { brow_raise: 0.6, brow_inner_raise: 0.7, brow_lower: 0.3, eye_widen: 1.0, lip_stretch: 1.0, ..a },
             ADULT,
         ),
         (6, s) => (
@@ -278,14 +187,7 @@ pub fn expression(label: u32, subclass: u32) -> (Actions, SubclassSpec) {
             spec[if s == 2 { 1 } else { 0 }],
         ),
         // contempt: unilateral AU14 with a slight lid tightening.
-        (7, s) => (
-            Actions {
-                smirk: 1.0,
-                lid_tighten: 0.2,
-                ..a
-            },
-            spec[s as usize],
-        ),
+        (7, s) => (Actions { smirk: 1.0, lid_tighten: 0.2, ..a }, spec[s as usize]),
         _ => panic!("expression({label}, {subclass}) out of range"),
     }
 }
@@ -301,11 +203,7 @@ mod tests {
                 let (a, spec) = expression(label, s);
                 assert!(spec.intensity.0 > 0.0 && spec.intensity.0 < spec.intensity.1);
                 if label > 0 {
-                    assert_ne!(
-                        a,
-                        Actions::default(),
-                        "class {label} sub-class {s} has no action"
-                    );
+                    assert_ne!(a, Actions::default(), "class {label} sub-class {s} has no action");
                 }
             }
         }
@@ -317,10 +215,7 @@ mod tests {
             let specs: Vec<_> = (0..3).map(|s| expression(label, s)).collect();
             for i in 0..3 {
                 for j in i + 1..3 {
-                    assert_ne!(
-                        specs[i], specs[j],
-                        "class {label}: sub-classes {i} and {j} are identical"
-                    );
+                    assert_ne!(specs[i], specs[j], "class {label}: sub-classes {i} and {j} are identical");
                 }
             }
         }
@@ -330,12 +225,6 @@ mod tests {
     fn scaling_by_zero_relaxes_the_face() {
         let (a, _) = expression(2, 0);
         let z = a.scaled(0.0);
-        assert_eq!(
-            Actions {
-                teeth: a.teeth,
-                ..Actions::default()
-            },
-            z
-        );
+        assert_eq!(Actions { teeth: a.teeth, ..Actions::default() }, z);
     }
 }

@@ -94,25 +94,13 @@ impl FaceParams {
         // Identity geometry varies with `g`, picture factors with `n` (ranges calibrated so that nuisance 1 gives the
         // documented raw-pixel kNN accuracy).
         let g = 0.6 * n;
-        let mut face = (
-            27.0 + g * u(-3.0, 3.0),
-            35.0 + g * u(-3.5, 3.5),
-            50.0 + g * u(-1.0, 1.0),
-        );
-        let mut eyes = (
-            face.2 - 6.0 + g * u(-1.5, 1.5),
-            12.0 + g * u(-1.5, 1.5),
-            6.0 + g * u(-0.8, 0.8),
-            3.2 + g * u(-0.5, 0.5),
-        );
+        let mut face = (27.0 + g * u(-3.0, 3.0), 35.0 + g * u(-3.5, 3.5), 50.0 + g * u(-1.0, 1.0));
+        let mut eyes =
+            (face.2 - 6.0 + g * u(-1.5, 1.5), 12.0 + g * u(-1.5, 1.5), 6.0 + g * u(-0.8, 0.8), 3.2 + g * u(-0.5, 0.5));
         let mut iris_r = 2.6 + g * u(-0.3, 0.3);
         let mut brow = (7.5 + g * u(-1.5, 1.5), 2.6 + g * u(-0.8, 1.0));
         let mut nose = (eyes.0 + 15.0 + g * u(-2.0, 2.0), 5.0 + g * u(-1.0, 1.0));
-        let mut mouth = (
-            nose.0 + 10.0 + g * u(-1.5, 1.5),
-            9.5 + g * u(-1.5, 1.5),
-            2.5 + g * u(-0.7, 0.7),
-        );
+        let mut mouth = (nose.0 + 10.0 + g * u(-1.5, 1.5), 9.5 + g * u(-1.5, 1.5), 2.5 + g * u(-0.7, 0.7));
         if spec.child {
             face = (face.0 * 1.1, face.1 * 0.9, face.2 + 2.0);
             eyes = (face.2 + 1.0, eyes.1 * 0.95, eyes.2 * 1.15, eyes.3 * 1.4);
@@ -123,11 +111,7 @@ impl FaceParams {
         }
 
         let skin = 155.0 + n * u(-30.0, 30.0);
-        let hair = if u(0.0, 1.0) < 0.8 {
-            u(5.0, 110.0)
-        } else {
-            u(140.0, 220.0)
-        };
+        let hair = if u(0.0, 1.0) < 0.8 { u(5.0, 110.0) } else { u(140.0, 220.0) };
         let brow_tone = (skin * 0.45).min(hair + 20.0) + if spec.child { 25.0 } else { 0.0 };
         let tones = Tones {
             background: u8c(128.0 + n * u(-45.0, 45.0)),
@@ -140,36 +124,14 @@ impl FaceParams {
             frame: u8c(u(0.0, 50.0)),
         };
         let hair_geom = (u(1.0, 6.0), u(0.0, 1.0));
-        let n_blobs = if n > 0.0 {
-            (u(0.0, 2.6) * (2.0 * n).min(1.0)) as usize
-        } else {
-            0
-        };
+        let n_blobs = if n > 0.0 { (u(0.0, 2.6) * (2.0 * n).min(1.0)) as usize } else { 0 };
         let blobs = (0..n_blobs)
-            .map(|_| {
-                (
-                    u(0.0, 96.0),
-                    u(0.0, 96.0),
-                    u(6.0, 25.0),
-                    u(6.0, 25.0),
-                    u8c(u(0.0, 255.0)),
-                )
-            })
+            .map(|_| (u(0.0, 96.0), u(0.0, 96.0), u(6.0, 25.0), u(6.0, 25.0), u8c(u(0.0, 255.0))))
             .collect();
-        let pose = (
-            n * u(-8.0, 8.0).to_radians(),
-            1.0 + n * u(-0.07, 0.07),
-            n * u(-3.0, 3.0),
-            n * u(-3.0, 3.0),
-        );
+        let pose = (n * u(-8.0, 8.0).to_radians(), 1.0 + n * u(-0.07, 0.07), n * u(-3.0, 3.0), n * u(-3.0, 3.0));
         let theta = u(0.0, std::f32::consts::TAU);
         let amp = n * u(0.0, 25.0);
-        let light = (
-            amp * theta.cos(),
-            amp * theta.sin(),
-            1.0 + n * u(-0.12, 0.12),
-            n * u(-10.0, 10.0),
-        );
+        let light = (amp * theta.cos(), amp * theta.sin(), 1.0 + n * u(-0.12, 0.12), n * u(-10.0, 10.0));
         let smirk_side = if u(0.0, 1.0) < 0.5 { -1.0 } else { 1.0 };
         FaceParams {
             actions,

@@ -19,9 +19,7 @@ fn split_id(split: Split) -> Result<u64> {
         Split::Train => Ok(0),
         Split::Valid => Ok(1),
         Split::Test => Ok(2),
-        Split::All => Err(DataError::Config(
-            "synth: split 'all' has no stream of its own".into(),
-        )),
+        Split::All => Err(DataError::Config("synth: split 'all' has no stream of its own".into())),
     }
 }
 
@@ -61,11 +59,7 @@ pub fn generate(cfg: &SynthConfig, split: Split) -> Result<ImageSet> {
             let mut rng = seeded_rng(&[cfg.seed, sid, i as u64]);
             let params = FaceParams::sample(&mut rng, label, subclass, cfg.nuisance);
             let img = render(&params, cfg.size, cfg.noise_std, rng.random());
-            let source = format!(
-                "{split}/{}/{}.png",
-                EXPRESSION_NAMES[label as usize],
-                image_id(split, i)
-            );
+            let source = format!("{split}/{}/{}.png", EXPRESSION_NAMES[label as usize], image_id(split, i));
             let mut meta = SampleMeta::new(source, label);
             meta.subclass = Some(subclass);
             (img.into_raw(), meta)

@@ -20,9 +20,7 @@ pub mod render;
 pub mod write;
 
 pub use config::SynthConfig;
-pub use expression::{
-    expression, Actions, SubclassSpec, EXPRESSION_NAMES, SUBCLASSES_PER_CLASS, SUBCLASS_NAMES,
-};
+pub use expression::{expression, Actions, SubclassSpec, EXPRESSION_NAMES, SUBCLASSES_PER_CLASS, SUBCLASS_NAMES};
 pub use face::{FaceParams, Tones};
 pub use generate::{generate, image_id, SYNTH_NAME};
 pub use render::render;

@@ -4,9 +4,7 @@
 use super::face::FaceParams;
 use image::imageops::{resize, FilterType};
 use image::{GrayImage, Luma};
-use imageproc::drawing::{
-    draw_filled_ellipse_mut, draw_hollow_ellipse_mut, draw_line_segment_mut, draw_polygon_mut,
-};
+use imageproc::drawing::{draw_filled_ellipse_mut, draw_hollow_ellipse_mut, draw_line_segment_mut, draw_polygon_mut};
 use imageproc::geometric_transformations::{warp, Interpolation, Projection};
 use imageproc::point::Point;
 use std::f32::consts::PI;
@@ -25,13 +23,7 @@ impl Painter {
     fn ellipse(&mut self, cx: f32, cy: f32, rx: f32, ry: f32, tone: u8) {
         let (k, c) = (self.k, (cx * self.k).round() as i32);
         let r = |v: f32| ((v * k).round() as i32).max(1);
-        draw_filled_ellipse_mut(
-            &mut self.img,
-            (c, (cy * k).round() as i32),
-            r(rx),
-            r(ry),
-            Luma([tone]),
-        );
+        draw_filled_ellipse_mut(&mut self.img, (c, (cy * k).round() as i32), r(rx), r(ry), Luma([tone]));
     }
 
     fn ring(&mut self, cx: f32, cy: f32, rx: f32, ry: f32, width: f32, tone: u8) {
@@ -77,24 +69,11 @@ impl Painter {
         let len = (dx * dx + dy * dy).sqrt();
         if width * self.k <= 1.0 || len < 1e-3 {
             let k = self.k;
-            draw_line_segment_mut(
-                &mut self.img,
-                (a.0 * k, a.1 * k),
-                (b.0 * k, b.1 * k),
-                Luma([tone]),
-            );
+            draw_line_segment_mut(&mut self.img, (a.0 * k, a.1 * k), (b.0 * k, b.1 * k), Luma([tone]));
             return;
         }
         let (nx, ny) = (-dy / len * width / 2.0, dx / len * width / 2.0);
-        self.polygon(
-            &[
-                (a.0 + nx, a.1 + ny),
-                (b.0 + nx, b.1 + ny),
-                (b.0 - nx, b.1 - ny),
-                (a.0 - nx, a.1 - ny),
-            ],
-            tone,
-        );
+        self.polygon(&[(a.0 + nx, a.1 + ny), (b.0 + nx, b.1 + ny), (b.0 - nx, b.1 - ny), (a.0 - nx, a.1 - ny)], tone);
     }
 
     fn polyline(&mut self, pts: &[(f32, f32)], width: f32, tone: u8) {
@@ -116,10 +95,8 @@ fn ts(n: usize) -> impl Iterator<Item = f32> + Clone {
 /// Renders `p` as a `size × size` grey image; `noise_std` grey levels of Gaussian noise are drawn with `noise_seed`.
 pub fn render(p: &FaceParams, size: usize, noise_std: f32, noise_seed: u64) -> GrayImage {
     let canvas = (size * 2) as u32;
-    let mut g = Painter {
-        img: GrayImage::from_pixel(canvas, canvas, Luma([p.tones.background])),
-        k: canvas as f32 / UNITS,
-    };
+    let mut g =
+        Painter { img: GrayImage::from_pixel(canvas, canvas, Luma([p.tones.background])), k: canvas as f32 / UNITS };
     let t = p.tones;
     let a = p.actions;
     let (frx, fry, fcy) = p.face;
@@ -132,32 +109,15 @@ pub fn render(p: &FaceParams, size: usize, noise_std: f32, noise_seed: u64) -> G
     }
     g.ellipse(cx, fcy + fry + 26.0, frx + 16.0, 22.0, t.clothes);
     g.polygon(
-        &[
-            (cx - 10.0, fcy),
-            (cx + 10.0, fcy),
-            (cx + 11.0, fcy + fry + 8.0),
-            (cx - 11.0, fcy + fry + 8.0),
-        ],
+        &[(cx - 10.0, fcy), (cx + 10.0, fcy), (cx + 11.0, fcy + fry + 8.0), (cx - 11.0, fcy + fry + 8.0)],
         shade(t.skin, -20.0),
     );
 
     // Hair behind the head, ears, face.
     let (hair_extra, fringe) = p.hair;
-    g.ellipse(
-        cx,
-        fcy - fry * 0.2,
-        frx + hair_extra,
-        fry * 0.95 + hair_extra * 0.5,
-        t.hair,
-    );
+    g.ellipse(cx, fcy - fry * 0.2, frx + hair_extra, fry * 0.95 + hair_extra * 0.5, t.hair);
     for s in [-1.0, 1.0] {
-        g.ellipse(
-            cx + s * (frx - 0.5),
-            eye_y + 5.0,
-            3.5,
-            6.5,
-            shade(t.skin, -12.0),
-        );
+        g.ellipse(cx + s * (frx - 0.5), eye_y + 5.0, 3.5, 6.5, shade(t.skin, -12.0));
     }
     g.ellipse(cx, fcy, frx, fry, t.skin);
 
@@ -189,10 +149,7 @@ pub fn render(p: &FaceParams, size: usize, noise_std: f32, noise_seed: u64) -> G
         for s in [-1.0, 1.0] {
             g.line(
                 (cx + s * (nose_w + 1.5), nose_y - 1.0),
-                (
-                    cx + s * (mouth_w0 + 2.5 + 1.5 * a.lip_corner_pull),
-                    mouth_y + 1.0,
-                ),
+                (cx + s * (mouth_w0 + 2.5 + 1.5 * a.lip_corner_pull), mouth_y + 1.0),
                 1.2,
                 shade(t.skin, -30.0 * fold.min(1.5)),
             );
@@ -200,15 +157,13 @@ pub fn render(p: &FaceParams, size: usize, noise_std: f32, noise_seed: u64) -> G
     }
 
     // Eyes: white, iris clipped to the opening, upper lid line.
-    let open =
-        (eye_h * (1.0 + 0.7 * a.eye_widen - 0.5 * a.lid_tighten - 0.3 * a.cheek_raise)).max(0.5);
+    let open = (eye_h * (1.0 + 0.7 * a.eye_widen - 0.5 * a.lid_tighten - 0.3 * a.cheek_raise)).max(0.5);
     for s in [-1.0, 1.0] {
         let ex = cx + s * eye_sep;
         g.ellipse(ex, eye_y, eye_w, open, shade(t.skin, 70.0).max(170));
         g.ellipse(ex, eye_y, p.iris_r, p.iris_r.min(open), t.iris);
-        let lid: Vec<(f32, f32)> = ts(6)
-            .map(|u| (ex - eye_w + 2.0 * eye_w * u, eye_y - open * (PI * u).sin()))
-            .collect();
+        let lid: Vec<(f32, f32)> =
+            ts(6).map(|u| (ex - eye_w + 2.0 * eye_w * u, eye_y - open * (PI * u).sin())).collect();
         g.polyline(&lid, 1.0, shade(t.brow, -10.0));
     }
 
@@ -221,34 +176,16 @@ pub fn render(p: &FaceParams, size: usize, noise_std: f32, noise_seed: u64) -> G
         let outer_x = ex + s * eye_w * 1.3;
         let inner_y = base - 6.0 * a.brow_raise - 5.0 * a.brow_inner_raise + 4.5 * a.brow_lower;
         let outer_y = base - 6.0 * a.brow_raise + 1.5 * a.brow_inner_raise + 1.0 * a.brow_lower;
-        let mid = (
-            (inner_x + outer_x) / 2.0,
-            (inner_y + outer_y) / 2.0 - 2.0 - 1.0 * a.brow_raise,
-        );
-        g.polyline(
-            &[(inner_x, inner_y), mid, (outer_x, outer_y)],
-            thick,
-            t.brow,
-        );
+        let mid = ((inner_x + outer_x) / 2.0, (inner_y + outer_y) / 2.0 - 2.0 - 1.0 * a.brow_raise);
+        g.polyline(&[(inner_x, inner_y), mid, (outer_x, outer_y)], thick, t.brow);
     }
 
     // Nose: bridge shadow, nostrils (flared and lifted by AU9), wrinkles.
     let nose_y = nose_y - 1.5 * a.nose_wrinkle;
-    g.line(
-        (cx + 1.5, eye_y + 3.0),
-        (cx + 2.0, nose_y - 3.0),
-        1.0,
-        shade(t.skin, -18.0),
-    );
+    g.line((cx + 1.5, eye_y + 3.0), (cx + 2.0, nose_y - 3.0), 1.0, shade(t.skin, -18.0));
     let flare = nose_w * (1.0 + 0.25 * a.nose_wrinkle);
     for s in [-1.0, 1.0] {
-        g.ellipse(
-            cx + s * flare * 0.55,
-            nose_y,
-            1.8,
-            1.1,
-            shade(t.skin, -75.0),
-        );
+        g.ellipse(cx + s * flare * 0.55, nose_y, 1.8, 1.1, shade(t.skin, -75.0));
     }
     if a.nose_wrinkle > 0.2 {
         let tone = shade(t.skin, -45.0 * a.nose_wrinkle.min(1.3));
@@ -265,19 +202,9 @@ pub fn render(p: &FaceParams, size: usize, noise_std: f32, noise_seed: u64) -> G
         for s in [-1.0, 1.0] {
             let ex = cx + s * eye_sep;
             g.ring(ex, eye_y, rx, ry, 1.6, t.frame);
-            g.line(
-                (ex + s * rx, eye_y - 1.0),
-                (cx + s * (frx + 1.0), eye_y - 2.0),
-                1.4,
-                t.frame,
-            );
+            g.line((ex + s * rx, eye_y - 1.0), (cx + s * (frx + 1.0), eye_y - 2.0), 1.4, t.frame);
         }
-        g.line(
-            (cx - eye_sep + rx, eye_y - 1.0),
-            (cx + eye_sep - rx, eye_y - 1.0),
-            1.4,
-            t.frame,
-        );
+        g.line((cx - eye_sep + rx, eye_y - 1.0), (cx + eye_sep - rx, eye_y - 1.0), 1.4, t.frame);
     }
 
     // Head pose about the face centre, then downsample, light and add noise.
@@ -301,18 +228,11 @@ pub fn render(p: &FaceParams, size: usize, noise_std: f32, noise_seed: u64) -> G
 fn draw_mouth(g: &mut Painter, p: &FaceParams, cx: f32, my: f32, w0: f32, lip: f32) {
     let a = p.actions;
     let t = p.tones;
-    let w = w0
-        * (1.0 + 0.25 * a.lip_corner_pull + 0.35 * a.lip_stretch
-            - 0.15 * a.lip_press
-            - 0.1 * a.jaw_drop);
+    let w = w0 * (1.0 + 0.25 * a.lip_corner_pull + 0.35 * a.lip_stretch - 0.15 * a.lip_press - 0.1 * a.jaw_drop);
     let corner_dy = -6.0 * a.lip_corner_pull + 4.5 * a.lip_corner_depress - 0.5 * a.lip_stretch;
     let mut left = (cx - w, my + corner_dy);
     let mut right = (cx + w, my + corner_dy);
-    let smirk = if p.smirk_side > 0.0 {
-        &mut right
-    } else {
-        &mut left
-    };
+    let smirk = if p.smirk_side > 0.0 { &mut right } else { &mut left };
     smirk.1 -= 5.5 * a.smirk;
     smirk.0 += p.smirk_side * 2.0 * a.smirk;
     let open = 11.0 * a.jaw_drop + 1.5 * a.upper_lip_raise;
@@ -369,8 +289,6 @@ fn light(img: &mut GrayImage, (gx, gy, contrast, brightness): (f32, f32, f32, f3
     for (x, y, px) in img.enumerate_pixels_mut() {
         let v = px.0[0] as f32;
         let grad = gx * (x as f32 - hw) / hw + gy * (y as f32 - hh) / hh;
-        px.0[0] = ((v - 128.0) * contrast + 128.0 + brightness + grad)
-            .round()
-            .clamp(0.0, 255.0) as u8;
+        px.0[0] = ((v - 128.0) * contrast + 128.0 + brightness + grad).round().clamp(0.0, 255.0) as u8;
     }
 }

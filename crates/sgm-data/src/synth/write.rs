@@ -43,18 +43,11 @@ impl Drop for TempDirGuard {
 pub fn write_image_folder(cfg: &SynthConfig, out: &Path) -> Result<SynthWriteSummary> {
     cfg.validate()?;
     if out.exists() {
-        let empty_dir = out.is_dir()
-            && std::fs::read_dir(out)
-                .map_err(|e| DataError::io(out, e))?
-                .next()
-                .is_none();
+        let empty_dir = out.is_dir() && std::fs::read_dir(out).map_err(|e| DataError::io(out, e))?.next().is_none();
         if !empty_dir {
             return Err(DataError::io(
                 out,
-                std::io::Error::new(
-                    std::io::ErrorKind::AlreadyExists,
-                    "output exists and is not an empty folder",
-                ),
+                std::io::Error::new(std::io::ErrorKind::AlreadyExists, "output exists and is not an empty folder"),
             ));
         }
     }
@@ -63,22 +56,15 @@ pub fn write_image_folder(cfg: &SynthConfig, out: &Path) -> Result<SynthWriteSum
         _ => PathBuf::from("."),
     };
     std::fs::create_dir_all(&parent).map_err(|e| DataError::io(&parent, e))?;
-    let stem = out
-        .file_name()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "synth".into());
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
+    let stem = out.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "synth".into());
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
     let tmp = parent.join(format!(".{stem}.tmp-{}-{nanos}", std::process::id()));
     std::fs::create_dir(&tmp).map_err(|e| DataError::io(&tmp, e))?;
     let mut guard = TempDirGuard(Some(tmp.clone()));
 
     let csv_path = tmp.join("labels.csv");
     let mut csv = csv::Writer::from_path(&csv_path).map_err(|e| csv_error(&csv_path, e))?;
-    csv.write_record(["file", "expression", "subclass", "subclass_name"])
-        .map_err(|e| csv_error(&csv_path, e))?;
+    csv.write_record(["file", "expression", "subclass", "subclass_name"]).map_err(|e| csv_error(&csv_path, e))?;
     let mut counts = Vec::new();
     for split in [Split::Train, Split::Valid, Split::Test] {
         let set = generate(cfg, split)?;
@@ -96,10 +82,7 @@ pub fn write_image_folder(cfg: &SynthConfig, out: &Path) -> Result<SynthWriteSum
                 image::ExtendedColorType::L8,
                 image::ImageFormat::Png,
             )
-            .map_err(|e| DataError::Image {
-                path: path.clone(),
-                reason: e.to_string(),
-            })
+            .map_err(|e| DataError::Image { path: path.clone(), reason: e.to_string() })
         })?;
         for s in &set.samples {
             let sub = s.subclass.unwrap_or(0);
@@ -109,16 +92,14 @@ pub fn write_image_folder(cfg: &SynthConfig, out: &Path) -> Result<SynthWriteSum
                 sub.to_string(),
                 SUBCLASS_NAMES[s.label as usize][sub as usize].to_string(),
             ];
-            csv.write_record(&row)
-                .map_err(|e| csv_error(&csv_path, e))?;
+            csv.write_record(&row).map_err(|e| csv_error(&csv_path, e))?;
         }
         counts.push((split, set.len()));
     }
     csv.flush().map_err(|e| DataError::io(&csv_path, e))?;
     drop(csv);
     let toml_path = tmp.join("synth.toml");
-    let text = toml::to_string(cfg)
-        .map_err(|e| DataError::Config(format!("synth: cannot serialise config: {e}")))?;
+    let text = toml::to_string(cfg).map_err(|e| DataError::Config(format!("synth: cannot serialise config: {e}")))?;
     std::fs::write(&toml_path, text).map_err(|e| DataError::io(&toml_path, e))?;
 
     if out.exists() {
@@ -126,11 +107,7 @@ pub fn write_image_folder(cfg: &SynthConfig, out: &Path) -> Result<SynthWriteSum
     }
     std::fs::rename(&tmp, out).map_err(|e| DataError::io(out, e))?;
     guard.0 = None;
-    Ok(SynthWriteSummary {
-        root: out.to_path_buf(),
-        counts,
-        labels_csv: out.join("labels.csv"),
-    })
+    Ok(SynthWriteSummary { root: out.to_path_buf(), counts, labels_csv: out.join("labels.csv") })
 }
 
 fn csv_error(path: &Path, e: csv::Error) -> DataError {

@@ -1,0 +1,170 @@
+//! [`AugmentConfig`]: the training augmentation's strengths and probabilities.
+
+use crate::error::{DataError, Result};
+use serde::{Deserialize, Serialize};
+
+/// Strengths and probabilities of the training augmentation. [`Default`] is the paper's set (see
+/// `shared/reference/paper-protocol.md`); [`AugmentConfig::none`] is the evaluation setting, which only resizes.
+/// Validate with [`AugmentConfig::validate`] (the batch builder does) before use.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AugmentConfig {
+    /// Random scale, always applied: factor uniform in `[1 − scale, 1 + scale]` (paper: 0.2).
+    pub scale: f32,
+    /// Probability of a random rotation plus translation (paper: 0.5).
+    pub rotate_p: f32,
+    /// Largest rotation in degrees, either way (paper: 30).
+    pub max_rotation_deg: f32,
+    /// Largest translation as a fraction of the image side, along each axis (paper: 0.2).
+    pub max_translation: f32,
+    /// Probability of a left–right mirror (paper: 0.5).
+    pub mirror_p: f32,
+    /// Brightness jitter: factor uniform in `[1 − b, 1 + b]` (paper: 0.25).
+    pub brightness: f32,
+    /// Probability of the brightness jitter (paper: 0.5).
+    pub brightness_p: f32,
+    /// Contrast jitter about the image mean: factor uniform in `[1 − c, 1 + c]` (paper: 0.25).
+    pub contrast: f32,
+    /// Probability of the contrast jitter (paper: 0.5).
+    pub contrast_p: f32,
+    /// Gamma jitter: exponent uniform in `[1 − g, 1 + g]` (paper: 0.25).
+    pub gamma: f32,
+    /// Probability of the gamma jitter (paper: 0.5).
+    pub gamma_p: f32,
+    /// Probability of CLAHE (paper: 0.25).
+    pub clahe_p: f32,
+    /// CLAHE clip limit, as a multiple of the mean histogram bin height (OpenCV's `clipLimit`).
+    pub clahe_clip: f32,
+    /// CLAHE tiles along each axis.
+    pub clahe_tiles: u32,
+    /// Probability of a slight Gaussian blur (paper: 0.25).
+    pub blur_p: f32,
+    /// Largest blur standard deviation in pixels; the blur's sigma is uniform in `[0.3, blur_sigma]`.
+    pub blur_sigma: f32,
+    /// Random crop: the image is resized to `round(size · (1 + crop))` and a `size × size` window is cut at a
+    /// random position. 0 resizes straight to the output size.
+    pub crop: f32,
+}
+
+impl Default for AugmentConfig {
+    fn default() -> Self {
+        Self {
+            scale: 0.2,
+            rotate_p: 0.5,
+            max_rotation_deg: 30.0,
+            max_translation: 0.2,
+            mirror_p: 0.5,
+            brightness: 0.25,
+            brightness_p: 0.5,
+            contrast: 0.25,
+            contrast_p: 0.5,
+            gamma: 0.25,
+            gamma_p: 0.5,
+            clahe_p: 0.25,
+            clahe_clip: 2.0,
+            clahe_tiles: 4,
+            blur_p: 0.25,
+            blur_sigma: 1.0,
+            crop: 0.125,
+        }
+    }
+}
+
+impl AugmentConfig {
+    /// No augmentation: every probability and strength is 0, so images are only resized (evaluation).
+    pub fn none() -> Self {
+        Self {
+            scale: 0.0,
+            rotate_p: 0.0,
+            max_rotation_deg: 0.0,
+            max_translation: 0.0,
+            mirror_p: 0.0,
+            brightness: 0.0,
+            brightness_p: 0.0,
+            contrast: 0.0,
+            contrast_p: 0.0,
+            gamma: 0.0,
+            gamma_p: 0.0,
+            clahe_p: 0.0,
+            blur_p: 0.0,
+            crop: 0.0,
+            ..Self::default()
+        }
+    }
+
+    /// True when the configuration leaves every image unchanged apart from resizing.
+    pub fn is_none(&self) -> bool {
+        self.scale == 0.0
+            && (self.rotate_p == 0.0 || (self.max_rotation_deg == 0.0 && self.max_translation == 0.0))
+            && self.mirror_p == 0.0
+            && (self.brightness_p == 0.0 || self.brightness == 0.0)
+            && (self.contrast_p == 0.0 || self.contrast == 0.0)
+            && (self.gamma_p == 0.0 || self.gamma == 0.0)
+            && self.clahe_p == 0.0
+            && self.blur_p == 0.0
+            && self.crop == 0.0
+    }
+
+    /// Checks every field's range; the error names the field.
+    pub fn validate(&self) -> Result<()> {
+        let probs = [
+            ("rotate_p", self.rotate_p),
+            ("mirror_p", self.mirror_p),
+            ("brightness_p", self.brightness_p),
+            ("contrast_p", self.contrast_p),
+            ("gamma_p", self.gamma_p),
+            ("clahe_p", self.clahe_p),
+            ("blur_p", self.blur_p),
+        ];
+        let ranges = [
+            ("scale", self.scale, 0.0, 0.9),
+            ("max_rotation_deg", self.max_rotation_deg, 0.0, 180.0),
+            ("max_translation", self.max_translation, 0.0, 1.0),
+            ("brightness", self.brightness, 0.0, 1.0),
+            ("contrast", self.contrast, 0.0, 1.0),
+            ("gamma", self.gamma, 0.0, 0.95),
+            ("clahe_clip", self.clahe_clip, 1.0, 256.0),
+            ("blur_sigma", self.blur_sigma, 0.3, 5.0),
+            ("crop", self.crop, 0.0, 1.0),
+        ];
+        let all = probs.iter().map(|&(n, v)| (n, v, 0.0, 1.0)).chain(ranges);
+        for (name, v, lo, hi) in all {
+            if !v.is_finite() || v < lo || v > hi {
+                return Err(DataError::Config(format!("augment: {name} must be in {lo}..={hi}, got {v}")));
+            }
+        }
+        if !(1..=16).contains(&self.clahe_tiles) {
+            return Err(DataError::Config(format!("augment: clahe_tiles must be in 1..=16, got {}", self.clahe_tiles)));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_the_paper_and_valid() {
+        let c = AugmentConfig::default();
+        c.validate().unwrap();
+        assert_eq!((c.scale, c.rotate_p, c.max_rotation_deg, c.max_translation), (0.2, 0.5, 30.0, 0.2));
+        assert_eq!((c.brightness, c.contrast, c.gamma, c.clahe_p, c.blur_p), (0.25, 0.25, 0.25, 0.25, 0.25));
+        assert!(!c.is_none());
+        AugmentConfig::none().validate().unwrap();
+        assert!(AugmentConfig::none().is_none());
+    }
+
+    #[test]
+    fn out_of_range_fields_are_named() {
+        for (cfg, field) in [
+            (AugmentConfig { mirror_p: 1.5, ..Default::default() }, "mirror_p"),
+            (AugmentConfig { gamma: f32::NAN, ..Default::default() }, "gamma"),
+            (AugmentConfig { clahe_tiles: 0, ..Default::default() }, "clahe_tiles"),
+            (AugmentConfig { crop: -0.1, ..Default::default() }, "crop"),
+        ] {
+            let e = cfg.validate().unwrap_err().to_string();
+            assert!(e.contains(field), "{e}");
+        }
+    }
+}

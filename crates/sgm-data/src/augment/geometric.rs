@@ -1,0 +1,83 @@
+//! Geometric transforms: scale / rotation / translation in one warp, mirror, resize and crop.
+
+use image::imageops::{crop_imm, flip_horizontal, resize, FilterType};
+use image::{GrayImage, Luma};
+use imageproc::geometric_transformations::{warp, Interpolation, Projection};
+
+/// Scales by `scale` and rotates by `degrees` about the image centre, then shifts by `(tx, ty)` pixels, in one
+/// bilinear warp (the sign of the angle follows imageproc's `Projection::rotate`; the augmentation draws it
+/// symmetrically). Pixels from outside the input are black (0). The identity parameters `(1, 0, 0, 0)` return an
+/// exact copy.
+pub fn scale_rotate_translate(img: &GrayImage, scale: f32, degrees: f32, tx: f32, ty: f32) -> GrayImage {
+    if scale == 1.0 && degrees == 0.0 && tx == 0.0 && ty == 0.0 {
+        return img.clone();
+    }
+    let (cx, cy) = (img.width() as f32 / 2.0, img.height() as f32 / 2.0);
+    let p = Projection::translate(-cx, -cy)
+        .and_then(Projection::scale(scale, scale))
+        .and_then(Projection::rotate(degrees.to_radians()))
+        .and_then(Projection::translate(cx + tx, cy + ty));
+    warp(img, &p, Interpolation::Bilinear, Luma([0]))
+}
+
+/// Left–right mirror.
+pub fn mirror(img: &GrayImage) -> GrayImage {
+    flip_horizontal(img)
+}
+
+/// Resizes to `size × size` (triangle filter); a copy when the size already matches.
+pub fn resize_square(img: &GrayImage, size: u32) -> GrayImage {
+    if img.dimensions() == (size, size) {
+        return img.clone();
+    }
+    resize(img, size, size, FilterType::Triangle)
+}
+
+/// Cuts the `size × size` window whose top-left corner is at `(x, y)`; the window must lie inside the image.
+pub fn crop(img: &GrayImage, x: u32, y: u32, size: u32) -> GrayImage {
+    crop_imm(img, x, y, size, size).to_image()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ramp() -> GrayImage {
+        GrayImage::from_fn(12, 10, |x, y| Luma([(x * 20 + y) as u8]))
+    }
+
+    #[test]
+    fn mirror_twice_is_identity_and_once_flips_columns() {
+        let img = ramp();
+        assert_eq!(mirror(&mirror(&img)), img);
+        assert_eq!(mirror(&img).get_pixel(0, 3), img.get_pixel(11, 3));
+    }
+
+    #[test]
+    fn identity_warp_is_exact_and_shift_moves_content() {
+        let img = ramp();
+        assert_eq!(scale_rotate_translate(&img, 1.0, 0.0, 0.0, 0.0), img);
+        let shifted = scale_rotate_translate(&img, 1.0, 0.0, 2.0, 0.0);
+        assert_eq!(shifted.get_pixel(5, 4), img.get_pixel(3, 4));
+        assert_eq!(shifted.get_pixel(0, 4).0[0], 0, "uncovered pixels are black");
+        let turned = scale_rotate_translate(&img, 1.0, 90.0, 0.0, 0.0);
+        assert_eq!(turned.dimensions(), img.dimensions());
+        assert_ne!(turned, img);
+    }
+
+    #[test]
+    fn zoom_in_keeps_the_centre() {
+        let img = GrayImage::from_fn(21, 21, |x, y| Luma([if x == 10 && y == 10 { 255 } else { 0 }]));
+        let z = scale_rotate_translate(&img, 2.0, 0.0, 0.0, 0.0);
+        assert!(z.get_pixel(10, 10).0[0] > 0);
+    }
+
+    #[test]
+    fn resize_and_crop_sizes() {
+        let img = ramp();
+        assert_eq!(resize_square(&img, 7).dimensions(), (7, 7));
+        let c = crop(&img, 2, 1, 5);
+        assert_eq!(c.dimensions(), (5, 5));
+        assert_eq!(c.get_pixel(0, 0), img.get_pixel(2, 1));
+    }
+}
