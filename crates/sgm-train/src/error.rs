@@ -1,0 +1,62 @@
+//! The error type of sgm-train.
+
+use std::path::PathBuf;
+
+/// Errors returned by sgm-train.
+#[derive(Debug, thiserror::Error)]
+pub enum TrainError {
+    /// A configuration value out of range, or settings that do not fit together.
+    #[error("invalid training configuration: {0}")]
+    Config(String),
+    /// A checkpoint that cannot be trusted or does not fit the model.
+    #[error("checkpoint: {0}")]
+    Checkpoint(String),
+    /// A checkpoint file that is unreadable, truncated or corrupt.
+    #[error("{path}: {reason}")]
+    CheckpointFile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The loss or the weights became NaN or infinite.
+    #[error("training diverged at epoch {epoch}, step {step}: {what} is not finite (last finite loss {last_loss:?}); try a lower learning rate")]
+    NonFinite {
+        /// 1-based epoch.
+        epoch: usize,
+        /// 1-based step within the epoch.
+        step: usize,
+        /// What became non-finite.
+        what: String,
+        /// The last finite loss, if any.
+        last_loss: Option<f64>,
+    },
+    /// File-system errors, with the path.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file or folder.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// candle errors.
+    #[error(transparent)]
+    Candle(#[from] candle_core::Error),
+    /// sgm-core errors (losses, metrics).
+    #[error(transparent)]
+    Core(#[from] sgm_core::CoreError),
+    /// sgm-data errors (samplers, batches).
+    #[error(transparent)]
+    Data(#[from] sgm_data::DataError),
+}
+
+/// Result alias for sgm-train.
+pub type Result<T, E = TrainError> = std::result::Result<T, E>;
+
+impl TrainError {
+    /// Shorthand for [`TrainError::Io`].
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Self::Io { path: path.into(), source }
+    }
+}

@@ -1,0 +1,9 @@
+//! # sgm-train
+//!
+//! Training for sgm: the fused Adam/AMSGrad optimiser, checkpoints, the training loop and embedding extraction.
+
+pub mod error;
+pub mod optim;
+
+pub use error::{Result, TrainError};
+pub use optim::{Adam, AdamConfig};

@@ -1,0 +1,5 @@
+//! Optimisers.
+
+pub mod adam;
+
+pub use adam::{Adam, AdamConfig};
