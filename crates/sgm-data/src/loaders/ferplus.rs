@@ -28,9 +28,8 @@ use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use super::{
-    check_header, ferplus_class_names, file_name, list_files, read_csv, require_dir, require_file,
-    Builder, FerPlusLabelMode, FerPlusLabelSource, Format, LoadOptions, LoadedDataset, Pending,
-    PixelSource,
+    check_header, ferplus_class_names, file_name, list_files, read_csv, require_dir, require_file, Builder,
+    FerPlusLabelMode, FerPlusLabelSource, Format, LoadOptions, LoadedDataset, Pending, PixelSource,
 };
 use crate::classes::Expression;
 use crate::error::{DataError, Result};
@@ -56,18 +55,8 @@ pub const SPLIT_FOLDERS: [(&str, &str, Split); 3] = [
 ];
 
 /// The vote columns, in file order: the 8 FER+ classes, then `unknown` and `NF` (not a face).
-pub const VOTE_COLUMNS: [&str; 10] = [
-    "neutral",
-    "happiness",
-    "surprise",
-    "sadness",
-    "anger",
-    "disgust",
-    "fear",
-    "contempt",
-    "unknown",
-    "NF",
-];
+pub const VOTE_COLUMNS: [&str; 10] =
+    ["neutral", "happiness", "surprise", "sadness", "anger", "disgust", "fear", "contempt", "unknown", "NF"];
 
 /// Ten vote counts in [`VOTE_COLUMNS`] order.
 pub type Votes = [u32; 10];
@@ -152,6 +141,16 @@ pub fn label_from_votes(votes: &Votes, mode: FerPlusLabelMode) -> Option<(u32, O
     Some((label as u32, soft))
 }
 
+/// The FER+ name of a label mode (as in Microsoft's code: majority, probability, crossentropy, multi_target).
+pub fn mode_name(mode: FerPlusLabelMode) -> &'static str {
+    match mode {
+        FerPlusLabelMode::Majority => "majority",
+        FerPlusLabelMode::Probability => "probability",
+        FerPlusLabelMode::Crossentropy => "crossentropy",
+        FerPlusLabelMode::MultiTarget => "multi_target",
+    }
+}
+
 fn first_argmax(a: &[f64; 10]) -> usize {
     let mut best = 0;
     for i in 1..a.len() {
@@ -188,10 +187,7 @@ pub fn load(root: &Path, opts: &LoadOptions) -> Result<LoadedDataset> {
     let mut b = Builder::new(opts, &[Split::Train, Split::Valid, Split::Test]);
     let mut split_dirs = Vec::new();
     for (folder, _, split) in SPLIT_FOLDERS {
-        split_dirs.push((
-            require_dir(data.join(folder), &format!("split folder {folder}"))?,
-            split,
-        ));
+        split_dirs.push((require_dir(data.join(folder), &format!("split folder {folder}"))?, split));
     }
     // Label rows per split, keyed by image name; names of rows that were bad (already reported).
     let mut rows: HashMap<Split, Vec<(String, LabelRow)>> = HashMap::new();
@@ -202,35 +198,25 @@ pub fn load(root: &Path, opts: &LoadOptions) -> Result<LoadedDataset> {
                 .into_iter()
                 .find(|p| p.is_file())
                 .map(Ok)
-                .unwrap_or_else(|| {
-                    require_file(
-                        root.join("fer2013new.csv"),
-                        "FER+ label file fer2013new.csv",
-                    )
-                })?;
-            read_fer2013new(&csv, &mut b, &mut rows, &mut bad_names)?;
+                .unwrap_or_else(|| require_file(root.join("fer2013new.csv"), "FER+ label file fer2013new.csv"))?;
             b.note(format!(
-                "labels: {} (rows matched by Image name), {:?} rule",
+                "labels: {} (rows matched by Image name), {} rule",
                 csv.display(),
-                fopts.label_mode
+                mode_name(fopts.label_mode)
             ));
+            read_fer2013new(&csv, &mut b, &mut rows, &mut bad_names)?;
         }
         FerPlusLabelSource::LabelCsv => {
             for (dir, split) in &split_dirs {
                 let csv = require_file(dir.join("label.csv"), "FER+ label file label.csv")?;
                 read_label_csv(&csv, *split, &mut b, &mut rows, &mut bad_names)?;
             }
-            b.note(format!(
-                "labels: label.csv of each split folder, {:?} rule",
-                fopts.label_mode
-            ));
+            b.note(format!("labels: label.csv of each split folder, {} rule", mode_name(fopts.label_mode)));
         }
     }
     for (dir, split) in &split_dirs {
         let folder = file_name(dir).to_string();
-        let pngs = list_files(dir, |p| {
-            p.extension().is_some_and(|e| e.eq_ignore_ascii_case("png"))
-        })?;
+        let pngs = list_files(dir, |p| p.extension().is_some_and(|e| e.eq_ignore_ascii_case("png")))?;
         let mut by_name: HashMap<String, LabelRow> = HashMap::new();
         let mut listed: Vec<String> = Vec::new();
         for (name, row) in rows.remove(split).unwrap_or_default() {
@@ -257,18 +243,13 @@ pub fn load(root: &Path, opts: &LoadOptions) -> Result<LoadedDataset> {
                 continue;
             }
             let Some(row) = by_name.get(&name) else {
-                let e = DataError::Missing {
-                    path: png.clone(),
-                    what: "a FER+ label row for this image".into(),
-                };
+                let e = DataError::Missing { path: png.clone(), what: "a FER+ label row for this image".into() };
                 b.bad(*split, e)?;
                 continue;
             };
             b.found(*split);
             let labelled = label_from_votes(&row.votes, fopts.label_mode);
-            let known_bad = KNOWN_BAD
-                .iter()
-                .find(|(f, n, _)| *f == folder && *n == name);
+            let known_bad = KNOWN_BAD.iter().find(|(f, n, _)| *f == folder && *n == name);
             let mut p = Pending {
                 split: *split,
                 source: PixelSource::File(png.clone()),
@@ -280,16 +261,10 @@ pub fn load(root: &Path, opts: &LoadOptions) -> Result<LoadedDataset> {
             match (known_bad, labelled) {
                 (Some((_, _, reason)), l) if fopts.exclude_known_bad => {
                     let would = match l {
-                        Some((c, _)) => Expression::from_index(c)
-                            .map_or("?", |e| e.name())
-                            .to_string(),
+                        Some((c, _)) => Expression::from_index(c).map_or("?", |e| e.name()).to_string(),
                         None => "dropped by the label rule".to_string(),
                     };
-                    b.exclude(
-                        *split,
-                        png.clone(),
-                        format!("{reason} (its label would be: {would})"),
-                    );
+                    b.exclude(*split, png.clone(), format!("{reason} (its label would be: {would})"));
                 }
                 (_, None) => b.unlabelled(*split),
                 (_, Some((label, soft))) => {
@@ -308,11 +283,7 @@ fn parse_votes(file: &Path, line: usize, fields: &[&str]) -> Result<Votes> {
     let mut votes = [0u32; 10];
     for (i, (v, f)) in votes.iter_mut().zip(fields).enumerate() {
         *v = f.trim().parse().map_err(|_| {
-            DataError::record(
-                file,
-                line,
-                format!("vote column '{}' is not a count: '{f}'", VOTE_COLUMNS[i]),
-            )
+            DataError::record(file, line, format!("vote column '{}' is not a count: '{f}'", VOTE_COLUMNS[i]))
         })?;
     }
     Ok(votes)
@@ -333,11 +304,7 @@ fn read_fer2013new(
     for (line, rec) in records {
         let fields: Vec<&str> = rec.iter().collect();
         let usage = fields.first().copied().unwrap_or("").trim();
-        let Some(split) = SPLIT_FOLDERS
-            .iter()
-            .find(|(_, u, _)| *u == usage)
-            .map(|t| t.2)
-        else {
+        let Some(split) = SPLIT_FOLDERS.iter().find(|(_, u, _)| *u == usage).map(|t| t.2) else {
             let e = DataError::record(
                 csv,
                 line,
@@ -351,11 +318,7 @@ fn read_fer2013new(
             if !name.is_empty() {
                 bad_names.insert((split, name));
             }
-            let e = DataError::record(
-                csv,
-                line,
-                format!("expected 12 columns, found {}", fields.len()),
-            );
+            let e = DataError::record(csv, line, format!("expected 12 columns, found {}", fields.len()));
             b.bad(split, e)?;
             continue;
         }
@@ -373,44 +336,31 @@ fn read_fer2013new(
         };
         if let Some((first, first_votes)) = first_line.get(&(split, name.clone())) {
             if *first_votes != votes {
-                tracing::warn!(
-                    "{}:{line}: {name} repeats line {first} with other votes; line {first} is used",
-                    csv.display()
-                );
+                // The known-bad names are expected here (and excluded by default): no warning for them.
+                if KNOWN_BAD.iter().any(|(_, n, _)| *n == name) {
+                    tracing::debug!("{}:{line}: known-bad {name} repeats line {first}", csv.display());
+                } else {
+                    tracing::warn!(
+                        "{}:{line}: {name} repeats line {first} with other votes; line {first} is used",
+                        csv.display()
+                    );
+                }
                 b.note(format!("{name}: listed at lines {first} and {line} with different votes; line {first} used"));
             }
             continue;
         }
         first_line.insert((split, name.clone()), (line, votes));
-        rows.entry(split).or_default().push((
-            name,
-            LabelRow {
-                file: csv.to_path_buf(),
-                line,
-                votes,
-                face_box: None,
-            },
-        ));
+        rows.entry(split).or_default().push((name, LabelRow { file: csv.to_path_buf(), line, votes, face_box: None }));
     }
-    b.note(format!(
-        "fer2013new.csv: {nameless} rows without an image name (non-faces with no PNG) ignored"
-    ));
+    b.note(format!("fer2013new.csv: {nameless} rows without an image name (non-faces with no PNG) ignored"));
     Ok(())
 }
 
 fn parse_box(s: &str) -> Option<Rect> {
     let inner = s.trim().strip_prefix('(')?.strip_suffix(')')?;
-    let v: Vec<u32> = inner
-        .split(',')
-        .map(|x| x.trim().parse().ok())
-        .collect::<Option<_>>()?;
+    let v: Vec<u32> = inner.split(',').map(|x| x.trim().parse().ok()).collect::<Option<_>>()?;
     match v[..] {
-        [x, y, width, height] => Some(Rect {
-            x,
-            y,
-            width,
-            height,
-        }),
+        [x, y, width, height] => Some(Rect { x, y, width, height }),
         _ => None,
     }
 }
@@ -428,34 +378,18 @@ fn read_label_csv(
         let name = fields.first().copied().unwrap_or("").trim().to_string();
         let parsed = (|| {
             if fields.len() != 12 {
-                return Err(DataError::record(
-                    csv,
-                    line,
-                    format!("expected 12 columns, found {}", fields.len()),
-                ));
+                return Err(DataError::record(csv, line, format!("expected 12 columns, found {}", fields.len())));
             }
             let face_box = parse_box(fields[1]).ok_or_else(|| {
-                DataError::record(
-                    csv,
-                    line,
-                    format!(
-                        "face box '{}' is not of the form \"(x, y, w, h)\"",
-                        fields[1]
-                    ),
-                )
+                DataError::record(csv, line, format!("face box '{}' is not of the form \"(x, y, w, h)\"", fields[1]))
             })?;
             Ok((face_box, parse_votes(csv, line, &fields[2..])?))
         })();
         match parsed {
-            Ok((face_box, votes)) => rows.entry(split).or_default().push((
-                name,
-                LabelRow {
-                    file: csv.to_path_buf(),
-                    line,
-                    votes,
-                    face_box: Some(face_box),
-                },
-            )),
+            Ok((face_box, votes)) => rows
+                .entry(split)
+                .or_default()
+                .push((name, LabelRow { file: csv.to_path_buf(), line, votes, face_box: Some(face_box) })),
             Err(e) => {
                 bad_names.insert((split, name));
                 b.bad(split, e)?;
@@ -476,117 +410,45 @@ mod tests {
     #[test]
     fn majority_rule_matches_the_readme() {
         // 4 neutral, 1 sadness (dropped as a single vote), 3 anger, 2 disgust: 4/9 is not a majority.
-        assert_eq!(
-            label_from_votes(
-                &v([4, 0, 0, 1, 3, 2, 0, 0, 0, 0]),
-                FerPlusLabelMode::Majority
-            ),
-            None
-        );
+        assert_eq!(label_from_votes(&v([4, 0, 0, 1, 3, 2, 0, 0, 0, 0]), FerPlusLabelMode::Majority), None);
         // 6 neutral, 1 surprise, 1 sadness, 2 unknown -> single votes dropped -> 6/8 neutral.
-        assert_eq!(
-            label_from_votes(
-                &v([6, 0, 1, 1, 0, 0, 0, 0, 2, 0]),
-                FerPlusLabelMode::Majority
-            ),
-            Some((0, None))
-        );
+        assert_eq!(label_from_votes(&v([6, 0, 1, 1, 0, 0, 0, 0, 2, 0]), FerPlusLabelMode::Majority), Some((0, None)));
         // 5 neutral + 3 unknown: 5/8 > 1/2 -> neutral (fer0033120.png's first row).
-        assert_eq!(
-            label_from_votes(
-                &v([5, 0, 0, 1, 1, 0, 0, 0, 3, 0]),
-                FerPlusLabelMode::Majority
-            ),
-            Some((0, None))
-        );
+        assert_eq!(label_from_votes(&v([5, 0, 0, 1, 1, 0, 0, 0, 3, 0]), FerPlusLabelMode::Majority), Some((0, None)));
         // Not a face.
-        assert_eq!(
-            label_from_votes(
-                &v([0, 0, 0, 0, 0, 0, 0, 0, 0, 10]),
-                FerPlusLabelMode::Majority
-            ),
-            None
-        );
+        assert_eq!(label_from_votes(&v([0, 0, 0, 0, 0, 0, 0, 0, 0, 10]), FerPlusLabelMode::Majority), None);
         // Exactly half is not more than half.
-        assert_eq!(
-            label_from_votes(
-                &v([0, 5, 5, 0, 0, 0, 0, 0, 0, 0]),
-                FerPlusLabelMode::Majority
-            ),
-            None
-        );
+        assert_eq!(label_from_votes(&v([0, 5, 5, 0, 0, 0, 0, 0, 0, 0]), FerPlusLabelMode::Majority), None);
         // Unknown majority drops the image.
-        assert_eq!(
-            label_from_votes(
-                &v([2, 0, 0, 0, 0, 0, 0, 0, 8, 0]),
-                FerPlusLabelMode::Majority
-            ),
-            None
-        );
+        assert_eq!(label_from_votes(&v([2, 0, 0, 0, 0, 0, 0, 0, 8, 0]), FerPlusLabelMode::Majority), None);
         // All single votes: nothing left.
-        assert_eq!(
-            label_from_votes(
-                &v([1, 1, 1, 1, 1, 1, 1, 1, 1, 1]),
-                FerPlusLabelMode::Majority
-            ),
-            None
-        );
+        assert_eq!(label_from_votes(&v([1, 1, 1, 1, 1, 1, 1, 1, 1, 1]), FerPlusLabelMode::Majority), None);
     }
 
     #[test]
     fn soft_modes_follow_ferplus() {
         // 4 neutral, 3 anger, 2 disgust (sadness 1 dropped): top classes 4+3 = 7 < 6.75? no: 7 >= 0.75*9 -> stop.
-        let (label, soft) = label_from_votes(
-            &v([4, 0, 0, 1, 3, 2, 0, 0, 0, 0]),
-            FerPlusLabelMode::Probability,
-        )
-        .unwrap();
+        let (label, soft) =
+            label_from_votes(&v([4, 0, 0, 1, 3, 2, 0, 0, 0, 0]), FerPlusLabelMode::Probability).unwrap();
         assert_eq!(label, 0);
         let soft = soft.unwrap();
-        assert!(
-            (soft[0] - 4.0 / 7.0).abs() < 1e-6
-                && (soft[4] - 3.0 / 7.0).abs() < 1e-6
-                && soft[5] == 0.0
-        );
+        assert!((soft[0] - 4.0 / 7.0).abs() < 1e-6 && (soft[4] - 3.0 / 7.0).abs() < 1e-6 && soft[5] == 0.0);
         // Unknown as top class: dropped.
-        assert_eq!(
-            label_from_votes(
-                &v([3, 0, 0, 0, 0, 0, 0, 0, 5, 2]),
-                FerPlusLabelMode::Crossentropy
-            ),
-            None
-        );
+        assert_eq!(label_from_votes(&v([3, 0, 0, 0, 0, 0, 0, 0, 5, 2]), FerPlusLabelMode::Crossentropy), None);
         // Multi-target: classes with >= 30% of 10 votes.
-        let (label, soft) = label_from_votes(
-            &v([3, 4, 0, 0, 0, 0, 0, 0, 3, 0]),
-            FerPlusLabelMode::MultiTarget,
-        )
-        .unwrap();
+        let (label, soft) =
+            label_from_votes(&v([3, 4, 0, 0, 0, 0, 0, 0, 3, 0]), FerPlusLabelMode::MultiTarget).unwrap();
         assert_eq!(label, 1);
         let soft = soft.unwrap();
         assert!((soft[0] - 3.0 / 7.0).abs() < 1e-6 && (soft[1] - 4.0 / 7.0).abs() < 1e-6);
         assert!((soft.iter().sum::<f32>() - 1.0).abs() < 1e-6);
         // Multi-target with too spread votes: dropped.
-        assert_eq!(
-            label_from_votes(
-                &v([2, 2, 2, 2, 2, 0, 0, 0, 0, 0]),
-                FerPlusLabelMode::MultiTarget
-            ),
-            None
-        );
+        assert_eq!(label_from_votes(&v([2, 2, 2, 2, 2, 0, 0, 0, 0, 0]), FerPlusLabelMode::MultiTarget), None);
     }
 
     #[test]
     fn face_boxes_parse() {
-        assert_eq!(
-            parse_box("(0, 0, 48, 48)"),
-            Some(Rect {
-                x: 0,
-                y: 0,
-                width: 48,
-                height: 48
-            })
-        );
+        assert_eq!(parse_box("(0, 0, 48, 48)"), Some(Rect { x: 0, y: 0, width: 48, height: 48 }));
         assert_eq!(parse_box("0, 0, 48, 48"), None);
         assert_eq!(parse_box("(0, 0, 48)"), None);
     }
