@@ -2,6 +2,8 @@
 //!
 //! Training for sgm: the fused Adam/AMSGrad optimiser, checkpoints, the training loop and embedding extraction.
 
+pub mod atomic;
+pub mod checkpoint;
 pub mod error;
 pub mod optim;
 
