@@ -10,8 +10,8 @@
 use std::path::{Path, PathBuf};
 
 use super::{
-    check_header, ferplus_class_names, read_csv, require_file, Builder, Format, LoadOptions,
-    LoadedDataset, Pending, PixelSource,
+    check_header, ferplus_class_names, read_csv, require_file, Builder, Format, LoadOptions, LoadedDataset, Pending,
+    PixelSource,
 };
 use crate::classes::Expression;
 use crate::error::{DataError, Result};
@@ -42,10 +42,7 @@ pub fn load(root: &Path, opts: &LoadOptions) -> Result<LoadedDataset> {
         }
     };
     let mut b = Builder::new(opts, &[Split::Train, Split::Valid]);
-    for (file, split) in [
-        ("training.csv", Split::Train),
-        ("validation.csv", Split::Valid),
-    ] {
+    for (file, split) in [("training.csv", Split::Train), ("validation.csv", Split::Valid)] {
         if !b.wants(split) {
             continue;
         }
@@ -90,48 +87,28 @@ fn parse_row(
     images: &Path,
 ) -> Result<Option<(PathBuf, Rect, Expression)>> {
     if rec.len() != HEADER.len() {
-        return Err(DataError::record(
-            csv,
-            line,
-            format!("expected {} columns, found {}", HEADER.len(), rec.len()),
-        ));
+        return Err(DataError::record(csv, line, format!("expected {} columns, found {}", HEADER.len(), rec.len())));
     }
     let int = |i: usize| -> Result<u32> {
         rec[i].trim().parse::<u32>().map_err(|_| {
             DataError::record(
                 csv,
                 line,
-                format!(
-                    "column {} must be a non-negative integer, found '{}'",
-                    HEADER[i], &rec[i]
-                ),
+                format!("column {} must be a non-negative integer, found '{}'", HEADER[i], &rec[i]),
             )
         })
     };
     let code = int(6)?;
     if code > 10 {
-        return Err(DataError::record(
-            csv,
-            line,
-            format!("expression {code} is out of range 0..=10"),
-        ));
+        return Err(DataError::record(csv, line, format!("expression {code} is out of range 0..=10")));
     }
     let Some(expr) = Expression::from_affectnet(code) else {
         return Ok(None);
     };
-    let rect = Rect {
-        x: int(1)?,
-        y: int(2)?,
-        width: int(3)?,
-        height: int(4)?,
-    };
+    let rect = Rect { x: int(1)?, y: int(2)?, width: int(3)?, height: int(4)? };
     let path = images.join(rec[0].trim());
     if !path.is_file() {
-        return Err(DataError::record(
-            csv,
-            line,
-            format!("image {} is listed but absent", path.display()),
-        ));
+        return Err(DataError::record(csv, line, format!("image {} is listed but absent", path.display())));
     }
     Ok(Some((path, rect, expr)))
 }

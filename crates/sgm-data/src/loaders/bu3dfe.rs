@@ -7,8 +7,7 @@
 use std::path::Path;
 
 use super::{
-    ferplus_class_names, file_name, list_dirs, list_files, Builder, Format, LoadOptions,
-    LoadedDataset, Pending,
+    ferplus_class_names, file_name, list_dirs, list_files, Builder, Format, LoadOptions, LoadedDataset, Pending,
 };
 use crate::classes::Expression;
 use crate::error::{DataError, Result};
@@ -29,9 +28,7 @@ pub struct Bu3dfeName {
 
 /// Parses `F0001_AN01WH_F2D.bmp`.
 pub fn parse_name(name: &str) -> Option<Bu3dfeName> {
-    let stem = name
-        .strip_suffix(".bmp")
-        .or_else(|| name.strip_suffix(".BMP"))?;
+    let stem = name.strip_suffix(".bmp").or_else(|| name.strip_suffix(".BMP"))?;
     let mut parts = stem.split('_');
     let subject = parts.next()?;
     let code = parts.next()?;
@@ -46,20 +43,11 @@ pub fn parse_name(name: &str) -> Option<Bu3dfeName> {
     }
     let expression = Expression::from_code(&code[..2]).filter(|e| *e != Expression::Contempt)?;
     let intensity: u8 = code[2..4].parse().ok()?;
-    let valid = if expression == Expression::Neutral {
-        intensity == 0
-    } else {
-        (1..=4).contains(&intensity)
-    };
+    let valid = if expression == Expression::Neutral { intensity == 0 } else { (1..=4).contains(&intensity) };
     if !valid {
         return None;
     }
-    Some(Bu3dfeName {
-        subject: subject.to_string(),
-        expression,
-        intensity,
-        race: code[4..].to_string(),
-    })
+    Some(Bu3dfeName { subject: subject.to_string(), expression, intensity, race: code[4..].to_string() })
 }
 
 /// Loads every `<subject>/*_F2D.bmp` under `root`.
@@ -67,14 +55,10 @@ pub fn load(root: &Path, opts: &LoadOptions) -> Result<LoadedDataset> {
     let mut b = Builder::new(opts, &[Split::All]);
     let subjects = list_dirs(root)?;
     for dir in subjects {
-        for path in list_files(&dir, |p| {
-            file_name(p).to_ascii_uppercase().ends_with("_F2D.BMP")
-        })? {
+        for path in list_files(&dir, |p| file_name(p).to_ascii_uppercase().ends_with("_F2D.BMP"))? {
             let Some(n) = parse_name(file_name(&path)) else {
-                let e = DataError::Layout {
-                    path,
-                    reason: "not a BU-3DFE texture name like F0001_AN01WH_F2D.bmp".into(),
-                };
+                let e =
+                    DataError::Layout { path, reason: "not a BU-3DFE texture name like F0001_AN01WH_F2D.bmp".into() };
                 b.bad(Split::All, e)?;
                 continue;
             };
@@ -102,12 +86,7 @@ mod tests {
     fn names_parse() {
         let n = parse_name("F0001_AN01WH_F2D.bmp").unwrap();
         assert_eq!(
-            (
-                n.subject.as_str(),
-                n.expression,
-                n.intensity,
-                n.race.as_str()
-            ),
+            (n.subject.as_str(), n.expression, n.intensity, n.race.as_str()),
             ("F0001", Expression::Anger, 1, "WH")
         );
         assert_eq!(parse_name("M0044_NE00BL_F2D.bmp").unwrap().intensity, 0);

@@ -15,29 +15,21 @@ use crate::error::{DataError, Result};
 use crate::image_set::{SampleMeta, Split};
 
 fn find_list(root: &Path, sub: &str, name: &str) -> Option<PathBuf> {
-    [root.join(name), root.join(sub).join(name)]
-        .into_iter()
-        .find(|p| p.is_file())
+    [root.join(name), root.join(sub).join(name)].into_iter().find(|p| p.is_file())
 }
 
 /// Loads the splits asked for.
 pub fn load(root: &Path, opts: &LoadOptions) -> Result<LoadedDataset> {
-    let images = require_dir(
-        root.join("img_align_celeba"),
-        "CelebA image folder img_align_celeba",
-    )?;
-    let partition =
-        find_list(root, "Eval", "list_eval_partition.txt").ok_or_else(|| DataError::Missing {
-            path: root.join("list_eval_partition.txt"),
-            what: "CelebA split list list_eval_partition.txt".into(),
-        })?;
+    let images = require_dir(root.join("img_align_celeba"), "CelebA image folder img_align_celeba")?;
+    let partition = find_list(root, "Eval", "list_eval_partition.txt").ok_or_else(|| DataError::Missing {
+        path: root.join("list_eval_partition.txt"),
+        what: "CelebA split list list_eval_partition.txt".into(),
+    })?;
     let attribute = match &opts.celeba.label_attribute {
         Some(attr) => {
-            let file = find_list(root, "Anno", "list_attr_celeba.txt").ok_or_else(|| {
-                DataError::Missing {
-                    path: root.join("list_attr_celeba.txt"),
-                    what: "CelebA attribute list list_attr_celeba.txt".into(),
-                }
+            let file = find_list(root, "Anno", "list_attr_celeba.txt").ok_or_else(|| DataError::Missing {
+                path: root.join("list_attr_celeba.txt"),
+                what: "CelebA attribute list list_attr_celeba.txt".into(),
             })?;
             Some((attr.clone(), read_attribute(&file, attr)?))
         }
@@ -60,11 +52,7 @@ pub fn load(root: &Path, opts: &LoadOptions) -> Result<LoadedDataset> {
             [_, "1"] => Split::Valid,
             [_, "2"] => Split::Test,
             _ => {
-                let e = DataError::record(
-                    &partition,
-                    line,
-                    format!("expected '<file> <0|1|2>', found '{row}'"),
-                );
+                let e = DataError::record(&partition, line, format!("expected '<file> <0|1|2>', found '{row}'"));
                 b.bad(Split::Train, e)?;
                 continue;
             }
@@ -74,11 +62,7 @@ pub fn load(root: &Path, opts: &LoadOptions) -> Result<LoadedDataset> {
         }
         let path = images.join(fields[0]);
         if !path.is_file() {
-            let e = DataError::record(
-                &partition,
-                line,
-                format!("image {} is listed but absent", path.display()),
-            );
+            let e = DataError::record(&partition, line, format!("image {} is listed but absent", path.display()));
             b.bad(split, e)?;
             continue;
         }
@@ -86,11 +70,7 @@ pub fn load(root: &Path, opts: &LoadOptions) -> Result<LoadedDataset> {
             Some((attr, values)) => match values.get(fields[0]) {
                 Some(&v) => u32::from(v),
                 None => {
-                    let e = DataError::record(
-                        &partition,
-                        line,
-                        format!("{} has no '{attr}' attribute row", fields[0]),
-                    );
+                    let e = DataError::record(&partition, line, format!("{} has no '{attr}' attribute row", fields[0]));
                     b.bad(split, e)?;
                     continue;
                 }
@@ -98,20 +78,13 @@ pub fn load(root: &Path, opts: &LoadOptions) -> Result<LoadedDataset> {
             None => 0,
         };
         b.found(split);
-        b.push(Pending::file(
-            split,
-            path.clone(),
-            SampleMeta::new(path, label),
-        ));
+        b.push(Pending::file(split, path.clone(), SampleMeta::new(path, label)));
     }
     b.note(match &attribute {
         Some((attr, _)) => {
             format!("labels: CelebA attribute '{attr}' (1 = present); no expression labels")
         }
-        None => {
-            "labels: none (CelebA has no expression labels; every image is class 0 'unlabelled')"
-                .to_string()
-        }
+        None => "labels: none (CelebA has no expression labels; every image is class 0 'unlabelled')".to_string(),
     });
     b.finish(Format::Celeba, class_names, false, false)
 }
@@ -123,13 +96,10 @@ fn read_attribute(file: &Path, attr: &str) -> Result<HashMap<String, bool>> {
     let mut lines = text.lines();
     lines.next();
     let names: Vec<&str> = lines.next().unwrap_or("").split_whitespace().collect();
-    let col = names.iter().position(|n| *n == attr).ok_or_else(|| {
-        DataError::record(
-            file,
-            2,
-            format!("no attribute '{attr}' (known: {})", names.join(", ")),
-        )
-    })?;
+    let col = names
+        .iter()
+        .position(|n| *n == attr)
+        .ok_or_else(|| DataError::record(file, 2, format!("no attribute '{attr}' (known: {})", names.join(", "))))?;
     let mut out = HashMap::new();
     for (i, row) in lines.enumerate() {
         let line = i + 3;
@@ -141,23 +111,13 @@ fn read_attribute(file: &Path, attr: &str) -> Result<HashMap<String, bool>> {
             return Err(DataError::record(
                 file,
                 line,
-                format!(
-                    "expected {} columns, found {}",
-                    names.len() + 1,
-                    fields.len()
-                ),
+                format!("expected {} columns, found {}", names.len() + 1, fields.len()),
             ));
         }
         let present = match fields[col + 1] {
             "1" => true,
             "-1" => false,
-            other => {
-                return Err(DataError::record(
-                    file,
-                    line,
-                    format!("attribute value '{other}' is not 1 or -1"),
-                ))
-            }
+            other => return Err(DataError::record(file, line, format!("attribute value '{other}' is not 1 or -1"))),
         };
         out.insert(fields[0].to_string(), present);
     }

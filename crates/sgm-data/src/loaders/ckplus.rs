@@ -16,8 +16,8 @@
 use std::path::Path;
 
 use super::{
-    ferplus_class_names, file_name, list_dirs, list_files, list_images, require_dir, Builder,
-    Format, LoadOptions, LoadedDataset, Pending,
+    ferplus_class_names, file_name, list_dirs, list_files, list_images, require_dir, Builder, Format, LoadOptions,
+    LoadedDataset, Pending,
 };
 use crate::classes::Expression;
 use crate::error::{DataError, Result};
@@ -34,10 +34,7 @@ pub fn parse_emotion(text: &str) -> Option<Expression> {
 
 /// Loads the official layout.
 pub fn load_official(root: &Path, opts: &LoadOptions) -> Result<LoadedDataset> {
-    let images = require_dir(
-        root.join("cohn-kanade-images"),
-        "CK+ folder cohn-kanade-images",
-    )?;
+    let images = require_dir(root.join("cohn-kanade-images"), "CK+ folder cohn-kanade-images")?;
     let emotion = require_dir(root.join("Emotion"), "CK+ label folder Emotion")?;
     let mut b = Builder::new(opts, &[Split::All]);
     let last = opts.ckplus.last_frames;
@@ -49,14 +46,9 @@ pub fn load_official(root: &Path, opts: &LoadOptions) -> Result<LoadedDataset> {
             let Some(label_file) = label_files.last() else {
                 continue;
             };
-            let text =
-                std::fs::read_to_string(label_file).map_err(|e| DataError::io(label_file, e))?;
+            let text = std::fs::read_to_string(label_file).map_err(|e| DataError::io(label_file, e))?;
             let Some(expr) = parse_emotion(&text) else {
-                let e = DataError::record(
-                    label_file,
-                    1,
-                    format!("'{}' is not a CK+ emotion code 0..=7", text.trim()),
-                );
+                let e = DataError::record(label_file, 1, format!("'{}' is not a CK+ emotion code 0..=7", text.trim()));
                 b.bad(Split::All, e)?;
                 continue;
             };
@@ -64,29 +56,22 @@ pub fn load_official(root: &Path, opts: &LoadOptions) -> Result<LoadedDataset> {
             if !frames_dir.is_dir() {
                 let e = DataError::Missing {
                     path: frames_dir,
-                    what: format!(
-                        "the frames of the sequence labelled in {}",
-                        label_file.display()
-                    ),
+                    what: format!("the frames of the sequence labelled in {}", label_file.display()),
                 };
                 b.bad(Split::All, e)?;
                 continue;
             }
             let frames = list_images(&frames_dir)?;
             if frames.is_empty() {
-                let e = DataError::Missing {
-                    path: frames_dir,
-                    what: "frames (no image in the sequence folder)".into(),
-                };
+                let e =
+                    DataError::Missing { path: frames_dir, what: "frames (no image in the sequence folder)".into() };
                 b.bad(Split::All, e)?;
                 continue;
             }
             sequences += 1;
             let take = last.min(frames.len());
-            let mut chosen: Vec<(&Path, Expression)> = frames[frames.len() - take..]
-                .iter()
-                .map(|f| (f.as_path(), expr))
-                .collect();
+            let mut chosen: Vec<(&Path, Expression)> =
+                frames[frames.len() - take..].iter().map(|f| (f.as_path(), expr)).collect();
             if opts.ckplus.neutral_first_frame && frames.len() > take {
                 chosen.insert(0, (frames[0].as_path(), Expression::Neutral));
             }
@@ -100,42 +85,31 @@ pub fn load_official(root: &Path, opts: &LoadOptions) -> Result<LoadedDataset> {
     }
     b.note(format!(
         "{sequences} labelled sequences; last {last} frame(s) each{}",
-        if opts.ckplus.neutral_first_frame {
-            ", plus the first frame as neutral"
-        } else {
-            ""
-        }
+        if opts.ckplus.neutral_first_frame { ", plus the first frame as neutral" } else { "" }
     ));
     b.finish(Format::Ckplus, ferplus_class_names(), true, false)
 }
 
 /// Loads the CK+48 layout.
 pub fn load_ck48(root: &Path, opts: &LoadOptions) -> Result<LoadedDataset> {
-    let base = if root.join("CK+48").is_dir() {
-        root.join("CK+48")
-    } else {
-        root.to_path_buf()
-    };
+    let base = if root.join("CK+48").is_dir() { root.join("CK+48") } else { root.to_path_buf() };
     let mut b = Builder::new(opts, &[Split::All]);
     let class_dirs = list_dirs(&base)?;
     if class_dirs.is_empty() {
-        return Err(DataError::Missing {
-            path: base,
-            what: "CK+48 class folders (anger, contempt, …)".into(),
-        });
+        return Err(DataError::Missing { path: base, what: "CK+48 class folders (anger, contempt, …)".into() });
     }
     for dir in class_dirs {
         let Ok(expr) = file_name(&dir).parse::<Expression>() else {
-            let e = DataError::Layout { path: dir.clone(), reason: "not a CK+48 class folder (anger, contempt, disgust, fear, happy, sadness, surprise)".into() };
+            let e = DataError::Layout {
+                path: dir.clone(),
+                reason: "not a CK+48 class folder (anger, contempt, disgust, fear, happy, sadness, surprise)".into(),
+            };
             b.bad(Split::All, e)?;
             continue;
         };
         for img in list_images(&dir)? {
-            let subject = file_name(&img)
-                .split('_')
-                .next()
-                .filter(|s| s.starts_with('S') && s.len() > 1)
-                .map(str::to_string);
+            let subject =
+                file_name(&img).split('_').next().filter(|s| s.starts_with('S') && s.len() > 1).map(str::to_string);
             let Some(subject) = subject else {
                 let e = DataError::Layout {
                     path: img.clone(),
@@ -159,10 +133,7 @@ mod tests {
 
     #[test]
     fn emotion_files_parse() {
-        assert_eq!(
-            parse_emotion("   3.0000000e+00\n"),
-            Some(Expression::Disgust)
-        );
+        assert_eq!(parse_emotion("   3.0000000e+00\n"), Some(Expression::Disgust));
         assert_eq!(parse_emotion("7"), Some(Expression::Surprise));
         assert_eq!(parse_emotion("8.0"), None);
         assert_eq!(parse_emotion("2.5"), None);

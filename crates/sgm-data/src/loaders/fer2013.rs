@@ -8,8 +8,8 @@
 use std::path::Path;
 
 use super::{
-    check_header, ferplus_class_names, read_csv, require_file, Builder, Format, LoadOptions,
-    LoadedDataset, Pending, PixelSource,
+    check_header, ferplus_class_names, read_csv, require_file, Builder, Format, LoadOptions, LoadedDataset, Pending,
+    PixelSource,
 };
 use crate::classes::Expression;
 use crate::error::{DataError, Result};
@@ -22,11 +22,7 @@ pub const SIDE: u32 = 48;
 pub fn load(root: &Path, opts: &LoadOptions) -> Result<LoadedDataset> {
     let csv = require_file(root.join("fer2013.csv"), "FER2013 file fer2013.csv")?;
     let (header, records) = read_csv(&csv, true)?;
-    check_header(
-        &csv,
-        header.as_ref().expect("read with a header"),
-        &["emotion", "pixels", "Usage"],
-    )?;
+    check_header(&csv, header.as_ref().expect("read with a header"), &["emotion", "pixels", "Usage"])?;
     let mut b = Builder::new(opts, &[Split::Train, Split::Valid, Split::Test]);
     for (line, rec) in records {
         let usage = rec.get(2).unwrap_or("").trim();
@@ -38,9 +34,7 @@ pub fn load(root: &Path, opts: &LoadOptions) -> Result<LoadedDataset> {
                 let e = DataError::record(
                     &csv,
                     line,
-                    format!(
-                        "unknown Usage '{other}' (expected Training, PublicTest or PrivateTest)"
-                    ),
+                    format!("unknown Usage '{other}' (expected Training, PublicTest or PrivateTest)"),
                 );
                 b.bad(Split::Train, e)?;
                 continue;
@@ -52,11 +46,7 @@ pub fn load(root: &Path, opts: &LoadOptions) -> Result<LoadedDataset> {
                 let meta = SampleMeta::new(format!("{}:{line}", csv.display()), label.index());
                 b.push(Pending {
                     split,
-                    source: PixelSource::Raw {
-                        width: SIDE,
-                        height: SIDE,
-                        pixels,
-                    },
+                    source: PixelSource::Raw { width: SIDE, height: SIDE, pixels },
                     meta,
                     crop: None,
                     row: Some((csv.clone(), line)),
@@ -72,41 +62,21 @@ pub fn load(root: &Path, opts: &LoadOptions) -> Result<LoadedDataset> {
 
 fn parse_row(csv: &Path, line: usize, rec: &csv::StringRecord) -> Result<(Expression, Vec<u8>)> {
     if rec.len() != 3 {
-        return Err(DataError::record(
-            csv,
-            line,
-            format!("expected 3 columns, found {}", rec.len()),
-        ));
+        return Err(DataError::record(csv, line, format!("expected 3 columns, found {}", rec.len())));
     }
     let code = rec[0].trim();
     let label = code
         .parse::<u32>()
         .ok()
         .and_then(Expression::from_fer2013)
-        .ok_or_else(|| {
-            DataError::record(
-                csv,
-                line,
-                format!("emotion '{code}' is not a FER2013 label 0..=6"),
-            )
-        })?;
+        .ok_or_else(|| DataError::record(csv, line, format!("emotion '{code}' is not a FER2013 label 0..=6")))?;
     let pixels: Vec<u8> = rec[1]
         .split_ascii_whitespace()
         .map(|v| v.parse::<u8>())
         .collect::<std::result::Result<_, _>>()
-        .map_err(|_| {
-            DataError::record(
-                csv,
-                line,
-                "pixels must be integers 0..=255 separated by spaces",
-            )
-        })?;
+        .map_err(|_| DataError::record(csv, line, "pixels must be integers 0..=255 separated by spaces"))?;
     if pixels.len() != (SIDE * SIDE) as usize {
-        return Err(DataError::record(
-            csv,
-            line,
-            format!("expected {} pixels, found {}", SIDE * SIDE, pixels.len()),
-        ));
+        return Err(DataError::record(csv, line, format!("expected {} pixels, found {}", SIDE * SIDE, pixels.len())));
     }
     Ok((label, pixels))
 }

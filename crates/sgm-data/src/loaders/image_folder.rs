@@ -10,8 +10,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use super::{
-    ferplus_class_names, file_name, list_dirs, list_images, Builder, Format, LoadOptions,
-    LoadedDataset, Pending,
+    ferplus_class_names, file_name, list_dirs, list_images, Builder, Format, LoadOptions, LoadedDataset, Pending,
 };
 use crate::classes::Expression;
 use crate::error::{DataError, Result};
@@ -22,22 +21,12 @@ pub fn load(root: &Path, opts: &LoadOptions) -> Result<LoadedDataset> {
     let top = list_dirs(root)?;
     let split_dirs: Vec<(Split, PathBuf)> = top
         .iter()
-        .filter_map(|d| {
-            file_name(d)
-                .parse::<Split>()
-                .ok()
-                .filter(|s| *s != Split::All)
-                .map(|s| (s, d.clone()))
-        })
+        .filter_map(|d| file_name(d).parse::<Split>().ok().filter(|s| *s != Split::All).map(|s| (s, d.clone())))
         .collect();
     let layout: Vec<(Split, PathBuf)> = if split_dirs.is_empty() {
         vec![(Split::All, root.to_path_buf())]
     } else {
-        let order = |s: &Split| {
-            [Split::Train, Split::Valid, Split::Test]
-                .iter()
-                .position(|x| x == s)
-        };
+        let order = |s: &Split| [Split::Train, Split::Valid, Split::Test].iter().position(|x| x == s);
         let mut v = split_dirs;
         v.sort_by_key(|(s, _)| order(s));
         v.dedup_by_key(|(s, _)| *s);
@@ -50,21 +39,12 @@ pub fn load(root: &Path, opts: &LoadOptions) -> Result<LoadedDataset> {
         }
     }
     if class_dirs.is_empty() {
-        return Err(DataError::Missing {
-            path: root.to_path_buf(),
-            what: "class folders <class>/<image>".into(),
-        });
+        return Err(DataError::Missing { path: root.to_path_buf(), what: "class folders <class>/<image>".into() });
     }
-    let names: BTreeSet<String> = class_dirs
-        .iter()
-        .map(|(_, d)| file_name(d).to_string())
-        .collect();
+    let names: BTreeSet<String> = class_dirs.iter().map(|(_, d)| file_name(d).to_string()).collect();
     let all_expressions = names.iter().all(|n| n.parse::<Expression>().is_ok());
-    let class_names: Vec<String> = if all_expressions {
-        ferplus_class_names()
-    } else {
-        names.iter().cloned().collect()
-    };
+    let class_names: Vec<String> =
+        if all_expressions { ferplus_class_names() } else { names.iter().cloned().collect() };
     let label_of = |name: &str| -> u32 {
         if all_expressions {
             name.parse::<Expression>().map(|e| e.index()).unwrap_or(0)
@@ -81,20 +61,13 @@ pub fn load(root: &Path, opts: &LoadOptions) -> Result<LoadedDataset> {
         let label = label_of(file_name(&dir));
         for img in list_images(&dir)? {
             b.found(split);
-            b.push(Pending::file(
-                split,
-                img.clone(),
-                SampleMeta::new(img, label),
-            ));
+            b.push(Pending::file(split, img.clone(), SampleMeta::new(img, label)));
         }
     }
     b.note(if all_expressions {
         "labels: class folders are FER+ expressions".to_string()
     } else {
-        format!(
-            "labels: class folders in sorted order: {}",
-            class_names.join(", ")
-        )
+        format!("labels: class folders in sorted order: {}", class_names.join(", "))
     });
     b.finish(Format::ImageFolder, class_names, all_expressions, false)
 }

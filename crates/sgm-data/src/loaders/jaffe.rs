@@ -5,10 +5,7 @@
 
 use std::path::Path;
 
-use super::{
-    ferplus_class_names, file_name, list_files, Builder, Format, LoadOptions, LoadedDataset,
-    Pending,
-};
+use super::{ferplus_class_names, file_name, list_files, Builder, Format, LoadOptions, LoadedDataset, Pending};
 use crate::classes::Expression;
 use crate::error::{DataError, Result};
 use crate::image_set::{SampleMeta, Split};
@@ -38,10 +35,7 @@ pub fn load(root: &Path, opts: &LoadOptions) -> Result<LoadedDataset> {
             .is_some_and(|e| e.eq_ignore_ascii_case("tiff") || e.eq_ignore_ascii_case("tif"))
     })?;
     if files.is_empty() {
-        return Err(DataError::Missing {
-            path: root.to_path_buf(),
-            what: "JAFFE .tiff images".into(),
-        });
+        return Err(DataError::Missing { path: root.to_path_buf(), what: "JAFFE .tiff images".into() });
     }
     for path in files {
         match parse_name(file_name(&path)) {
@@ -54,7 +48,8 @@ pub fn load(root: &Path, opts: &LoadOptions) -> Result<LoadedDataset> {
             None => {
                 let e = DataError::Layout {
                     path,
-                    reason: "not a JAFFE name <subject>.<EXPR><n>.<index>.tiff with EXPR in AN DI FE HA NE SA SU".into(),
+                    reason: "not a JAFFE name <subject>.<EXPR><n>.<index>.tiff with EXPR in AN DI FE HA NE SA SU"
+                        .into(),
                 };
                 b.bad(Split::All, e)?;
             }
@@ -69,14 +64,8 @@ mod tests {
 
     #[test]
     fn names_parse() {
-        assert_eq!(
-            parse_name("KA.AN1.39.tiff"),
-            Some(("KA".into(), Expression::Anger))
-        );
-        assert_eq!(
-            parse_name("YM.NE2.50.tiff"),
-            Some(("YM".into(), Expression::Neutral))
-        );
+        assert_eq!(parse_name("KA.AN1.39.tiff"), Some(("KA".into(), Expression::Anger)));
+        assert_eq!(parse_name("YM.NE2.50.tiff"), Some(("YM".into(), Expression::Neutral)));
         assert_eq!(parse_name("KA.XX1.39.tiff"), None);
         assert_eq!(parse_name("README.tiff"), None);
         assert_eq!(parse_name("KA.AN1.x.tiff"), None);

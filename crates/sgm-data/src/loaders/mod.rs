@@ -23,6 +23,7 @@ use crate::image_set::{ImageSet, SampleMeta, Split};
 
 pub mod affectnet;
 pub mod bu3dfe;
+mod cache;
 pub mod celeba;
 pub mod ckplus;
 pub mod fer2013;
@@ -33,9 +34,8 @@ pub mod jaffe;
 mod options;
 mod report;
 
-pub use options::{
-    CelebaOptions, CkPlusOptions, FerPlusLabelMode, FerPlusLabelSource, FerPlusOptions, LoadOptions,
-};
+pub use cache::{clear_cache, load_cached};
+pub use options::{CelebaOptions, CkPlusOptions, FerPlusLabelMode, FerPlusLabelSource, FerPlusOptions, LoadOptions};
 pub use report::{ExcludedItem, LoadReport, SkippedItem, SplitReport};
 
 /// The on-disk layouts sgm can read.
@@ -107,10 +107,7 @@ impl LoadedDataset {
 pub fn load(format: Format, root: &Path, opts: &LoadOptions) -> Result<LoadedDataset> {
     opts.validate()?;
     if !root.is_dir() {
-        return Err(DataError::Missing {
-            path: root.to_path_buf(),
-            what: "data set root folder".into(),
-        });
+        return Err(DataError::Missing { path: root.to_path_buf(), what: "data set root folder".into() });
     }
     let name = format.as_str();
     match format {
@@ -138,11 +135,7 @@ pub(crate) enum PixelSource {
     /// An image file.
     File(PathBuf),
     /// Pixels already at hand (FER2013 CSV rows): `width × height` luma bytes.
-    Raw {
-        width: u32,
-        height: u32,
-        pixels: Vec<u8>,
-    },
+    Raw { width: u32, height: u32, pixels: Vec<u8> },
 }
 
 /// An image found by a loader, not yet decoded.
@@ -162,14 +155,7 @@ pub(crate) struct Pending {
 impl Pending {
     /// A kept image file with metadata.
     pub fn file(split: Split, path: PathBuf, meta: SampleMeta) -> Self {
-        Self {
-            split,
-            source: PixelSource::File(path),
-            meta,
-            crop: None,
-            row: None,
-            keep: true,
-        }
+        Self { split, source: PixelSource::File(path), meta, crop: None, row: None, keep: true }
     }
 }
 
@@ -190,16 +176,8 @@ pub(crate) struct Builder<'a> {
 impl<'a> Builder<'a> {
     /// A builder for a data set with these splits (in output order).
     pub fn new(opts: &'a LoadOptions, splits: &[Split]) -> Self {
-        let report = LoadReport {
-            splits: splits.iter().map(|&s| SplitReport::new(s)).collect(),
-            ..Default::default()
-        };
-        Self {
-            opts,
-            splits: splits.to_vec(),
-            pending: Vec::new(),
-            report,
-        }
+        let report = LoadReport { splits: splits.iter().map(|&s| SplitReport::new(s)).collect(), ..Default::default() };
+        Self { opts, splits: splits.to_vec(), pending: Vec::new(), report }
     }
 
     /// True when the caller asked for `split` (see [`LoadOptions::splits`]).
@@ -225,11 +203,7 @@ impl<'a> Builder<'a> {
     /// Records an image excluded by a documented rule.
     pub fn exclude(&mut self, split: Split, source: PathBuf, reason: String) {
         self.split_report(split).excluded += 1;
-        self.report.excluded.push(ExcludedItem {
-            split,
-            source,
-            reason,
-        });
+        self.report.excluded.push(ExcludedItem { split, source, reason });
     }
 
     /// Handles bad input: an error, or with `skip_bad` a warning and a count.
@@ -239,10 +213,7 @@ impl<'a> Builder<'a> {
         }
         tracing::warn!("skipping: {err}");
         self.split_report(split).skipped += 1;
-        self.report.skipped.push(SkippedItem {
-            split,
-            reason: err.to_string(),
-        });
+        self.report.skipped.push(SkippedItem { split, reason: err.to_string() });
         Ok(())
     }
 
@@ -268,11 +239,8 @@ impl<'a> Builder<'a> {
     ) -> Result<LoadedDataset> {
         let opts = self.opts;
         let target = opts.size.map(|[h, w]| (w, h));
-        let results: Vec<Result<Decoded>> = self
-            .pending
-            .par_iter()
-            .map(|p| decode_one(p, target, opts.filter, dedup))
-            .collect();
+        let results: Vec<Result<Decoded>> =
+            self.pending.par_iter().map(|p| decode_one(p, target, opts.filter, dedup)).collect();
         let pending = std::mem::take(&mut self.pending);
         let mut items: Vec<(Pending, Decoded)> = Vec::with_capacity(pending.len());
         for (p, r) in pending.into_iter().zip(results) {
@@ -290,11 +258,7 @@ impl<'a> Builder<'a> {
         // Without a target size, all kept images must share the size of the first one.
         let size = match target {
             Some(s) => s,
-            None => items
-                .iter()
-                .find(|(p, _)| p.keep)
-                .map(|(_, d)| d.size)
-                .unwrap_or((0, 0)),
+            None => items.iter().find(|(p, _)| p.keep).map(|(_, d)| d.size).unwrap_or((0, 0)),
         };
         let mut checked = Vec::with_capacity(items.len());
         for (p, d) in items {
@@ -312,10 +276,8 @@ impl<'a> Builder<'a> {
             checked.push((p, d));
         }
         let index = dedup.then(|| {
-            let entries: Vec<(Split, PixelHash)> = checked
-                .iter()
-                .filter_map(|(p, d)| d.hash.map(|h| (p.split, h)))
-                .collect();
+            let entries: Vec<(Split, PixelHash)> =
+                checked.iter().filter_map(|(p, d)| d.hash.map(|h| (p.split, h))).collect();
             DuplicateIndex::build(&entries)
         });
         let (width, height) = (size.0 as usize, size.1 as usize);
@@ -339,9 +301,7 @@ impl<'a> Builder<'a> {
             let mut meta = p.meta;
             if let Some(idx) = &index {
                 meta.group = idx.group_of[k];
-                if opts.drop_cross_split_duplicates
-                    && meta.group.is_some_and(|g| idx.leaks_into(g, p.split))
-                {
+                if opts.drop_cross_split_duplicates && meta.group.is_some_and(|g| idx.leaks_into(g, p.split)) {
                     self.split_report(p.split).dropped_duplicates += 1;
                     continue;
                 }
@@ -355,8 +315,7 @@ impl<'a> Builder<'a> {
             rep.class_counts = set.class_counts();
         }
         if ferplus_order {
-            self.report.missing_classes =
-                missing_classes(sets.iter().flat_map(|s| s.samples.iter().map(|m| m.label)));
+            self.report.missing_classes = missing_classes(sets.iter().flat_map(|s| s.samples.iter().map(|m| m.label)));
         }
         self.report.duplicates = index.map(|i| i.stats);
         self.report.dedup_mode = Some(if opts.drop_cross_split_duplicates {
@@ -369,54 +328,32 @@ impl<'a> Builder<'a> {
         let mut report = self.report;
         report.splits.retain(|r| keep_split(&r.split));
         sets.retain(|s| keep_split(&s.split));
-        Ok(LoadedDataset {
-            format,
-            splits: sets,
-            report,
-        })
+        Ok(LoadedDataset { format, splits: sets, report })
     }
 }
 
-fn decode_one(
-    p: &Pending,
-    target: Option<(u32, u32)>,
-    filter: ResizeFilter,
-    want_hash: bool,
-) -> Result<Decoded> {
+fn decode_one(p: &Pending, target: Option<(u32, u32)>, filter: ResizeFilter, want_hash: bool) -> Result<Decoded> {
     let path = p.meta.source.as_path();
     let mut img = match &p.source {
         PixelSource::File(f) => image_io::decode_luma(f)?,
-        PixelSource::Raw {
-            width,
-            height,
-            pixels,
-        } => image::GrayImage::from_raw(*width, *height, pixels.clone()).ok_or_else(|| {
-            DataError::Image {
+        PixelSource::Raw { width, height, pixels } => image::GrayImage::from_raw(*width, *height, pixels.clone())
+            .ok_or_else(|| DataError::Image {
                 path: path.to_path_buf(),
                 reason: "pixel count does not match size".into(),
-            }
-        })?,
+            })?,
     };
     if let Some(rect) = p.crop {
         img = image_io::crop(&img, rect, path)?;
     }
     let hash = want_hash.then(|| pixel_hash(img.width(), img.height(), img.as_raw()));
     if !p.keep {
-        return Ok(Decoded {
-            pixels: Vec::new(),
-            size: (img.width(), img.height()),
-            hash,
-        });
+        return Ok(Decoded { pixels: Vec::new(), size: (img.width(), img.height()), hash });
     }
     let img = match target {
         Some((w, h)) => image_io::resize(&img, w, h, filter),
         None => img,
     };
-    Ok(Decoded {
-        size: (img.width(), img.height()),
-        pixels: img.into_raw(),
-        hash,
-    })
+    Ok(Decoded { size: (img.width(), img.height()), pixels: img.into_raw(), hash })
 }
 
 /// The image files (png, jpg, jpeg, tif, tiff, bmp; case-insensitive) directly inside `dir`, sorted by name.
@@ -426,12 +363,9 @@ pub(crate) fn list_images(dir: &Path) -> Result<Vec<PathBuf>> {
 
 /// True for the file extensions sgm decodes.
 pub(crate) fn is_image(p: &Path) -> bool {
-    p.extension().and_then(|e| e.to_str()).is_some_and(|e| {
-        matches!(
-            e.to_ascii_lowercase().as_str(),
-            "png" | "jpg" | "jpeg" | "tif" | "tiff" | "bmp"
-        )
-    })
+    p.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| matches!(e.to_ascii_lowercase().as_str(), "png" | "jpg" | "jpeg" | "tif" | "tiff" | "bmp"))
 }
 
 /// The files directly inside `dir` that satisfy `keep`, sorted by name.
@@ -465,10 +399,7 @@ pub(crate) fn require_dir(dir: PathBuf, what: &str) -> Result<PathBuf> {
     if dir.is_dir() {
         Ok(dir)
     } else {
-        Err(DataError::Missing {
-            path: dir,
-            what: what.to_string(),
-        })
+        Err(DataError::Missing { path: dir, what: what.to_string() })
     }
 }
 
@@ -477,10 +408,7 @@ pub(crate) fn require_file(file: PathBuf, what: &str) -> Result<PathBuf> {
     if file.is_file() {
         Ok(file)
     } else {
-        Err(DataError::Missing {
-            path: file,
-            what: what.to_string(),
-        })
+        Err(DataError::Missing { path: file, what: what.to_string() })
     }
 }
 
@@ -505,11 +433,7 @@ pub(crate) fn read_csv(path: &Path, has_header: bool) -> Result<CsvRows> {
         .flexible(true)
         .from_path(path)
         .map_err(|e| csv_error(path, e))?;
-    let header = if has_header {
-        Some(rdr.headers().map_err(|e| csv_error(path, e))?.clone())
-    } else {
-        None
-    };
+    let header = if has_header { Some(rdr.headers().map_err(|e| csv_error(path, e))?.clone()) } else { None };
     let mut rows = Vec::new();
     for rec in rdr.records() {
         let rec = rec.map_err(|e| csv_error(path, e))?;
@@ -535,31 +459,16 @@ fn csv_error(path: &Path, e: csv::Error) -> DataError {
 }
 
 /// Checks that `header` starts with the `expected` column names (trimmed, case-insensitive).
-pub(crate) fn check_header(
-    path: &Path,
-    header: &csv::StringRecord,
-    expected: &[&str],
-) -> Result<()> {
-    let got: Vec<String> = header
-        .iter()
-        .map(|h| h.trim().to_ascii_lowercase())
-        .collect();
-    let ok = got.len() >= expected.len()
-        && expected
-            .iter()
-            .zip(&got)
-            .all(|(e, g)| e.to_ascii_lowercase() == *g);
+pub(crate) fn check_header(path: &Path, header: &csv::StringRecord, expected: &[&str]) -> Result<()> {
+    let got: Vec<String> = header.iter().map(|h| h.trim().to_ascii_lowercase()).collect();
+    let ok = got.len() >= expected.len() && expected.iter().zip(&got).all(|(e, g)| e.to_ascii_lowercase() == *g);
     if ok {
         Ok(())
     } else {
         Err(DataError::record(
             path,
             1,
-            format!(
-                "unexpected header {:?}; expected columns {:?}",
-                header.iter().collect::<Vec<_>>(),
-                expected
-            ),
+            format!("unexpected header {:?}; expected columns {:?}", header.iter().collect::<Vec<_>>(), expected),
         ))
     }
 }

@@ -95,10 +95,7 @@ pub struct CkPlusOptions {
 
 impl Default for CkPlusOptions {
     fn default() -> Self {
-        Self {
-            last_frames: 3,
-            neutral_first_frame: false,
-        }
+        Self { last_frames: 3, neutral_first_frame: false }
     }
 }
 
@@ -117,32 +114,19 @@ impl LoadOptions {
     pub fn validate(&self) -> Result<()> {
         if let Some([h, w]) = self.size {
             if !(1..=4096).contains(&h) || !(1..=4096).contains(&w) {
-                return Err(DataError::Config(format!(
-                    "size [{h}, {w}] must be within 1..=4096 on each side"
-                )));
+                return Err(DataError::Config(format!("size [{h}, {w}] must be within 1..=4096 on each side")));
             }
         }
         if let Some(s) = &self.splits {
             if s.is_empty() {
-                return Err(DataError::Config(
-                    "splits, when given, must list at least one split".into(),
-                ));
+                return Err(DataError::Config("splits, when given, must list at least one split".into()));
             }
         }
         if self.ckplus.last_frames == 0 {
-            return Err(DataError::Config(
-                "ckplus.last_frames must be at least 1".into(),
-            ));
+            return Err(DataError::Config("ckplus.last_frames must be at least 1".into()));
         }
-        if self
-            .celeba
-            .label_attribute
-            .as_deref()
-            .is_some_and(|a| a.trim().is_empty())
-        {
-            return Err(DataError::Config(
-                "celeba.label_attribute must not be empty".into(),
-            ));
+        if self.celeba.label_attribute.as_deref().is_some_and(|a| a.trim().is_empty()) {
+            return Err(DataError::Config("celeba.label_attribute must not be empty".into()));
         }
         Ok(())
     }
@@ -170,23 +154,12 @@ mod tests {
         assert_eq!(o.size, Some([64, 64]));
         assert_eq!(o.ferplus.label_mode, FerPlusLabelMode::MultiTarget);
         assert!(toml::from_str::<LoadOptions>("sise = [1, 1]").is_err());
-        let bad = LoadOptions {
-            size: Some([0, 48]),
-            ..Default::default()
-        };
+        let bad = LoadOptions { size: Some([0, 48]), ..Default::default() };
         assert!(matches!(bad.validate(), Err(DataError::Config(_))));
-        let bad = LoadOptions {
-            ckplus: CkPlusOptions {
-                last_frames: 0,
-                neutral_first_frame: false,
-            },
-            ..Default::default()
-        };
+        let bad =
+            LoadOptions { ckplus: CkPlusOptions { last_frames: 0, neutral_first_frame: false }, ..Default::default() };
         assert!(bad.validate().is_err());
-        let bad = LoadOptions {
-            splits: Some(vec![]),
-            ..Default::default()
-        };
+        let bad = LoadOptions { splits: Some(vec![]), ..Default::default() };
         assert!(bad.validate().is_err());
     }
 }
