@@ -12,12 +12,11 @@ use std::time::Instant;
 
 /// Predicted label of every `test` image by majority vote among its `k` nearest `train` images (ties → the
 /// lowest label, as scikit-learn's argmax does).
-fn knn_predict(train: &ImageSet, test: &ImageSet, k: usize) -> Vec<u32> {
+fn knn_predict(train: &ImageSet, labels: &[u32], test: &ImageSet, k: usize) -> Vec<u32> {
     let to_f32 = |s: &ImageSet| -> Vec<f32> { s.pixels.iter().map(|&v| v as f32 / 255.0).collect() };
     let (tr, te) = (to_f32(train), to_f32(test));
     let d = train.height * train.width;
-    let labels = train.labels();
-    let classes = train.num_classes();
+    let classes = labels.iter().max().map_or(0, |&m| m as usize + 1);
     (0..test.len())
         .into_par_iter()
         .map(|q| {
@@ -37,6 +36,29 @@ fn knn_predict(train: &ImageSet, test: &ImageSet, k: usize) -> Vec<u32> {
             votes.iter().position(|&v| v == best).unwrap_or(0) as u32
         })
         .collect()
+}
+
+/// Accuracy of assigning every test image to the class whose mean train image is nearest (Euclidean).
+fn nearest_centroid(train: &ImageSet, test: &ImageSet) -> f64 {
+    let d = train.height * train.width;
+    let c = train.num_classes();
+    let mut means = vec![0f64; c * d];
+    let counts = train.class_counts();
+    for (i, s) in train.samples.iter().enumerate() {
+        for (m, &v) in means[s.label as usize * d..][..d].iter_mut().zip(train.image(i)) {
+            *m += v as f64 / counts[s.label as usize] as f64;
+        }
+    }
+    let ok = (0..test.len())
+        .filter(|&q| {
+            let x = test.image(q);
+            let dist =
+                |k: usize| -> f64 { means[k * d..][..d].iter().zip(x).map(|(m, &v)| (m - v as f64).powi(2)).sum() };
+            let best = (0..c).min_by(|&a, &b| dist(a).total_cmp(&dist(b))).unwrap_or(0);
+            best as u32 == test.samples[q].label
+        })
+        .count();
+    ok as f64 / test.len() as f64
 }
 
 fn contact_sheet(set: &ImageSet, path: &str) -> Result<(), Box<dyn std::error::Error>> {
@@ -75,7 +97,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let test = generate(&cfg, Split::Test)?;
     let render_s = t0.elapsed().as_secs_f64();
     let t1 = Instant::now();
-    let pred = knn_predict(&train, &test, 11);
+    let pred = knn_predict(&train, &train.labels(), &test, 11);
     let truth = test.labels();
     let correct = pred.iter().zip(&truth).filter(|(p, t)| p == t).count();
     println!(
@@ -92,6 +114,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let ok = pred.iter().zip(&truth).filter(|(p, t)| **t == c as u32 && **p == c as u32).count();
         println!("  {name:<10} recall {:.1} %", 100.0 * ok as f64 / n.max(1) as f64);
     }
+    println!("nearest class mean (a linear classifier), raw pixels: {:.2} %", 100.0 * nearest_centroid(&train, &test));
+    // Sub-classes as 24 labels: how visible are the hidden factors to raw-pixel kNN?
+    let sub = |s: &ImageSet| -> Vec<u32> {
+        s.samples.iter().map(|m| m.label * SUBCLASSES_PER_CLASS as u32 + m.subclass.unwrap_or(0)).collect()
+    };
+    let sub_pred = knn_predict(&train, &sub(&train), &test, 11);
+    let sub_truth = sub(&test);
+    let sub_ok = sub_pred.iter().zip(&sub_truth).filter(|(p, t)| p == t).count();
+    println!(
+        "sub-class kNN (24 labels, K=11): {:.2} % (chance {:.1} %)",
+        100.0 * sub_ok as f64 / sub_truth.len() as f64,
+        100.0 / 24.0
+    );
     if let Some(path) = sheet {
         contact_sheet(&test, &path)?;
         println!("contact sheet: {path}");

@@ -56,7 +56,7 @@ pub struct Batch {
 }
 
 /// Builds batches: for each index, the image is augmented with a random stream seeded by
-/// `(seed, epoch, batch_index, position in batch)`, so a batch is reproducible on its own (resuming at any epoch
+/// `(seed, epoch, batch_index, position in batch, image index)`, so a batch is reproducible on its own (resuming at any epoch
 /// gives the same pixels) and an image drawn twice in one batch is augmented twice differently. Images are
 /// processed in parallel with rayon; the result does not depend on the thread count.
 #[derive(Debug, Clone)]
@@ -128,7 +128,7 @@ impl BatchBuilder {
             .map(|(pos, &i)| {
                 // The set's invariant (pixels.len() == len · h · w) makes the buffer the right size.
                 let img = GrayImage::from_raw(w, h, set.image(i).to_vec()).expect("ImageSet image size");
-                let mut rng = seeded_rng(&[self.seed, TAG, epoch, batch_index, pos as u64]);
+                let mut rng = seeded_rng(&[self.seed, TAG, epoch, batch_index, pos as u64, i as u64]);
                 let out = augment(&img, &self.augment, s as u32, &mut rng);
                 let mut v = Vec::with_capacity(c * s * s);
                 push_normalized(&out, c, &self.config.normalization, &mut v);

@@ -7,7 +7,8 @@
 //! - [`normalize`]: `f32` planes normalised with the CIFAR-10 statistics (configurable), 1 or 3 channels.
 //!
 //! [`pipeline::augment`] chains them with the probabilities of an [`AugmentConfig`]; [`BatchBuilder`] turns image
-//! indices into a `(B, C, H, W)` tensor and a `(B,)` label tensor, seeded per `(seed, epoch, batch, position)`.
+//! indices into a `(B, C, H, W)` tensor and a `(B,)` label tensor, each image's draw seeded by
+//! `(seed, epoch, batch, position, image index)`.
 
 pub mod batch;
 pub mod clahe;

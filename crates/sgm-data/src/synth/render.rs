@@ -2,7 +2,6 @@
 //! output size, one warp for the head pose, a downsample (which anti-aliases the shapes), then lighting and noise.
 
 use super::face::FaceParams;
-use image::imageops::{resize, FilterType};
 use image::{GrayImage, Luma};
 use imageproc::drawing::{draw_filled_ellipse_mut, draw_hollow_ellipse_mut, draw_line_segment_mut, draw_polygon_mut};
 use imageproc::geometric_transformations::{warp, Interpolation, Projection};
@@ -216,7 +215,7 @@ pub fn render(p: &FaceParams, size: usize, noise_std: f32, noise_seed: u64) -> G
         .and_then(Projection::rotate(theta))
         .and_then(Projection::translate(ox + dx * k, oy + dy * k));
     let posed = warp(&g.img, &proj, Interpolation::Bilinear, Luma([t.background]));
-    let mut img = resize(&posed, size as u32, size as u32, FilterType::Triangle);
+    let mut img = halve(&posed);
     light(&mut img, p.light);
     if noise_std > 0.0 {
         imageproc::noise::gaussian_noise_mut(&mut img, 0.0, noise_std as f64, noise_seed);
@@ -280,6 +279,15 @@ fn draw_mouth(g: &mut Painter, p: &FaceParams, cx: f32, my: f32, w0: f32, lip: f
         let mouth_line: Vec<(f32, f32)> = ts(n).map(line).collect();
         g.polyline(&mouth_line, 1.0, shade(t.lips, -45.0));
     }
+}
+
+/// 2 × 2 box downsampling of the supersampled canvas (anti-aliases the drawn shapes; about ten times faster than
+/// a general resize, which matters when thousands of faces are drawn).
+fn halve(img: &GrayImage) -> GrayImage {
+    GrayImage::from_fn(img.width() / 2, img.height() / 2, |x, y| {
+        let p = |dx: u32, dy: u32| img.get_pixel(2 * x + dx, 2 * y + dy).0[0] as u16;
+        Luma([((p(0, 0) + p(1, 0) + p(0, 1) + p(1, 1) + 2) / 4) as u8])
+    })
 }
 
 /// Global contrast and brightness plus a linear lighting gradient.
