@@ -1,0 +1,29 @@
+//! The error type of sgm-models.
+
+/// Errors returned by sgm-models.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    /// An error from candle (shape, dtype or device problems inside a tensor op, a missing variable, …).
+    #[error(transparent)]
+    Candle(#[from] candle_core::Error),
+    /// A [`ModelConfig`](crate::ModelConfig) that does not describe a buildable model.
+    #[error("invalid model config: {0}")]
+    InvalidConfig(String),
+    /// An input tensor whose shape, dtype or rank does not fit the model or layer.
+    #[error("bad input: {0}")]
+    BadInput(String),
+    /// A backbone name that [`BackboneKind::from_str`](crate::BackboneKind) does not know.
+    #[error("unknown backbone {0:?} (expected one of fmpnet, cvgg13, alexnet, resnet18, preact-resnet18)")]
+    UnknownBackbone(String),
+}
+
+/// Result alias for sgm-models.
+pub type Result<T, E = ModelError> = std::result::Result<T, E>;
+
+pub(crate) fn invalid_config(msg: impl Into<String>) -> ModelError {
+    ModelError::InvalidConfig(msg.into())
+}
+
+pub(crate) fn bad_input(msg: impl Into<String>) -> ModelError {
+    ModelError::BadInput(msg.into())
+}

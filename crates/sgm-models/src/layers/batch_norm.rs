@@ -1,0 +1,117 @@
+//! BatchNorm that can be switched off, and the rule telling buffers from parameters.
+//!
+//! candle_nn's `BatchNorm` already normalises with batch statistics and updates its running mean and variance in
+//! training (`forward_t(x, true)`) and uses the running statistics in evaluation. The running statistics are
+//! `Var`s in the `VarMap` (named `….running_mean`, `….running_var`) but never receive a gradient: the trainer must
+//! keep them out of the optimiser ([`is_buffer`]) and save them in checkpoints.
+
+use candle_core::Tensor;
+use candle_nn::{BatchNormConfig, ModuleT, VarBuilder};
+
+use crate::error::Result;
+
+/// `true` for variables that are state, not parameters: BatchNorm running statistics (`running_mean`,
+/// `running_var`, and PyTorch's `num_batches_tracked`, should a converted checkpoint hold it).
+pub fn is_buffer(var_name: &str) -> bool {
+    let last = var_name.rsplit('.').next().unwrap_or(var_name);
+    matches!(last, "running_mean" | "running_var" | "num_batches_tracked")
+}
+
+/// A 2-d BatchNorm (PyTorch defaults: eps 1e-5, momentum 0.1, affine) or, when disabled, the identity.
+#[derive(Debug, Clone)]
+pub struct Norm2d {
+    bn: Option<candle_nn::BatchNorm>,
+}
+
+impl Norm2d {
+    /// BatchNorm over `channels` under `vb` (weight 1, bias 0, running mean 0, running var 1) when `enabled`,
+    /// else the identity with no variables.
+    pub fn new(channels: usize, enabled: bool, vb: VarBuilder) -> Result<Self> {
+        let bn = if enabled {
+            let cfg = BatchNormConfig { eps: 1e-5, remove_mean: true, affine: true, momentum: 0.1 };
+            Some(candle_nn::batch_norm(channels, cfg, vb)?)
+        } else {
+            None
+        };
+        Ok(Norm2d { bn })
+    }
+
+    /// Whether this is a real BatchNorm.
+    pub fn is_enabled(&self) -> bool {
+        self.bn.is_some()
+    }
+
+    /// Normalises `x` (N, C, H, W): batch statistics and running-statistic update when `train`, running
+    /// statistics otherwise.
+    pub fn forward(&self, x: &Tensor, train: bool) -> Result<Tensor> {
+        match &self.bn {
+            Some(bn) => Ok(bn.forward_t(x, train)?),
+            None => Ok(x.clone()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use candle_core::{DType, Device};
+    use candle_nn::VarMap;
+
+    use super::*;
+    use crate::seeded_var_builder;
+
+    fn stats(vm: &VarMap, name: &str) -> Vec<f32> {
+        vm.data().lock().unwrap()[name].as_tensor().to_vec1().unwrap()
+    }
+
+    #[test]
+    fn running_statistics_update_in_train_only_and_are_used_in_eval() {
+        let vm = VarMap::new();
+        let bn = Norm2d::new(2, true, seeded_var_builder(&vm, 0, DType::F32, &Device::Cpu).pp("bn")).unwrap();
+        // Channel 0 holds 1..=8, channel 1 holds 10·(1..=8): means 4.5 and 45.
+        let v: Vec<f32> = (0..2).flat_map(|n| (0..2).flat_map(move |c| (0..4).map(move |i| {
+            let k = (n * 4 + i + 1) as f32;
+            if c == 0 { k } else { 10.0 * k }
+        }))).collect();
+        let x = Tensor::from_vec(v, (2, 2, 2, 2), &Device::Cpu).unwrap();
+        assert_eq!(stats(&vm, "bn.running_mean"), vec![0.0, 0.0]);
+
+        bn.forward(&x, false).unwrap();
+        assert_eq!(stats(&vm, "bn.running_mean"), vec![0.0, 0.0], "eval must not update");
+        assert_eq!(stats(&vm, "bn.running_var"), vec![1.0, 1.0]);
+
+        let y = bn.forward(&x, true).unwrap();
+        let m = stats(&vm, "bn.running_mean");
+        assert!((m[0] - 0.45).abs() < 1e-5 && (m[1] - 4.5).abs() < 1e-4, "{m:?}");
+        // Unbiased variance of 1..=8 is 6, momentum 0.1: 0.9 + 0.6.
+        let var = stats(&vm, "bn.running_var");
+        assert!((var[0] - 1.5).abs() < 1e-4 && (var[1] - (0.9 + 60.0)).abs() < 1e-2, "{var:?}");
+        // Training output is batch-normalised: zero mean per channel.
+        let mean0 = y.narrow(1, 0, 1).unwrap().mean_all().unwrap().to_scalar::<f32>().unwrap();
+        assert!(mean0.abs() < 1e-5);
+
+        // Eval uses the running statistics: (x − 0.45)/sqrt(1.5 + eps) for channel 0.
+        let e = bn.forward(&x, false).unwrap();
+        let e0 = e.flatten_all().unwrap().to_vec1::<f32>().unwrap()[0];
+        assert!((e0 - (1.0 - 0.45) / (1.5f32 + 1e-5).sqrt()).abs() < 1e-4, "{e0}");
+        assert_eq!(stats(&vm, "bn.running_mean"), m, "eval must not update");
+    }
+
+    #[test]
+    fn disabled_is_identity_without_variables() {
+        let vm = VarMap::new();
+        let bn = Norm2d::new(3, false, seeded_var_builder(&vm, 0, DType::F32, &Device::Cpu)).unwrap();
+        assert!(!bn.is_enabled());
+        assert!(vm.all_vars().is_empty());
+        let x = Tensor::ones((1, 3, 2, 2), DType::F32, &Device::Cpu).unwrap();
+        assert_eq!(bn.forward(&x, true).unwrap().sum_all().unwrap().to_scalar::<f32>().unwrap(), 12.0);
+    }
+
+    #[test]
+    fn buffers_are_running_statistics() {
+        assert!(is_buffer("layer1.0.bn1.running_mean"));
+        assert!(is_buffer("bn.running_var"));
+        assert!(is_buffer("running_var"));
+        assert!(!is_buffer("layer1.0.bn1.weight"));
+        assert!(!is_buffer("running_mean_scale.weight"));
+    }
+}

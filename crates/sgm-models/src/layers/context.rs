@@ -1,0 +1,26 @@
+//! [`ForwardCtx`]: what a forward pass carries besides the tensor (train flag, seeded noise, a FLOP counter).
+
+use rand_chacha::ChaCha8Rng;
+
+/// The state of one forward pass.
+///
+/// Every layer with train/eval behaviour (BatchNorm, dropout, fractional max-pooling) reads `train`; every random
+/// layer draws from `rng`, so a forward is a deterministic function of the weights, the input and the generator's
+/// seed. Convolutions and linear layers add their multiply-adds × 2 to `flops`.
+#[derive(Debug, Clone)]
+pub struct ForwardCtx {
+    /// Training mode: batch statistics (and running-statistic updates) in BatchNorm, active dropout, fresh
+    /// fractional-pooling regions per image.
+    pub train: bool,
+    /// The generator every random layer draws from, in layer order.
+    pub rng: ChaCha8Rng,
+    /// Floating-point operations counted so far (2 × multiply-adds of convolutions and linear layers).
+    pub flops: u64,
+}
+
+impl ForwardCtx {
+    /// A context in the given mode drawing from `rng`.
+    pub fn new(train: bool, rng: ChaCha8Rng) -> Self {
+        ForwardCtx { train, rng, flops: 0 }
+    }
+}

@@ -1,0 +1,84 @@
+//! Convolution and linear layers with explicit initialisation and FLOP counting.
+
+use candle_core::{Module, Tensor};
+use candle_nn::{Conv2dConfig, Init, VarBuilder};
+
+use super::ForwardCtx;
+use crate::error::Result;
+use crate::seeded::KAIMING_NORMAL_FAN_OUT;
+
+/// A 2-d convolution, weight Kaiming-normal (fan-out, ReLU gain) as torchvision's ResNet/VGG, bias zero.
+#[derive(Debug, Clone)]
+pub struct Conv {
+    inner: candle_nn::Conv2d,
+    in_channels: usize,
+    out_channels: usize,
+    kernel: usize,
+}
+
+impl Conv {
+    /// A `kernel×kernel` convolution `in_channels → out_channels` with `stride` and zero `padding`; variables
+    /// `weight` (out, in, k, k) and, when `bias`, `bias` (out).
+    pub fn new(
+        in_channels: usize,
+        out_channels: usize,
+        kernel: usize,
+        stride: usize,
+        padding: usize,
+        bias: bool,
+        vb: VarBuilder,
+    ) -> Result<Self> {
+        let weight = vb.get_with_hints((out_channels, in_channels, kernel, kernel), "weight", KAIMING_NORMAL_FAN_OUT)?;
+        let bias = if bias { Some(vb.get_with_hints(out_channels, "bias", Init::Const(0.0))?) } else { None };
+        let cfg = Conv2dConfig { padding, stride, dilation: 1, groups: 1, cudnn_fwd_algo: None };
+        Ok(Conv { inner: candle_nn::Conv2d::new(weight, bias, cfg), in_channels, out_channels, kernel })
+    }
+
+    /// Convolves `x` (N, C, H, W) and counts its FLOPs in `ctx`.
+    pub fn forward(&self, x: &Tensor, ctx: &mut ForwardCtx) -> Result<Tensor> {
+        let y = self.inner.forward(x)?;
+        let (n, _, oh, ow) = y.dims4()?;
+        ctx.flops += 2 * (n * self.out_channels * oh * ow * self.in_channels * self.kernel * self.kernel) as u64;
+        Ok(y)
+    }
+}
+
+/// How a [`Dense`] layer's weight is initialised.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum DenseInit {
+    /// PyTorch's `nn.Linear` default: weight and bias U(−1/√fan_in, 1/√fan_in).
+    PyTorchDefault,
+    /// Weight N(0, std²), bias 0 (torchvision's VGG classifier: std 0.01).
+    Normal(f64),
+}
+
+/// A linear layer `y = x Wᵀ + b`.
+#[derive(Debug, Clone)]
+pub struct Dense {
+    inner: candle_nn::Linear,
+    in_features: usize,
+    out_features: usize,
+}
+
+impl Dense {
+    /// A linear layer `in_features → out_features` with variables `weight` (out, in) and `bias` (out).
+    pub fn new(in_features: usize, out_features: usize, init: DenseInit, vb: VarBuilder) -> Result<Self> {
+        let (w_init, b_init) = match init {
+            DenseInit::PyTorchDefault => {
+                let bound = 1.0 / (in_features as f64).sqrt();
+                (Init::Uniform { lo: -bound, up: bound }, Init::Uniform { lo: -bound, up: bound })
+            }
+            DenseInit::Normal(std) => (Init::Randn { mean: 0.0, stdev: std }, Init::Const(0.0)),
+        };
+        let weight = vb.get_with_hints((out_features, in_features), "weight", w_init)?;
+        let bias = vb.get_with_hints(out_features, "bias", b_init)?;
+        Ok(Dense { inner: candle_nn::Linear::new(weight, Some(bias)), in_features, out_features })
+    }
+
+    /// Applies the layer to `x` (N, in_features) and counts its FLOPs in `ctx`.
+    pub fn forward(&self, x: &Tensor, ctx: &mut ForwardCtx) -> Result<Tensor> {
+        let y = self.inner.forward(x)?;
+        ctx.flops += 2 * (x.dim(0)? * self.in_features * self.out_features) as u64;
+        Ok(y)
+    }
+}

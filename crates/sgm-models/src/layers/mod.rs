@@ -1,0 +1,26 @@
+//! Layers that candle lacks or gets wrong for these backbones.
+//!
+//! - [`max_pool2d`]/[`MaxPool2d`]: overlapping max-pooling with a correct gradient (PyTorch's first-max rule);
+//! - [`FractionalMaxPool2d`]: Graham's fractional max-pooling, PyTorch semantics, seeded;
+//! - [`Norm2d`] and [`is_buffer`]: switchable BatchNorm with running statistics, and the buffer rule;
+//! - [`SeededDropout`]: dropout with reproducible masks;
+//! - [`adaptive_avg_pool2d`]: PyTorch's adaptive average pooling;
+//! - [`Conv`], [`Dense`]: convolution and linear layers with the backbones' initialisations and FLOP counting;
+//! - [`ForwardCtx`]: the train flag, generator and FLOP counter threaded through a forward pass.
+
+pub mod adaptive_avg_pool;
+pub mod batch_norm;
+pub mod context;
+pub mod conv;
+pub mod dropout;
+pub mod fractional_max_pool;
+pub mod max_pool;
+mod window_max;
+
+pub use adaptive_avg_pool::adaptive_avg_pool2d;
+pub use batch_norm::{is_buffer, Norm2d};
+pub use context::ForwardCtx;
+pub use conv::{Conv, Dense, DenseInit};
+pub use dropout::SeededDropout;
+pub use fractional_max_pool::{fmp_intervals, FractionalMaxPool2d};
+pub use max_pool::{max_pool2d, MaxPool2d};

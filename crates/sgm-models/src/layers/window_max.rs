@@ -1,0 +1,258 @@
+//! The kernel shared by [`max_pool2d`](super::max_pool2d) and
+//! [`FractionalMaxPool2d`](super::FractionalMaxPool2d): a max over `kh×kw` windows whose top-left corners are given
+//! explicitly per output row and column (shared by all planes, or one sequence per plane).
+//!
+//! On the CPU it is a pair of candle custom ops: a forward that stores nothing, and a backward (a second custom op
+//! taking the input and the output gradient) that recomputes each window's arg-max and routes the output gradient
+//! to the **first** maximal element of the window in row-major order, as PyTorch does (a NaN wins over numbers, the
+//! last NaN of a window wins). Window cells outside the input are padding and never win (PyTorch pads max-pooling
+//! with −∞).
+//!
+//! On other devices [`window_max_composite`] builds the same forward from candle ops (−∞ padding, an index
+//! `gather`, a `max` over the window axis). Its gradient differs only on ties: candle's `max` backward gives the
+//! full output gradient to **every** maximal element of a window, not to the first one.
+
+use std::sync::Arc;
+
+use candle_core::{CpuStorage, CustomOp1, CustomOp2, DType, Layout, Shape, Tensor, WithDType};
+
+use crate::error::{bad_input, Result};
+
+/// Where the pooling windows lie.
+#[derive(Debug, Clone)]
+pub(crate) struct Windows {
+    /// Window height.
+    pub kh: usize,
+    /// Window width.
+    pub kw: usize,
+    /// Output height.
+    pub oh: usize,
+    /// Output width.
+    pub ow: usize,
+    /// Row of the top edge of each output row's windows: `oh` values shared by all planes, or `planes·oh`.
+    pub rows: Arc<Vec<i64>>,
+    /// Column of the left edge of each output column's windows: `ow` values, or `planes·ow`.
+    pub cols: Arc<Vec<i64>>,
+    /// Whether `rows`/`cols` hold one sequence per plane (plane = n·C + c).
+    pub per_plane: bool,
+}
+
+impl Windows {
+    fn row(&self, plane: usize, i: usize) -> i64 {
+        if self.per_plane {
+            self.rows[plane * self.oh + i]
+        } else {
+            self.rows[i]
+        }
+    }
+
+    fn col(&self, plane: usize, j: usize) -> i64 {
+        if self.per_plane {
+            self.cols[plane * self.ow + j]
+        } else {
+            self.cols[j]
+        }
+    }
+
+    fn check(&self, planes: usize) -> candle_core::Result<()> {
+        let (nr, nc) = if self.per_plane { (planes * self.oh, planes * self.ow) } else { (self.oh, self.ow) };
+        if self.rows.len() != nr || self.cols.len() != nc {
+            candle_core::bail!("window-max: {} row / {} col starts for {planes} planes", self.rows.len(), self.cols.len())
+        }
+        Ok(())
+    }
+
+    /// Calls `f(plane, out_index, argmax_index)` for every window of a contiguous `(planes, h, w)` buffer.
+    fn for_each_argmax<T: WithDType>(&self, x: &[T], planes: usize, h: usize, w: usize, mut f: impl FnMut(usize, usize)) {
+        let neg_inf = T::from_f64(f64::NEG_INFINITY);
+        for p in 0..planes {
+            let base = p * h * w;
+            for i in 0..self.oh {
+                let r0 = self.row(p, i).max(0) as usize;
+                let r1 = ((self.row(p, i) + self.kh as i64).min(h as i64)).max(0) as usize;
+                for j in 0..self.ow {
+                    let c0 = self.col(p, j).max(0) as usize;
+                    let c1 = ((self.col(p, j) + self.kw as i64).min(w as i64)).max(0) as usize;
+                    let mut best = neg_inf;
+                    let mut best_idx = base + r0.min(h.saturating_sub(1)) * w + c0.min(w.saturating_sub(1));
+                    for r in r0..r1 {
+                        for c in c0..c1 {
+                            let idx = base + r * w + c;
+                            let v = x[idx];
+                            #[allow(clippy::eq_op)]
+                            let is_nan = v != v;
+                            if v > best || is_nan {
+                                best = v;
+                                best_idx = idx;
+                            }
+                        }
+                    }
+                    f((p * self.oh + i) * self.ow + j, best_idx);
+                }
+            }
+        }
+    }
+}
+
+fn contiguous<'a, T>(data: &'a [T], layout: &Layout) -> candle_core::Result<&'a [T]> {
+    match layout.contiguous_offsets() {
+        Some((start, end)) => Ok(&data[start..end]),
+        None => candle_core::bail!("window-max needs a contiguous input"),
+    }
+}
+
+fn dims4(layout: &Layout) -> candle_core::Result<(usize, usize, usize, usize)> {
+    layout.shape().dims4()
+}
+
+/// The forward custom op.
+pub(crate) struct WindowMaxOp(pub Windows);
+
+impl WindowMaxOp {
+    fn fwd<T: WithDType>(&self, x: &[T], layout: &Layout) -> candle_core::Result<(Vec<T>, Shape)> {
+        let (n, c, h, w) = dims4(layout)?;
+        self.0.check(n * c)?;
+        let x = contiguous(x, layout)?;
+        let mut out = vec![T::zero(); n * c * self.0.oh * self.0.ow];
+        self.0.for_each_argmax(x, n * c, h, w, |o, a| out[o] = x[a]);
+        Ok((out, Shape::from((n, c, self.0.oh, self.0.ow))))
+    }
+}
+
+impl CustomOp1 for WindowMaxOp {
+    fn name(&self) -> &'static str {
+        "sgm-window-max"
+    }
+
+    fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
+        match storage {
+            CpuStorage::F32(x) => self.fwd(x, layout).map(|(v, s)| (CpuStorage::F32(v), s)),
+            CpuStorage::F64(x) => self.fwd(x, layout).map(|(v, s)| (CpuStorage::F64(v), s)),
+            _ => candle_core::bail!("window-max supports f32 and f64 only"),
+        }
+    }
+
+    fn bwd(&self, arg: &Tensor, _res: &Tensor, grad_res: &Tensor) -> candle_core::Result<Option<Tensor>> {
+        let grad = arg.contiguous()?.apply_op2_no_bwd(&grad_res.contiguous()?, &WindowMaxGradOp(self.0.clone()))?;
+        Ok(Some(grad))
+    }
+}
+
+/// The backward custom op: `(input, output gradient) → input gradient`.
+pub(crate) struct WindowMaxGradOp(pub Windows);
+
+impl WindowMaxGradOp {
+    fn bwd<T: WithDType>(&self, x: &[T], lx: &Layout, g: &[T], lg: &Layout) -> candle_core::Result<(Vec<T>, Shape)> {
+        let (n, c, h, w) = dims4(lx)?;
+        self.0.check(n * c)?;
+        if lg.shape().dims() != [n, c, self.0.oh, self.0.ow] {
+            candle_core::bail!("window-max backward: gradient shape {:?}", lg.shape())
+        }
+        let x = contiguous(x, lx)?;
+        let g = contiguous(g, lg)?;
+        let mut out = vec![T::zero(); n * c * h * w];
+        self.0.for_each_argmax(x, n * c, h, w, |o, a| out[a] += g[o]);
+        Ok((out, lx.shape().clone()))
+    }
+}
+
+impl CustomOp2 for WindowMaxGradOp {
+    fn name(&self) -> &'static str {
+        "sgm-window-max-grad"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
+        match (s1, s2) {
+            (CpuStorage::F32(x), CpuStorage::F32(g)) => self.bwd(x, l1, g, l2).map(|(v, s)| (CpuStorage::F32(v), s)),
+            (CpuStorage::F64(x), CpuStorage::F64(g)) => self.bwd(x, l1, g, l2).map(|(v, s)| (CpuStorage::F64(v), s)),
+            _ => candle_core::bail!("window-max backward supports f32 and f64 with matching dtypes"),
+        }
+    }
+}
+
+/// The window max of `x` (N, C, H, W): the custom op on the CPU, [`window_max_composite`] elsewhere.
+pub(crate) fn window_max(x: &Tensor, windows: Windows) -> Result<Tensor> {
+    let (n, c, _, _) = x.dims4().map_err(|_| bad_input(format!("pooling needs (N, C, H, W), got {:?}", x.dims())))?;
+    if !matches!(x.dtype(), DType::F32 | DType::F64) {
+        return Err(bad_input(format!("pooling supports f32 and f64, got {:?}", x.dtype())));
+    }
+    windows.check(n * c)?;
+    if x.device().is_cpu() {
+        Ok(x.contiguous()?.apply_op1(WindowMaxOp(windows))?)
+    } else {
+        window_max_composite(x, &windows)
+    }
+}
+
+fn neg_inf_like(x: &Tensor, shape: &[usize]) -> Result<Tensor> {
+    Ok(Tensor::full(f32::NEG_INFINITY, shape, x.device())?.to_dtype(x.dtype())?)
+}
+
+/// The same window max built from candle ops (−∞ padding, `gather`, `max`), for devices without the custom op.
+///
+/// Its forward equals the custom op's; its backward gives each tied maximum the full gradient (see module docs).
+pub(crate) fn window_max_composite(x: &Tensor, w: &Windows) -> Result<Tensor> {
+    let (n, c, h, wd) = x.dims4()?;
+    let planes = n * c;
+    w.check(planes)?;
+    let np = if w.per_plane { planes } else { 1 };
+    let min_r = (0..np).flat_map(|p| (0..w.oh).map(move |i| (p, i))).map(|(p, i)| w.row(p, i)).min().unwrap_or(0);
+    let max_r = (0..np).flat_map(|p| (0..w.oh).map(move |i| (p, i))).map(|(p, i)| w.row(p, i)).max().unwrap_or(0);
+    let min_c = (0..np).flat_map(|p| (0..w.ow).map(move |j| (p, j))).map(|(p, j)| w.col(p, j)).min().unwrap_or(0);
+    let max_c = (0..np).flat_map(|p| (0..w.ow).map(move |j| (p, j))).map(|(p, j)| w.col(p, j)).max().unwrap_or(0);
+    let top = (-min_r).max(0) as usize;
+    let bottom = (max_r + w.kh as i64 - h as i64).max(0) as usize;
+    let left = (-min_c).max(0) as usize;
+    let right = (max_c + w.kw as i64 - wd as i64).max(0) as usize;
+    let mut xp = x.clone();
+    if top + bottom > 0 {
+        let mut parts = Vec::new();
+        if top > 0 {
+            parts.push(neg_inf_like(x, &[n, c, top, wd])?);
+        }
+        parts.push(xp);
+        if bottom > 0 {
+            parts.push(neg_inf_like(x, &[n, c, bottom, wd])?);
+        }
+        xp = Tensor::cat(&parts, 2)?;
+    }
+    let hp = h + top + bottom;
+    if left + right > 0 {
+        let mut parts = Vec::new();
+        if left > 0 {
+            parts.push(neg_inf_like(x, &[n, c, hp, left])?);
+        }
+        parts.push(xp);
+        if right > 0 {
+            parts.push(neg_inf_like(x, &[n, c, hp, right])?);
+        }
+        xp = Tensor::cat(&parts, 3)?;
+    }
+    let wp = wd + left + right;
+    let len = w.oh * w.ow * w.kh * w.kw;
+    let mut idx = Vec::with_capacity(np * len);
+    for p in 0..np {
+        for i in 0..w.oh {
+            for j in 0..w.ow {
+                for a in 0..w.kh {
+                    for b in 0..w.kw {
+                        let r = (w.row(p, i) + top as i64 + a as i64) as usize;
+                        let col = (w.col(p, j) + left as i64 + b as i64) as usize;
+                        idx.push((r * wp + col) as u32);
+                    }
+                }
+            }
+        }
+    }
+    let idx = Tensor::from_vec(idx, (np, len), x.device())?;
+    let idx = if np == planes { idx } else { idx.broadcast_as((planes, len))?.contiguous()? };
+    let flat = xp.reshape((planes, hp * wp))?;
+    let out = flat.gather(&idx, 1)?.reshape((planes, w.oh * w.ow, w.kh * w.kw))?.max(2)?;
+    Ok(out.reshape((n, c, w.oh, w.ow))?)
+}
