@@ -95,6 +95,26 @@ fn decode_speed_from_disk_and_from_the_cache() {
 }
 
 #[test]
+fn original_fer2013_labels_of_the_ferplus_pngs() {
+    let Some(root) = root() else { return };
+    let mut o = LoadOptions::default();
+    o.ferplus.label_source = FerPlusLabelSource::Fer2013Original;
+    let d = load(Format::Ferplus, &root, &o).unwrap();
+    // Counted independently from derived_fer2013_original_labels.csv (fer0033120.png excluded); the empty labels
+    // are duplicates whose copies carry conflicting FER2013 labels.
+    let expected = [
+        (Split::Train, [4914, 7185, 3133, 4752, 3941, 431, 4027, 0], 175),
+        (Split::Valid, [603, 891, 414, 652, 465, 56, 494, 0], 4),
+        (Split::Test, [623, 876, 413, 587, 489, 55, 525, 0], 4),
+    ];
+    for (split, classes, unlabelled) in expected {
+        let r = d.report.splits.iter().find(|r| r.split == split).unwrap();
+        assert_eq!((r.class_counts.as_slice(), r.unlabelled), (&classes[..], unlabelled), "{split}");
+    }
+    assert_eq!(d.report.missing_classes.iter().map(|e| e.name()).collect::<Vec<_>>(), ["contempt"]);
+}
+
+#[test]
 fn without_the_exclusion_the_readme_table_is_reproduced_exactly() {
     let Some(root) = root() else { return };
     let mut o = LoadOptions::default();

@@ -148,6 +148,8 @@ pub enum LabelSourceArg {
     Fer2013new,
     /// label.csv of each split folder.
     LabelCsv,
+    /// Original FER2013 7-class labels (derived_fer2013_original_labels.csv).
+    Fer2013Original,
 }
 
 /// FER+ label mode on the command line.
@@ -223,6 +225,7 @@ fn options(entry: &DatasetEntry, a: &LoadArgs) -> LoadOptions {
     o.ferplus.label_source = match a.label_source {
         LabelSourceArg::Fer2013new => FerPlusLabelSource::Fer2013New,
         LabelSourceArg::LabelCsv => FerPlusLabelSource::LabelCsv,
+        LabelSourceArg::Fer2013Original => FerPlusLabelSource::Fer2013Original,
     };
     o.ferplus.label_mode = match a.label_mode {
         LabelModeArg::Majority => FerPlusLabelMode::Majority,
@@ -263,7 +266,10 @@ fn entry_for(registry: &Registry, a: &LoadArgs) -> anyhow::Result<DatasetEntry> 
     })
 }
 
-fn load(registry: &Registry, a: &LoadArgs) -> anyhow::Result<(DatasetEntry, PathBuf, RootSource, LoadedDataset)> {
+pub(crate) fn load(
+    registry: &Registry,
+    a: &LoadArgs,
+) -> anyhow::Result<(DatasetEntry, PathBuf, RootSource, LoadedDataset)> {
     let entry = entry_for(registry, a)?;
     let (root, source) = entry.resolve_root(a.root.as_deref());
     if !root.is_dir() {
@@ -340,7 +346,9 @@ fn stats(registry: &Registry, a: &StatsArgs) -> anyhow::Result<()> {
     for e in &d.report.excluded {
         say!("excluded: {} ({}): {}", e.source.display(), e.split, e.reason);
     }
-    if !d.report.excluded.is_empty() {
+    let readme_rule = matches!(a.load.label_source, LabelSourceArg::Fer2013new)
+        && matches!(a.load.label_mode, LabelModeArg::Majority);
+    if entry.format == Format::Ferplus && readme_rule && !d.report.excluded.is_empty() {
         say!(
             "  (--keep-known-bad counts them instead, as the data README's FER+ count table does: \
              test 3,153, neutral 1,090)"

@@ -14,6 +14,9 @@
 //! twice uses its first row (as `label.csv` does); a conflicting repeat is logged and noted in the report.
 //! [`FerPlusLabelSource::LabelCsv`] reads each split's headerless `label.csv` (`name,"(x, y, w, h)",<10 votes>`)
 //! and crops the given face box. The two sources disagree on some votes.
+//! [`FerPlusLabelSource::Fer2013Original`] labels the same PNGs with their original FER2013 7-class label, read
+//! from `derived_fer2013_original_labels.csv` (columns `ferplus_split,ferplus_png,fer2013_usage,…,fer2013_label`;
+//! an empty label, e.g. for duplicates whose copies carry conflicting labels, leaves the image unlabelled).
 //!
 //! **Label modes** follow Microsoft's FERPlus code ([`FerPlusLabelMode`]); see [`label_from_votes`].
 //!
@@ -161,12 +164,21 @@ fn first_argmax(a: &[f64; 10]) -> usize {
     best
 }
 
-/// One label row: its 1-based line in `file`, the votes, and the face box (label.csv only).
+/// What a label row says.
+#[derive(Debug, Clone, PartialEq)]
+enum RowLabel {
+    /// FER+ votes, turned into a label by the label mode.
+    Votes(Votes),
+    /// A fixed class (FER2013 original label), or `None` when the source has none for the image.
+    Fixed(Option<Expression>),
+}
+
+/// One label row: its 1-based line in `file`, the label, and the face box (label.csv only).
 #[derive(Debug, Clone)]
 struct LabelRow {
     file: PathBuf,
     line: usize,
-    votes: Votes,
+    label: RowLabel,
     face_box: Option<Rect>,
 }
 
@@ -205,6 +217,18 @@ pub fn load(root: &Path, opts: &LoadOptions) -> Result<LoadedDataset> {
                 mode_name(fopts.label_mode)
             ));
             read_fer2013new(&csv, &mut b, &mut rows, &mut bad_names)?;
+        }
+        FerPlusLabelSource::Fer2013Original => {
+            let csv = [root.join(ORIGINAL_LABELS), data.join(ORIGINAL_LABELS)]
+                .into_iter()
+                .find(|p| p.is_file())
+                .map(Ok)
+                .unwrap_or_else(|| require_file(root.join(ORIGINAL_LABELS), "FER2013 original-label file"))?;
+            b.note(format!(
+                "labels: original FER2013 7-class labels from {} (no contempt; images without one are unlabelled)",
+                csv.display()
+            ));
+            read_original_labels(&csv, &mut b, &mut rows, &mut bad_names)?;
         }
         FerPlusLabelSource::LabelCsv => {
             for (dir, split) in &split_dirs {
@@ -248,7 +272,10 @@ pub fn load(root: &Path, opts: &LoadOptions) -> Result<LoadedDataset> {
                 continue;
             };
             b.found(*split);
-            let labelled = label_from_votes(&row.votes, fopts.label_mode);
+            let labelled = match &row.label {
+                RowLabel::Votes(votes) => label_from_votes(votes, fopts.label_mode),
+                RowLabel::Fixed(e) => e.map(|e| (e.index(), None)),
+            };
             let known_bad = KNOWN_BAD.iter().find(|(f, n, _)| *f == folder && *n == name);
             let mut p = Pending {
                 split: *split,
@@ -350,9 +377,56 @@ fn read_fer2013new(
             continue;
         }
         first_line.insert((split, name.clone()), (line, votes));
-        rows.entry(split).or_default().push((name, LabelRow { file: csv.to_path_buf(), line, votes, face_box: None }));
+        rows.entry(split)
+            .or_default()
+            .push((name, LabelRow { file: csv.to_path_buf(), line, label: RowLabel::Votes(votes), face_box: None }));
     }
     b.note(format!("fer2013new.csv: {nameless} rows without an image name (non-faces with no PNG) ignored"));
+    Ok(())
+}
+
+/// File name of the original FER2013 labels recovered for the FER+ PNGs (see [`FerPlusLabelSource::Fer2013Original`]).
+pub const ORIGINAL_LABELS: &str = "derived_fer2013_original_labels.csv";
+
+fn read_original_labels(
+    csv: &Path,
+    b: &mut Builder<'_>,
+    rows: &mut HashMap<Split, Vec<(String, LabelRow)>>,
+    bad_names: &mut HashSet<(Split, String)>,
+) -> Result<()> {
+    let (header, records) = read_csv(csv, true)?;
+    let expected = ["ferplus_split", "ferplus_png", "fer2013_usage", "msambare_best_path", "fer2013_label"];
+    check_header(csv, header.as_ref().expect("read with a header"), &expected)?;
+    for (line, rec) in records {
+        let folder = rec.get(0).unwrap_or("").trim();
+        let Some(split) = SPLIT_FOLDERS.iter().find(|(f, _, _)| *f == folder).map(|t| t.2) else {
+            let e = DataError::record(csv, line, format!("unknown ferplus_split '{folder}'"));
+            b.bad(Split::Train, e)?;
+            continue;
+        };
+        let name = rec.get(1).unwrap_or("").trim().to_string();
+        let text = rec.get(4).map(str::trim);
+        let label = match text {
+            Some("") => RowLabel::Fixed(None),
+            Some(t) => match t.parse::<Expression>() {
+                Ok(e) if e != Expression::Contempt => RowLabel::Fixed(Some(e)),
+                _ => {
+                    bad_names.insert((split, name));
+                    b.bad(split, DataError::record(csv, line, format!("'{t}' is not a FER2013 class")))?;
+                    continue;
+                }
+            },
+            None => {
+                bad_names.insert((split, name));
+                b.bad(
+                    split,
+                    DataError::record(csv, line, format!("expected at least 5 columns, found {}", rec.len())),
+                )?;
+                continue;
+            }
+        };
+        rows.entry(split).or_default().push((name, LabelRow { file: csv.to_path_buf(), line, label, face_box: None }));
+    }
     Ok(())
 }
 
@@ -386,10 +460,10 @@ fn read_label_csv(
             Ok((face_box, parse_votes(csv, line, &fields[2..])?))
         })();
         match parsed {
-            Ok((face_box, votes)) => rows
-                .entry(split)
-                .or_default()
-                .push((name, LabelRow { file: csv.to_path_buf(), line, votes, face_box: Some(face_box) })),
+            Ok((face_box, votes)) => rows.entry(split).or_default().push((
+                name,
+                LabelRow { file: csv.to_path_buf(), line, label: RowLabel::Votes(votes), face_box: Some(face_box) },
+            )),
             Err(e) => {
                 bad_names.insert((split, name));
                 b.bad(split, e)?;

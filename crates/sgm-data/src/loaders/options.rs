@@ -40,6 +40,9 @@ pub enum FerPlusLabelSource {
     Fer2013New,
     /// The `label.csv` of each split folder (no header; `name,"(x, y, w, h)",<10 votes>`).
     LabelCsv,
+    /// The original FER2013 7-class labels of the FER+ PNGs, from `derived_fer2013_original_labels.csv` (recovered
+    /// by pixel matching; not part of the FER+ release). The label mode does not apply.
+    Fer2013Original,
 }
 
 /// How FER+ votes become a label (the four modes of Barsoum et al. 2016 and Microsoft's FERPlus code). In all
