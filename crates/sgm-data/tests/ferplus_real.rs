@@ -70,6 +70,14 @@ fn default_load_matches_the_readme_with_the_known_bad_image_excluded() {
         d.split(Split::Train).unwrap().samples.iter().filter_map(|m| m.group).collect();
     assert!(test.samples.iter().any(|m| m.group.is_some_and(|g| train_groups.contains(&g))));
     assert_eq!(ferplus::KNOWN_BAD[0].1, "fer0033120.png");
+
+    // The registry's expected counts and checksums hold for this copy.
+    let entry = sgm_data::Registry::embedded().unwrap().require("ferplus").unwrap().clone();
+    let checks: Vec<_> = entry.verify(&d).into_iter().chain(entry.verify_files(&root)).collect();
+    assert_eq!(checks.len(), 13);
+    for c in checks {
+        assert!(c.ok, "{}: expected {}, found {}", c.what, c.expected, c.found);
+    }
 }
 
 #[test]
