@@ -9,9 +9,7 @@ use std::fmt;
 use std::str::FromStr;
 
 /// One of the eight FER+ expression classes. The discriminant is the FER+ class index.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Expression {
     /// Index 0.
@@ -97,31 +95,21 @@ impl Expression {
     /// 5 surprise, 6 neutral.
     pub fn from_fer2013(code: u32) -> Option<Self> {
         use Expression::*;
-        [Anger, Disgust, Fear, Happiness, Sadness, Surprise, Neutral]
-            .get(code as usize)
-            .copied()
+        [Anger, Disgust, Fear, Happiness, Sadness, Surprise, Neutral].get(code as usize).copied()
     }
 
     /// CK+ emotion code (the float in `*_emotion.txt`): 0 neutral, 1 anger, 2 contempt, 3 disgust, 4 fear,
     /// 5 happy, 6 sadness, 7 surprise.
     pub fn from_ckplus(code: u32) -> Option<Self> {
         use Expression::*;
-        [
-            Neutral, Anger, Contempt, Disgust, Fear, Happiness, Sadness, Surprise,
-        ]
-        .get(code as usize)
-        .copied()
+        [Neutral, Anger, Contempt, Disgust, Fear, Happiness, Sadness, Surprise].get(code as usize).copied()
     }
 
     /// AffectNet expression code: 0 neutral, 1 happy, 2 sad, 3 surprise, 4 fear, 5 disgust, 6 anger, 7 contempt.
     /// Codes 8 (none), 9 (uncertain) and 10 (no face) have no expression and give `None`.
     pub fn from_affectnet(code: u32) -> Option<Self> {
         use Expression::*;
-        [
-            Neutral, Happiness, Sadness, Surprise, Fear, Disgust, Anger, Contempt,
-        ]
-        .get(code as usize)
-        .copied()
+        [Neutral, Happiness, Sadness, Surprise, Fear, Disgust, Anger, Contempt].get(code as usize).copied()
     }
 }
 
@@ -169,11 +157,7 @@ pub fn missing_classes(labels: impl IntoIterator<Item = u32>) -> Vec<Expression>
             *s = true;
         }
     }
-    Expression::ALL
-        .iter()
-        .copied()
-        .filter(|e| !seen[e.index() as usize])
-        .collect()
+    Expression::ALL.iter().copied().filter(|e| !seen[e.index() as usize]).collect()
 }
 
 #[cfg(test)]
@@ -183,19 +167,7 @@ mod tests {
     #[test]
     fn indices_follow_ferplus_order() {
         let names: Vec<_> = Expression::ALL.iter().map(|e| e.name()).collect();
-        assert_eq!(
-            names,
-            [
-                "neutral",
-                "happiness",
-                "surprise",
-                "sadness",
-                "anger",
-                "disgust",
-                "fear",
-                "contempt"
-            ]
-        );
+        assert_eq!(names, ["neutral", "happiness", "surprise", "sadness", "anger", "disgust", "fear", "contempt"]);
         for (i, e) in Expression::ALL.iter().enumerate() {
             assert_eq!(e.index() as usize, i);
             assert_eq!(Expression::from_index(i as u32), Some(*e));
@@ -225,10 +197,7 @@ mod tests {
 
     #[test]
     fn missing_classes_lists_absent_ones() {
-        assert_eq!(
-            missing_classes([0, 1, 2, 3, 4, 5, 6]),
-            vec![Expression::Contempt]
-        );
+        assert_eq!(missing_classes([0, 1, 2, 3, 4, 5, 6]), vec![Expression::Contempt]);
         assert_eq!(missing_classes([1, 1, 9]).len(), 7);
         assert!(missing_classes(0..8).is_empty());
     }

@@ -74,10 +74,7 @@ impl DuplicateIndex {
         }
         let mut group_of = vec![None; entries.len()];
         let mut group_splits = Vec::new();
-        let mut stats = DuplicateStats {
-            indexed: entries.len(),
-            ..Default::default()
-        };
+        let mut stats = DuplicateStats { indexed: entries.len(), ..Default::default() };
         for h in order {
             let m = &members[h];
             if m.len() < 2 {
@@ -106,11 +103,7 @@ impl DuplicateIndex {
             }
             group_splits.push(splits);
         }
-        Self {
-            group_of,
-            group_splits,
-            stats,
-        }
+        Self { group_of, group_splits, stats }
     }
 
     /// True when `group` also holds an image of a split that comes before `split` in the order
@@ -122,9 +115,7 @@ impl DuplicateIndex {
             Split::Test => &[Split::Train, Split::Valid],
             Split::Train | Split::All => &[],
         };
-        self.group_splits
-            .get(group as usize)
-            .is_some_and(|s| s.iter().any(|x| earlier.contains(x)))
+        self.group_splits.get(group as usize).is_some_and(|s| s.iter().any(|x| earlier.contains(x)))
     }
 }
 
@@ -154,14 +145,8 @@ mod tests {
         ];
         let idx = DuplicateIndex::build(&entries);
         let s = &idx.stats;
-        assert_eq!(
-            (s.indexed, s.groups, s.images, s.cross_split_groups),
-            (10, 4, 9, 3)
-        );
-        assert_eq!(
-            (s.train_valid, s.train_test, s.valid_test, s.all_three),
-            (0, 1, 1, 1)
-        );
+        assert_eq!((s.indexed, s.groups, s.images, s.cross_split_groups), (10, 4, 9, 3));
+        assert_eq!((s.train_valid, s.train_test, s.valid_test, s.all_three), (0, 1, 1, 1));
         assert_eq!(idx.group_of[0], Some(0));
         assert_eq!(idx.group_of[1], Some(0));
         assert_eq!(idx.group_of[4], Some(1));

@@ -64,23 +64,16 @@ pub fn decode_luma(path: &Path) -> Result<GrayImage> {
 /// Decodes an encoded image (PNG, JPEG, TIFF incl. 8-bit palette TIFF, BMP) to 8-bit luma. `path` is used in
 /// errors only.
 pub fn decode_luma_bytes(bytes: &[u8], path: &Path) -> Result<GrayImage> {
-    let bad = |reason: String| DataError::Image {
-        path: path.to_path_buf(),
-        reason,
-    };
+    let bad = |reason: String| DataError::Image { path: path.to_path_buf(), reason };
     match palette_tiff::inspect(bytes) {
         Ok(Some((patched, lut))) => {
-            let mut img = image::load_from_memory(&patched)
-                .map_err(|e| bad(e.to_string()))?
-                .into_luma8();
+            let mut img = image::load_from_memory(&patched).map_err(|e| bad(e.to_string()))?.into_luma8();
             for p in img.pixels_mut() {
                 p.0[0] = lut[p.0[0] as usize];
             }
             Ok(img)
         }
-        Ok(None) => Ok(image::load_from_memory(bytes)
-            .map_err(|e| bad(e.to_string()))?
-            .into_luma8()),
+        Ok(None) => Ok(image::load_from_memory(bytes).map_err(|e| bad(e.to_string()))?.into_luma8()),
         Err(reason) => Err(bad(reason)),
     }
 }
@@ -118,11 +111,7 @@ pub fn resize(img: &GrayImage, width: u32, height: u32, filter: ResizeFilter) ->
 
 /// Decodes many files in parallel (rayon), optionally resizing each to `size = (width, height)`. The result has
 /// one entry per path, in order; a failure of one file does not stop the others.
-pub fn decode_many(
-    paths: &[PathBuf],
-    size: Option<(u32, u32)>,
-    filter: ResizeFilter,
-) -> Vec<Result<GrayImage>> {
+pub fn decode_many(paths: &[PathBuf], size: Option<(u32, u32)>, filter: ResizeFilter) -> Vec<Result<GrayImage>> {
     paths
         .par_iter()
         .map(|p| {
@@ -138,21 +127,11 @@ pub fn decode_many(
 /// Writes an 8-bit PNG atomically: to a temporary file in the same folder, then renamed over `path`, so `path`
 /// is either the old file or the complete new one. `channels` is 1 (gray) or 3 (RGB); `pixels` holds
 /// `width × height × channels` bytes, row-major.
-pub fn write_png_atomic(
-    path: &Path,
-    width: u32,
-    height: u32,
-    channels: u8,
-    pixels: &[u8],
-) -> Result<()> {
+pub fn write_png_atomic(path: &Path, width: u32, height: u32, channels: u8, pixels: &[u8]) -> Result<()> {
     let color = match channels {
         1 => image::ExtendedColorType::L8,
         3 => image::ExtendedColorType::Rgb8,
-        c => {
-            return Err(DataError::Config(format!(
-                "write_png_atomic: {c} channels (expected 1 or 3)"
-            )))
-        }
+        c => return Err(DataError::Config(format!("write_png_atomic: {c} channels (expected 1 or 3)"))),
     };
     if pixels.len() != width as usize * height as usize * channels as usize {
         return Err(DataError::Config(format!(
@@ -161,26 +140,14 @@ pub fn write_png_atomic(
         )));
     }
     let mut bytes = Vec::new();
-    image::ImageEncoder::write_image(
-        image::codecs::png::PngEncoder::new(&mut bytes),
-        pixels,
-        width,
-        height,
-        color,
-    )
-    .map_err(|e| DataError::Image {
-        path: path.to_path_buf(),
-        reason: format!("cannot encode PNG: {e}"),
-    })?;
+    image::ImageEncoder::write_image(image::codecs::png::PngEncoder::new(&mut bytes), pixels, width, height, color)
+        .map_err(|e| DataError::Image { path: path.to_path_buf(), reason: format!("cannot encode PNG: {e}") })?;
     write_atomic(path, &bytes)
 }
 
 /// Writes `bytes` to `path` atomically (temporary sibling file, then rename).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
     std::fs::write(&tmp, bytes).map_err(|e| DataError::io(&tmp, e))?;
     std::fs::rename(&tmp, path).map_err(|e| {
@@ -208,20 +175,12 @@ mod palette_tiff {
     impl Reader<'_> {
         fn u16(&self, at: usize) -> Result<u16, String> {
             let s = self.b.get(at..at + 2).ok_or("truncated TIFF header")?;
-            Ok(if self.little {
-                u16::from_le_bytes([s[0], s[1]])
-            } else {
-                u16::from_be_bytes([s[0], s[1]])
-            })
+            Ok(if self.little { u16::from_le_bytes([s[0], s[1]]) } else { u16::from_be_bytes([s[0], s[1]]) })
         }
         fn u32(&self, at: usize) -> Result<u32, String> {
             let s = self.b.get(at..at + 4).ok_or("truncated TIFF header")?;
             let a = [s[0], s[1], s[2], s[3]];
-            Ok(if self.little {
-                u32::from_le_bytes(a)
-            } else {
-                u32::from_be_bytes(a)
-            })
+            Ok(if self.little { u32::from_le_bytes(a) } else { u32::from_be_bytes(a) })
         }
     }
 
@@ -236,8 +195,7 @@ mod palette_tiff {
         let r = Reader { b: bytes, little };
         let ifd = r.u32(4)? as usize;
         let n = r.u16(ifd)? as usize;
-        let (mut photometric_at, mut photometric, mut bits, mut colormap) =
-            (None, None, 1u16, None);
+        let (mut photometric_at, mut photometric, mut bits, mut colormap) = (None, None, 1u16, None);
         for i in 0..n {
             let e = ifd + 2 + 12 * i;
             let tag = r.u16(e)?;
@@ -255,15 +213,11 @@ mod palette_tiff {
             return Ok(None);
         }
         if bits != 8 {
-            return Err(format!(
-                "palette TIFF with {bits} bits per sample is not supported (only 8)"
-            ));
+            return Err(format!("palette TIFF with {bits} bits per sample is not supported (only 8)"));
         }
         let (count, offset) = colormap.ok_or("palette TIFF without a ColorMap tag")?;
         if count != 3 * 256 {
-            return Err(format!(
-                "palette TIFF ColorMap has {count} entries, expected 768"
-            ));
+            return Err(format!("palette TIFF ColorMap has {count} entries, expected 768"));
         }
         let mut lut = [0u8; 256];
         for (i, v) in lut.iter_mut().enumerate() {
@@ -276,11 +230,7 @@ mod palette_tiff {
         }
         let at = photometric_at.ok_or("palette TIFF without a photometric tag")?;
         let mut patched = bytes.to_vec();
-        let value = if little {
-            BLACK_IS_ZERO.to_le_bytes()
-        } else {
-            BLACK_IS_ZERO.to_be_bytes()
-        };
+        let value = if little { BLACK_IS_ZERO.to_le_bytes() } else { BLACK_IS_ZERO.to_be_bytes() };
         patched[at..at + 2].copy_from_slice(&value);
         Ok(Some((patched, lut)))
     }
@@ -346,38 +296,14 @@ mod tests {
     fn gray_png_round_trips_and_resizes() {
         let img = GrayImage::from_fn(6, 4, |x, y| image::Luma([(x * 40 + y) as u8]));
         let mut bytes = Vec::new();
-        img.write_to(
-            &mut std::io::Cursor::new(&mut bytes),
-            image::ImageFormat::Png,
-        )
-        .unwrap();
+        img.write_to(&mut std::io::Cursor::new(&mut bytes), image::ImageFormat::Png).unwrap();
         let back = decode_luma_bytes(&bytes, Path::new("a.png")).unwrap();
         assert_eq!(back, img);
         let small = resize(&back, 3, 2, ResizeFilter::Triangle);
         assert_eq!((small.width(), small.height()), (3, 2));
-        let cropped = crop(
-            &back,
-            Rect {
-                x: 1,
-                y: 1,
-                width: 2,
-                height: 3,
-            },
-            Path::new("a.png"),
-        )
-        .unwrap();
+        let cropped = crop(&back, Rect { x: 1, y: 1, width: 2, height: 3 }, Path::new("a.png")).unwrap();
         assert_eq!(cropped.get_pixel(0, 0).0[0], 41);
-        let err = crop(
-            &back,
-            Rect {
-                x: 5,
-                y: 0,
-                width: 2,
-                height: 1,
-            },
-            Path::new("a.png"),
-        )
-        .unwrap_err();
+        let err = crop(&back, Rect { x: 5, y: 0, width: 2, height: 1 }, Path::new("a.png")).unwrap_err();
         assert!(err.to_string().contains("a.png"), "{err}");
     }
 
@@ -390,11 +316,7 @@ mod tests {
         let back = image::open(&path).unwrap().into_rgb8();
         assert_eq!(back.into_raw(), rgb);
         assert!(write_png_atomic(&path, 2, 3, 3, &rgb[1..]).is_err());
-        assert_eq!(
-            std::fs::read_dir(dir.path()).unwrap().count(),
-            1,
-            "no temporary file left"
-        );
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "no temporary file left");
     }
 
     #[test]

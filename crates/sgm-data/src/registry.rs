@@ -117,12 +117,7 @@ pub struct Check {
 impl Check {
     fn new(what: String, expected: impl ToString, found: impl ToString) -> Self {
         let (expected, found) = (expected.to_string(), found.to_string());
-        Self {
-            ok: expected == found,
-            what,
-            expected,
-            found,
-        }
+        Self { ok: expected == found, what, expected, found }
     }
 }
 
@@ -134,8 +129,8 @@ impl Registry {
 
     /// Parses and validates registry text.
     pub fn parse(text: &str) -> Result<Self> {
-        let r: Registry = toml::from_str(text)
-            .map_err(|e| DataError::Config(format!("datasets.toml: {}", e.message())))?;
+        let r: Registry =
+            toml::from_str(text).map_err(|e| DataError::Config(format!("datasets.toml: {}", e.message())))?;
         r.validate()?;
         Ok(r)
     }
@@ -144,10 +139,7 @@ impl Registry {
     pub fn validate(&self) -> Result<()> {
         for (i, d) in self.datasets.iter().enumerate() {
             if d.name.is_empty() || self.datasets[..i].iter().any(|o| o.name == d.name) {
-                return Err(DataError::Config(format!(
-                    "datasets.toml: empty or repeated name '{}'",
-                    d.name
-                )));
+                return Err(DataError::Config(format!("datasets.toml: empty or repeated name '{}'", d.name)));
             }
             for s in &d.splits {
                 if let Some(c) = &s.class_counts {
@@ -183,10 +175,7 @@ impl Registry {
     pub fn require(&self, name: &str) -> Result<&DatasetEntry> {
         self.get(name).ok_or_else(|| {
             let known: Vec<&str> = self.datasets.iter().map(|d| d.name.as_str()).collect();
-            DataError::Config(format!(
-                "unknown data set '{name}' (known: {})",
-                known.join(", ")
-            ))
+            DataError::Config(format!("unknown data set '{name}' (known: {})", known.join(", ")))
         })
     }
 }
@@ -198,11 +187,7 @@ impl DatasetEntry {
     }
 
     /// [`Self::resolve_root`] with the value of `$SGM_DATA_DIR` given (for tests).
-    pub fn resolve_root_with(
-        &self,
-        flag: Option<&Path>,
-        data_dir: Option<OsString>,
-    ) -> (PathBuf, RootSource) {
+    pub fn resolve_root_with(&self, flag: Option<&Path>, data_dir: Option<OsString>) -> (PathBuf, RootSource) {
         match (flag, data_dir.filter(|d| !d.is_empty())) {
             (Some(p), _) => (p.to_path_buf(), RootSource::Flag),
             (None, Some(d)) => (PathBuf::from(d).join(&self.name), RootSource::Env),
@@ -220,11 +205,7 @@ impl DatasetEntry {
         let mut checks = Vec::new();
         for e in &self.splits {
             let Some(r) = loaded.report.splits.iter().find(|r| r.split == e.split) else {
-                checks.push(Check::new(
-                    format!("{} split present", e.split),
-                    "yes",
-                    "no",
-                ));
+                checks.push(Check::new(format!("{} split present", e.split), "yes", "no"));
                 continue;
             };
             if let Some(n) = e.images {
@@ -276,20 +257,8 @@ mod tests {
         assert_eq!(f.split(Split::Train).unwrap().images, Some(28_558));
         assert_eq!(f.split(Split::Valid).unwrap().kept, Some(3_199));
         assert_eq!(f.files.len(), 4);
-        assert!(r
-            .require("nope")
-            .unwrap_err()
-            .to_string()
-            .contains("ferplus"));
-        for name in [
-            "fer2013",
-            "ckplus",
-            "ckplus48",
-            "jaffe",
-            "affectnet",
-            "bu3dfe",
-            "celeba",
-        ] {
+        assert!(r.require("nope").unwrap_err().to_string().contains("ferplus"));
+        for name in ["fer2013", "ckplus", "ckplus48", "jaffe", "affectnet", "bu3dfe", "celeba"] {
             assert!(r.get(name).is_some(), "{name}");
         }
     }
@@ -299,18 +268,9 @@ mod tests {
         let r = Registry::embedded().unwrap();
         let f = r.require("jaffe").unwrap();
         let flag = Path::new("/x/y");
-        assert_eq!(
-            f.resolve_root_with(Some(flag), Some("/d".into())),
-            (flag.to_path_buf(), RootSource::Flag)
-        );
-        assert_eq!(
-            f.resolve_root_with(None, Some("/d".into())),
-            (PathBuf::from("/d/jaffe"), RootSource::Env)
-        );
-        assert_eq!(
-            f.resolve_root_with(None, None),
-            (PathBuf::from("data/jaffe"), RootSource::Default)
-        );
+        assert_eq!(f.resolve_root_with(Some(flag), Some("/d".into())), (flag.to_path_buf(), RootSource::Flag));
+        assert_eq!(f.resolve_root_with(None, Some("/d".into())), (PathBuf::from("/d/jaffe"), RootSource::Env));
+        assert_eq!(f.resolve_root_with(None, None), (PathBuf::from("data/jaffe"), RootSource::Default));
     }
 
     #[test]

@@ -9,22 +9,10 @@ use sgm_data::{load, Format, Split};
 #[test]
 fn textures_carry_intensity_and_subject() {
     let dir = tempfile::tempdir().unwrap();
-    save(
-        &dir.path().join("F0001/F0001_AN01WH_F2D.bmp"),
-        &gray(12, 10, 1),
-    );
-    save(
-        &dir.path().join("F0001/F0001_NE00WH_F2D.bmp"),
-        &gray(12, 10, 2),
-    );
-    save(
-        &dir.path().join("M0002/M0002_SU04BL_F2D.bmp"),
-        &gray(12, 10, 3),
-    );
-    save(
-        &dir.path().join("M0002/M0002_SU04BL_F3D.bmp"),
-        &gray(12, 10, 3),
-    );
+    save(&dir.path().join("F0001/F0001_AN01WH_F2D.bmp"), &gray(12, 10, 1));
+    save(&dir.path().join("F0001/F0001_NE00WH_F2D.bmp"), &gray(12, 10, 2));
+    save(&dir.path().join("M0002/M0002_SU04BL_F2D.bmp"), &gray(12, 10, 3));
+    save(&dir.path().join("M0002/M0002_SU04BL_F3D.bmp"), &gray(12, 10, 3));
     write(&dir.path().join("M0002/M0002_SU04BL_F3D.wrl"), "3d model");
     let d = load(Format::Bu3dfe, dir.path(), &LoadOptions::default()).unwrap();
     let all = d.split(Split::All).unwrap();
@@ -38,25 +26,11 @@ fn textures_carry_intensity_and_subject() {
 #[test]
 fn bad_names_and_empty_roots_are_errors() {
     let dir = tempfile::tempdir().unwrap();
-    save(
-        &dir.path().join("F0001/F0001_AN01WH_F2D.bmp"),
-        &gray(12, 10, 1),
-    );
-    save(
-        &dir.path().join("F0001/F0001_AN07WH_F2D.bmp"),
-        &gray(12, 10, 1),
-    );
+    save(&dir.path().join("F0001/F0001_AN01WH_F2D.bmp"), &gray(12, 10, 1));
+    save(&dir.path().join("F0001/F0001_AN07WH_F2D.bmp"), &gray(12, 10, 1));
     let err = load(Format::Bu3dfe, dir.path(), &LoadOptions::default()).unwrap_err();
     assert!(err.to_string().contains("F0001_AN07WH_F2D.bmp"), "{err}");
-    let d = load(
-        Format::Bu3dfe,
-        dir.path(),
-        &LoadOptions {
-            skip_bad: true,
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    let d = load(Format::Bu3dfe, dir.path(), &LoadOptions { skip_bad: true, ..Default::default() }).unwrap();
     assert_eq!((d.splits[0].len(), d.report.skipped_count()), (1, 1));
     let empty = tempfile::tempdir().unwrap();
     assert!(load(Format::Bu3dfe, empty.path(), &LoadOptions::default()).is_err());

@@ -46,24 +46,10 @@ fn unreadable_images_name_the_file() {
     write(&dir.path().join("happy/broken.png"), "nope");
     let err = load(Format::ImageFolder, dir.path(), &LoadOptions::default()).unwrap_err();
     assert!(err.to_string().contains("broken.png"), "{err}");
-    let d = load(
-        Format::ImageFolder,
-        dir.path(),
-        &LoadOptions {
-            skip_bad: true,
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    let d = load(Format::ImageFolder, dir.path(), &LoadOptions { skip_bad: true, ..Default::default() }).unwrap();
     assert_eq!((d.splits[0].len(), d.report.skipped_count()), (1, 1));
     let empty = tempfile::tempdir().unwrap();
     assert!(load(Format::ImageFolder, empty.path(), &LoadOptions::default()).is_err());
-    let bad = LoadOptions {
-        size: Some([0, 5]),
-        ..Default::default()
-    };
-    assert!(matches!(
-        load(Format::ImageFolder, dir.path(), &bad),
-        Err(sgm_data::DataError::Config(_))
-    ));
+    let bad = LoadOptions { size: Some([0, 5]), ..Default::default() };
+    assert!(matches!(load(Format::ImageFolder, dir.path(), &bad), Err(sgm_data::DataError::Config(_))));
 }

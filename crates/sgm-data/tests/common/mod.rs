@@ -20,9 +20,7 @@ pub fn save(path: &Path, img: &GrayImage) {
 /// Writes a flat-colour RGB JPEG (JPEG cannot hold exact pixels; tests only check sizes and labels).
 pub fn save_rgb_jpeg(path: &Path, w: u32, h: u32) {
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    RgbImage::from_pixel(w, h, image::Rgb([120, 60, 30]))
-        .save_with_format(path, ImageFormat::Jpeg)
-        .unwrap();
+    RgbImage::from_pixel(w, h, image::Rgb([120, 60, 30])).save_with_format(path, ImageFormat::Jpeg).unwrap();
 }
 
 /// Writes text at `path` (creating folders).
