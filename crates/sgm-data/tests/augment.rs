@@ -108,6 +108,9 @@ fn bad_requests_are_errors() {
     let b = builder(48, 3, Normalization::default(), AugmentConfig::none(), 0);
     assert!(matches!(b.build(&s, &[s.len()], 0, 0), Err(DataError::Config(_))));
     assert!(matches!(b.build_with_labels(&s, &[0, 1], &[0], 0, 0), Err(DataError::Config(_))));
+    let mut broken = s.clone();
+    broken.pixels.pop();
+    assert!(matches!(b.build(&broken, &[0], 0, 0), Err(DataError::Config(_))));
     let bad = BatchConfig { channels: 2, ..BatchConfig::default() };
     assert!(BatchBuilder::new(bad, AugmentConfig::none(), 0, Device::Cpu).is_err());
     let bad_aug = AugmentConfig { rotate_p: 2.0, ..AugmentConfig::default() };

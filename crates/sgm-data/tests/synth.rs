@@ -77,12 +77,14 @@ fn images_use_the_grey_range_and_vary() {
 fn expressions_change_the_face_and_size_is_configurable() {
     let mut rng = ChaCha8Rng::seed_from_u64(3);
     for label in 1..8u32 {
-        let p = FaceParams::sample(&mut rng, label, 0, 0.0);
+        let p = FaceParams::sample(&mut rng, label, 0, 0.0).unwrap();
         let relaxed = FaceParams { actions: Actions::default(), ..p.clone() };
         let (a, b) = (render(&p, 48, 0.0, 0), render(&relaxed, 48, 0.0, 0));
         let changed = a.pixels().zip(b.pixels()).filter(|(x, y)| x.0[0].abs_diff(y.0[0]) > 10).count();
         assert!(changed >= 25, "{}: only {changed} pixels change", EXPRESSION_NAMES[label as usize]);
     }
+    assert!(FaceParams::sample(&mut rng, 8, 0, 1.0).is_err());
+    assert!(FaceParams::sample(&mut rng, 0, 3, 1.0).is_err());
     let cfg = SynthConfig { size: 64, ..small(1) };
     let set = generate(&cfg, Split::Valid).unwrap();
     assert_eq!((set.height, set.width, set.pixels.len()), (64, 64, 40 * 64 * 64));
@@ -167,4 +169,9 @@ fn invalid_config_is_rejected_before_anything_is_written() {
     assert!(matches!(generate(&cfg, Split::Train), Err(DataError::Config(_))));
     assert!(matches!(write_image_folder(&cfg, &out), Err(DataError::Config(_))));
     assert!(!out.exists());
+}
+
+#[test]
+fn class_names_match_the_fer_plus_class_space() {
+    assert_eq!(EXPRESSION_NAMES.map(String::from).to_vec(), sgm_data::classes::Expression::class_names());
 }

@@ -117,6 +117,16 @@ impl BatchBuilder {
 
     /// Only the `(B, C, H, W)` image tensor of `indices`.
     pub fn images(&self, set: &ImageSet, indices: &[usize], epoch: u64, batch_index: u64) -> Result<Tensor> {
+        if set.height == 0 || set.width == 0 || set.pixels.len() != set.len() * set.height * set.width {
+            return Err(DataError::Config(format!(
+                "batch: image set '{}' holds {} bytes, not {} images of {}x{}",
+                set.name,
+                set.pixels.len(),
+                set.len(),
+                set.height,
+                set.width
+            )));
+        }
         if let Some(&bad) = indices.iter().find(|&&i| i >= set.len()) {
             return Err(DataError::Config(format!("batch: index {bad} out of range for {} images", set.len())));
         }
@@ -126,7 +136,7 @@ impl BatchBuilder {
             .par_iter()
             .enumerate()
             .map(|(pos, &i)| {
-                // The set's invariant (pixels.len() == len · h · w) makes the buffer the right size.
+                // Checked above: every image holds exactly h · w bytes.
                 let img = GrayImage::from_raw(w, h, set.image(i).to_vec()).expect("ImageSet image size");
                 let mut rng = seeded_rng(&[self.seed, TAG, epoch, batch_index, pos as u64, i as u64]);
                 let out = augment(&img, &self.augment, s as u32, &mut rng);

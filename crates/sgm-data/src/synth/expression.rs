@@ -118,14 +118,15 @@ const GLASSES: SubclassSpec = SubclassSpec { glasses: true, ..ADULT };
 const CHILD: SubclassSpec = SubclassSpec { child: true, ..ADULT };
 const INTENSE: SubclassSpec = SubclassSpec { intensity: (0.95, 1.25), ..ADULT };
 
-/// The actions of expression `label` in sub-class `subclass` at intensity 1, and the sub-class's other factors.
-///
-/// # Panics
-/// If `label >= 8` or `subclass >= SUBCLASSES_PER_CLASS` (callers index within the validated ranges).
-pub fn expression(label: u32, subclass: u32) -> (Actions, SubclassSpec) {
+/// The actions of expression `label` in sub-class `subclass` at intensity 1, and the sub-class's other factors;
+/// `None` when `label >= 8` or `subclass >= SUBCLASSES_PER_CLASS`.
+pub fn expression(label: u32, subclass: u32) -> Option<(Actions, SubclassSpec)> {
+    if label as usize >= EXPRESSION_NAMES.len() || subclass as usize >= SUBCLASSES_PER_CLASS {
+        return None;
+    }
     let a = Actions::default();
     let spec = [ADULT, GLASSES, CHILD];
-    match (label, subclass) {
+    Some(match (label, subclass) {
         // neutral: no action; sub-classes differ only in appearance.
         (0, s) => (a, spec[s as usize]),
         // happiness: AU6 + AU12; sub-class 1 laughs with the jaw dropped and teeth showing.
@@ -186,10 +187,9 @@ pub fn expression(label: u32, subclass: u32) -> (Actions, SubclassSpec) {
             },
             spec[if s == 2 { 1 } else { 0 }],
         ),
-        // contempt: unilateral AU14 with a slight lid tightening.
-        (7, s) => (Actions { smirk: 1.0, lid_tighten: 0.2, ..a }, spec[s as usize]),
-        _ => panic!("expression({label}, {subclass}) out of range"),
-    }
+        // contempt (label 7, the only one left after the range check): unilateral AU14, slight lid tightening.
+        (_, s) => (Actions { smirk: 1.0, lid_tighten: 0.2, ..a }, spec[s as usize]),
+    })
 }
 
 #[cfg(test)]
@@ -200,7 +200,7 @@ mod tests {
     fn every_class_and_subclass_is_defined_and_distinct_from_neutral() {
         for label in 0..8u32 {
             for s in 0..SUBCLASSES_PER_CLASS as u32 {
-                let (a, spec) = expression(label, s);
+                let (a, spec) = expression(label, s).unwrap();
                 assert!(spec.intensity.0 > 0.0 && spec.intensity.0 < spec.intensity.1);
                 if label > 0 {
                     assert_ne!(a, Actions::default(), "class {label} sub-class {s} has no action");
@@ -212,7 +212,7 @@ mod tests {
     #[test]
     fn subclasses_of_a_class_differ() {
         for label in 0..8u32 {
-            let specs: Vec<_> = (0..3).map(|s| expression(label, s)).collect();
+            let specs: Vec<_> = (0..3).map(|s| expression(label, s).unwrap()).collect();
             for i in 0..3 {
                 for j in i + 1..3 {
                     assert_ne!(specs[i], specs[j], "class {label}: sub-classes {i} and {j} are identical");
@@ -223,7 +223,8 @@ mod tests {
 
     #[test]
     fn scaling_by_zero_relaxes_the_face() {
-        let (a, _) = expression(2, 0);
+        let (a, _) = expression(2, 0).unwrap();
+        assert!(expression(8, 0).is_none() && expression(0, 3).is_none());
         let z = a.scaled(0.0);
         assert_eq!(Actions { teeth: a.teeth, ..Actions::default() }, z);
     }

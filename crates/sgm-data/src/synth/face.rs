@@ -5,6 +5,7 @@
 //! [`SynthConfig::nuisance`](super::SynthConfig::nuisance); the expression enters only through [`Actions`].
 
 use super::expression::{expression, Actions};
+use crate::error::{DataError, Result};
 use rand::Rng;
 
 /// Internal scale of the nuisance ranges: calibrated so that `nuisance = 1` gives a raw-pixel kNN (K = 11)
@@ -74,8 +75,10 @@ fn u8c(v: f32) -> u8 {
 
 impl FaceParams {
     /// Draws the parameters of one image of expression `label`, sub-class `subclass`, with nuisance strength `n`.
-    pub fn sample<R: Rng>(rng: &mut R, label: u32, subclass: u32, n: f32) -> Self {
-        let (base, spec) = expression(label, subclass);
+    /// Errors when the label or sub-class is out of range.
+    pub fn sample<R: Rng>(rng: &mut R, label: u32, subclass: u32, n: f32) -> Result<Self> {
+        let (base, spec) = expression(label, subclass)
+            .ok_or_else(|| DataError::Config(format!("synth: no expression {label} with sub-class {subclass}")))?;
         let n = n * NUISANCE_UNIT;
         let mut u = |lo: f32, hi: f32| -> f32 {
             if hi > lo {
@@ -133,7 +136,7 @@ impl FaceParams {
         let amp = n * u(0.0, 25.0);
         let light = (amp * theta.cos(), amp * theta.sin(), 1.0 + n * u(-0.12, 0.12), n * u(-10.0, 10.0));
         let smirk_side = if u(0.0, 1.0) < 0.5 { -1.0 } else { 1.0 };
-        FaceParams {
+        Ok(FaceParams {
             actions,
             glasses: spec.glasses,
             child: spec.child,
@@ -149,6 +152,6 @@ impl FaceParams {
             blobs,
             pose,
             light,
-        }
+        })
     }
 }

@@ -57,14 +57,14 @@ pub fn generate(cfg: &SynthConfig, split: Split) -> Result<ImageSet> {
             let label = (i / per_class) as u32;
             let subclass = cfg.subclass_of(i % per_class, per_class);
             let mut rng = seeded_rng(&[cfg.seed, sid, i as u64]);
-            let params = FaceParams::sample(&mut rng, label, subclass, cfg.nuisance);
+            let params = FaceParams::sample(&mut rng, label, subclass, cfg.nuisance)?;
             let img = render(&params, cfg.size, cfg.noise_std, rng.random());
             let source = format!("{split}/{}/{}.png", EXPRESSION_NAMES[label as usize], image_id(split, i));
             let mut meta = SampleMeta::new(source, label);
             meta.subclass = Some(subclass);
-            (img.into_raw(), meta)
+            Ok((img.into_raw(), meta))
         })
-        .collect();
+        .collect::<Result<_>>()?;
     let mut pixels = Vec::with_capacity(total * cfg.size * cfg.size);
     let mut samples = Vec::with_capacity(total);
     for (px, meta) in rendered {

@@ -1,14 +1,14 @@
 //! The embedded default data set: procedurally drawn 48 × 48 grey expression faces.
 //!
 //! Every image is a face drawn from parameters ([`FaceParams`]): the expression enters as facial-action changes
-//! ([`Actions`], see [`expression`]), the identity and the picture as nuisance variation (face shape, skin and hair
+//! ([`Actions`], see [`expression()`]), the identity and the picture as nuisance variation (face shape, skin and hair
 //! tone, fringe, background clutter, head rotation / scale / shift, lighting gradient, contrast, noise). Each class
 //! has [`SUBCLASSES_PER_CLASS`] hidden sub-classes ([`SUBCLASS_NAMES`]: glasses, child proportions, open vs closed
 //! mouth, intensity) recorded in [`SampleMeta::subclass`](crate::SampleMeta::subclass), so sub-class discovery can
 //! be scored against ground truth.
 //!
-//! - [`generate`] serves a split from memory;
-//! - [`write_image_folder`] writes the set as `<out>/<split>/<class>/<id>.png` plus `labels.csv`.
+//! - [`generate()`] serves a split from memory;
+//! - [`write_image_folder()`] writes the set as `<out>/<split>/<class>/<id>.png` plus `labels.csv`.
 //!
 //! See `docs/synthetic-data.md` for the design and the measured difficulty.
 
