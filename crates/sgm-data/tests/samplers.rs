@@ -145,3 +145,53 @@ fn triplet_sampler_rejects_degenerate_labels() {
     let s = TripletSampler::new(&[0, 0, 1], 20, 0).unwrap();
     assert!(s.epoch(0).iter().all(|t| t.negative == 2));
 }
+
+mod properties {
+    use super::count;
+    use proptest::prelude::*;
+    use sgm_data::sampler::{StratifiedBatchSampler, TripletSampler};
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        /// Any label vector: every stratified batch has exactly S images of each of its C distinct classes, and
+        /// every index is in range.
+        #[test]
+        fn stratified_invariants(labels in prop::collection::vec(0u32..12, 1..300), s in 1usize..9, seed in any::<u64>(), c_frac in 0.0f64..1.0) {
+            let k = { let mut u = labels.clone(); u.sort_unstable(); u.dedup(); u.len() };
+            let c = 1 + ((k - 1) as f64 * c_frac) as usize;
+            let sampler = StratifiedBatchSampler::new(&labels, c, s, seed).unwrap();
+            for batch in sampler.epoch(seed % 5) {
+                prop_assert_eq!(batch.len(), c * s);
+                prop_assert!(batch.iter().all(|&i| i < labels.len()));
+                let mut present: Vec<u32> = batch.iter().map(|&i| labels[i]).collect();
+                present.sort_unstable();
+                present.dedup();
+                prop_assert_eq!(present.len(), c);
+                for l in present {
+                    prop_assert_eq!(count(&labels, &batch, l), s);
+                }
+            }
+        }
+
+        /// Any label vector with a usable class: every triplet is valid.
+        #[test]
+        fn triplet_invariants(labels in prop::collection::vec(0u32..6, 3..200), seed in any::<u64>()) {
+            match TripletSampler::new(&labels, 300, seed) {
+                Ok(sampler) => {
+                    for t in sampler.epoch(1) {
+                        prop_assert_eq!(labels[t.anchor], labels[t.positive]);
+                        prop_assert_ne!(t.anchor, t.positive);
+                        prop_assert_ne!(labels[t.anchor], labels[t.negative]);
+                    }
+                }
+                Err(_) => {
+                    let mut u = labels.clone();
+                    u.sort_unstable();
+                    let classes = { let mut d = u.clone(); d.dedup(); d.len() };
+                    let has_pair = u.windows(2).any(|w| w[0] == w[1]);
+                    prop_assert!(classes < 2 || !has_pair);
+                }
+            }
+        }
+    }
+}
