@@ -53,3 +53,35 @@ fn unreadable_images_name_the_file() {
     let bad = LoadOptions { size: Some([0, 5]), ..Default::default() };
     assert!(matches!(load(Format::ImageFolder, dir.path(), &bad), Err(sgm_data::DataError::Config(_))));
 }
+
+#[test]
+fn labels_csv_sets_subclasses_and_the_cache_serves_repeats() {
+    let dir = tempfile::tempdir().unwrap();
+    save(&dir.path().join("train/happiness/t0.png"), &gray(8, 8, 1));
+    save(&dir.path().join("train/happiness/t1.png"), &gray(8, 8, 2));
+    save(&dir.path().join("test/fear/t2.png"), &gray(8, 8, 3));
+    write(
+        &dir.path().join("labels.csv"),
+        "file,expression,subclass,subclass_name\ntrain/happiness/t0.png,1,2,child\ntest/fear/t2.png,6,0,adult\n",
+    );
+    let d = load(Format::ImageFolder, dir.path(), &LoadOptions::default()).unwrap();
+    let train = d.split(Split::Train).unwrap();
+    assert_eq!(train.samples.iter().map(|m| m.subclass).collect::<Vec<_>>(), vec![Some(2), None]);
+    assert_eq!(d.split(Split::Test).unwrap().samples[0].subclass, Some(0));
+
+    write(&dir.path().join("labels.csv"), "file,subclass\ntrain/happiness/t0.png,x\n");
+    let err = load(Format::ImageFolder, dir.path(), &LoadOptions::default()).unwrap_err();
+    assert!(err.to_string().contains("labels.csv:2:"), "{err}");
+
+    std::fs::remove_file(dir.path().join("labels.csv")).unwrap();
+    let a = sgm_data::loaders::load_cached(Format::ImageFolder, dir.path(), &LoadOptions::default()).unwrap();
+    let b = sgm_data::loaders::load_cached(Format::ImageFolder, dir.path(), &LoadOptions::default()).unwrap();
+    assert!(std::sync::Arc::ptr_eq(&a, &b));
+    let small = LoadOptions { size: Some([4, 4]), ..Default::default() };
+    let c = sgm_data::loaders::load_cached(Format::ImageFolder, dir.path(), &small).unwrap();
+    assert!(!std::sync::Arc::ptr_eq(&a, &c), "other options, other entry");
+    sgm_data::loaders::clear_cache();
+    let d = sgm_data::loaders::load_cached(Format::ImageFolder, dir.path(), &LoadOptions::default()).unwrap();
+    assert!(!std::sync::Arc::ptr_eq(&a, &d));
+    assert_eq!(a.splits[0].pixels, d.splits[0].pixels);
+}

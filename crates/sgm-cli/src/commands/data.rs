@@ -656,6 +656,7 @@ mod tests {
         .unwrap();
         let d = sgm_data::load(sgm_data::Format::ImageFolder, &synth, &LoadOptions::default()).unwrap();
         assert_eq!(d.splits.iter().map(|s| s.len()).collect::<Vec<_>>(), vec![16, 8, 8]);
+        assert!(d.splits.iter().all(|s| s.samples.iter().all(|m| m.subclass.is_some())), "labels.csv read back");
     }
 
     #[test]

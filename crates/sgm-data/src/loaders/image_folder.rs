@@ -5,12 +5,16 @@
 //! Classes: when every class folder name is a FER+ expression or a common synonym (`happy`, `angry`, …), labels
 //! are FER+ indices and the class names the 8 FER+ names (so missing classes are reported); otherwise the
 //! classes are the folder names in sorted order, the same for every split.
+//!
+//! Sub-classes: when the root holds a `labels.csv` with columns `file` (relative to the root) and `subclass`
+//! (as `sgm data synth` writes), [`SampleMeta::subclass`] is set from it; an image it does not list keeps `None`.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 use super::{
-    ferplus_class_names, file_name, list_dirs, list_images, Builder, Format, LoadOptions, LoadedDataset, Pending,
+    ferplus_class_names, file_name, list_dirs, list_images, read_csv, Builder, Format, LoadOptions, LoadedDataset,
+    Pending,
 };
 use crate::classes::Expression;
 use crate::error::{DataError, Result};
@@ -54,6 +58,7 @@ pub fn load(root: &Path, opts: &LoadOptions) -> Result<LoadedDataset> {
     };
     let splits: Vec<Split> = layout.iter().map(|(s, _)| *s).collect();
     let mut b = Builder::new(opts, &splits);
+    let subclasses = read_subclasses(root, &mut b)?;
     for (split, dir) in class_dirs {
         if !b.wants(split) {
             continue;
@@ -61,7 +66,9 @@ pub fn load(root: &Path, opts: &LoadOptions) -> Result<LoadedDataset> {
         let label = label_of(file_name(&dir));
         for img in list_images(&dir)? {
             b.found(split);
-            b.push(Pending::file(split, img.clone(), SampleMeta::new(img, label)));
+            let mut meta = SampleMeta::new(img.clone(), label);
+            meta.subclass = img.strip_prefix(root).ok().and_then(|rel| subclasses.get(rel).copied());
+            b.push(Pending::file(split, img, meta));
         }
     }
     b.note(if all_expressions {
@@ -70,4 +77,33 @@ pub fn load(root: &Path, opts: &LoadOptions) -> Result<LoadedDataset> {
         format!("labels: class folders in sorted order: {}", class_names.join(", "))
     });
     b.finish(Format::ImageFolder, class_names, all_expressions, false)
+}
+
+/// Reads `<root>/labels.csv` (when present with `file` and `subclass` columns): relative path → sub-class.
+fn read_subclasses(root: &Path, b: &mut Builder<'_>) -> Result<HashMap<PathBuf, u32>> {
+    let csv = root.join("labels.csv");
+    let mut out = HashMap::new();
+    if !csv.is_file() {
+        return Ok(out);
+    }
+    let (header, rows) = read_csv(&csv, true)?;
+    let header = header.unwrap_or_default();
+    let col = |name: &str| header.iter().position(|h| h.trim() == name);
+    let (Some(file_col), Some(sub_col)) = (col("file"), col("subclass")) else {
+        return Ok(out);
+    };
+    for (line, rec) in rows {
+        let (Some(file), Some(sub)) = (rec.get(file_col), rec.get(sub_col)) else {
+            b.bad(Split::All, DataError::record(&csv, line, format!("expected {} columns", header.len())))?;
+            continue;
+        };
+        match sub.trim().parse::<u32>() {
+            Ok(v) => {
+                out.insert(PathBuf::from(file.trim()), v);
+            }
+            Err(_) => b.bad(Split::All, DataError::record(&csv, line, format!("subclass '{sub}' is not a number")))?,
+        }
+    }
+    b.note(format!("sub-classes: {} entries from {}", out.len(), csv.display()));
+    Ok(out)
 }
