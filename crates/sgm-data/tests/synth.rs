@@ -142,7 +142,8 @@ fn image_folder_is_written_atomically_with_an_index() {
     let test = generate(&cfg, Split::Test).unwrap();
     let png = image::open(out.join(&test.samples[3].source)).unwrap().into_luma8();
     assert_eq!(png.as_raw().as_slice(), test.image(3));
-    assert!(out.join("synth.toml").exists());
+    let saved: SynthConfig = toml::from_str(&std::fs::read_to_string(out.join("synth.toml")).unwrap()).unwrap();
+    assert_eq!(saved, cfg, "synth.toml reproduces the set");
     // No temporary folder is left next to the output.
     let siblings: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
     assert_eq!(siblings.len(), 1);
