@@ -201,3 +201,13 @@ fn written_folder_round_trips_through_the_image_folder_loader() {
         assert_eq!(a, b, "{split}");
     }
 }
+
+/// The extremes of the configuration space render without panicking and keep their shape.
+#[test]
+fn extreme_configurations_render() {
+    for (size, nuisance, noise_std) in [(16, 3.0, 64.0), (256, 3.0, 0.0), (33, 0.0, 0.0)] {
+        let cfg = SynthConfig { size, nuisance, noise_std, ..SynthConfig::small(2, size as u64) };
+        let set = generate(&cfg, Split::Valid).unwrap();
+        assert_eq!(set.pixels.len(), 16 * size * size);
+    }
+}
