@@ -83,5 +83,10 @@ pub fn model_info(cfg: &ModelConfig) -> Result<ModelInfo> {
         .lock()
         .map(|sizes| sizes.iter().filter(|(name, _)| !is_buffer(name)).map(|(_, n)| *n).sum())
         .unwrap_or(0);
-    Ok(ModelInfo { name: cfg.backbone.name().to_string(), input_sizes: cfg.backbone.input_sizes_text(), params, flops: ctx.flops })
+    Ok(ModelInfo {
+        name: cfg.backbone.name().to_string(),
+        input_sizes: cfg.backbone.input_sizes_text(),
+        params,
+        flops: ctx.flops,
+    })
 }

@@ -61,6 +61,8 @@
 //! # Ok(()) }
 //! ```
 
+#![deny(missing_docs)]
+
 pub mod backbones;
 pub mod config;
 pub mod error;

@@ -177,7 +177,8 @@ mod tests {
         assert_eq!(c.to_vec1::<f32>().unwrap(), vec![0.25; 5]);
         let u = vb.get_with_hints(20_000, "u", Init::Uniform { lo: -2.0, up: -1.0 }).unwrap().to_vec1::<f32>().unwrap();
         assert!(u.iter().all(|v| (-2.0..-1.0).contains(v)));
-        let n = vb.get_with_hints(20_000, "n", Init::Randn { mean: 1.0, stdev: 0.01 }).unwrap().to_vec1::<f32>().unwrap();
+        let n =
+            vb.get_with_hints(20_000, "n", Init::Randn { mean: 1.0, stdev: 0.01 }).unwrap().to_vec1::<f32>().unwrap();
         let (m, s) = mean_std(&n);
         assert!((m - 1.0).abs() < 1e-3 && (s - 0.01).abs() < 1e-3, "{m} {s}");
         // Kaiming normal, fan-out of (64, 16, 3, 3) = 64·9 = 576: std = sqrt(2/576).

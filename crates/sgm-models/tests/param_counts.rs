@@ -25,7 +25,10 @@
 
 use sgm_models::{model_info, BackboneKind, ModelConfig};
 
-const PYTORCH: &[(&str, usize, usize, usize, Option<usize>, bool, usize)] = &[
+/// (backbone, in_channels, input_size, embedding_dim, num_classes, batch_norm, PyTorch parameter count).
+type Row = (&'static str, usize, usize, usize, Option<usize>, bool, usize);
+
+const PYTORCH: &[Row] = &[
     ("fmpnet", 1, 48, 64, None, true, 6131776),
     ("fmpnet", 3, 64, 64, Some(8), true, 9805512),
     ("cvgg13", 1, 48, 64, None, true, 5930496),

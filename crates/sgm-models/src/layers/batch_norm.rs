@@ -68,10 +68,20 @@ mod tests {
         let vm = VarMap::new();
         let bn = Norm2d::new(2, true, seeded_var_builder(&vm, 0, DType::F32, &Device::Cpu).pp("bn")).unwrap();
         // Channel 0 holds 1..=8, channel 1 holds 10·(1..=8): means 4.5 and 45.
-        let v: Vec<f32> = (0..2).flat_map(|n| (0..2).flat_map(move |c| (0..4).map(move |i| {
-            let k = (n * 4 + i + 1) as f32;
-            if c == 0 { k } else { 10.0 * k }
-        }))).collect();
+        let v: Vec<f32> = (0..2)
+            .flat_map(|n| {
+                (0..2).flat_map(move |c| {
+                    (0..4).map(move |i| {
+                        let k = (n * 4 + i + 1) as f32;
+                        if c == 0 {
+                            k
+                        } else {
+                            10.0 * k
+                        }
+                    })
+                })
+            })
+            .collect();
         let x = Tensor::from_vec(v, (2, 2, 2, 2), &Device::Cpu).unwrap();
         assert_eq!(stats(&vm, "bn.running_mean"), vec![0.0, 0.0]);
 

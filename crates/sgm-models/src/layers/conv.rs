@@ -28,7 +28,8 @@ impl Conv {
         bias: bool,
         vb: VarBuilder,
     ) -> Result<Self> {
-        let weight = vb.get_with_hints((out_channels, in_channels, kernel, kernel), "weight", KAIMING_NORMAL_FAN_OUT)?;
+        let weight =
+            vb.get_with_hints((out_channels, in_channels, kernel, kernel), "weight", KAIMING_NORMAL_FAN_OUT)?;
         let bias = if bias { Some(vb.get_with_hints(out_channels, "bias", Init::Const(0.0))?) } else { None };
         let cfg = Conv2dConfig { padding, stride, dilation: 1, groups: 1, cudnn_fwd_algo: None };
         Ok(Conv { inner: candle_nn::Conv2d::new(weight, bias, cfg), in_channels, out_channels, kernel })

@@ -1,7 +1,7 @@
 //! Dropout whose masks come from a seeded generator.
 //!
 //! candle's `Dropout` draws its mask from the device RNG, which cannot be seeded on the CPU; this one draws it from
-//! the [`ForwardCtx`](super::ForwardCtx) generator, so a training run is reproducible from its seed.
+//! the [`ForwardCtx`] generator, so a training run is reproducible from its seed.
 
 use candle_core::Tensor;
 use rand::Rng;

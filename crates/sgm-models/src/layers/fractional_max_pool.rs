@@ -91,8 +91,15 @@ impl FractionalMaxPool2d {
             cols.extend(fmp_intervals(samples[2 * p], w, ow, self.kernel));
             rows.extend(fmp_intervals(samples[2 * p + 1], h, oh, self.kernel));
         }
-        let windows =
-            Windows { kh: self.kernel, kw: self.kernel, oh, ow, rows: Arc::new(rows), cols: Arc::new(cols), per_plane: true };
+        let windows = Windows {
+            kh: self.kernel,
+            kw: self.kernel,
+            oh,
+            ow,
+            rows: Arc::new(rows),
+            cols: Arc::new(cols),
+            per_plane: true,
+        };
         window_max(x, windows)
     }
 
@@ -210,7 +217,12 @@ mod tests {
         let f = |t: &Tensor| -> f64 {
             let y = fmp.forward_with_samples(t, &u).unwrap();
             let w: Vec<f64> = (0..y.elem_count()).map(|j| (j % 5) as f64 - 1.5).collect();
-            (&y * Tensor::from_vec(w, y.shape(), &Device::Cpu).unwrap()).unwrap().sum_all().unwrap().to_scalar().unwrap()
+            (&y * Tensor::from_vec(w, y.shape(), &Device::Cpu).unwrap())
+                .unwrap()
+                .sum_all()
+                .unwrap()
+                .to_scalar()
+                .unwrap()
         };
         let y = fmp.forward_with_samples(x.as_tensor(), &u).unwrap();
         let w: Vec<f64> = (0..y.elem_count()).map(|j| (j % 5) as f64 - 1.5).collect();

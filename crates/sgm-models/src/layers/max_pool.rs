@@ -45,14 +45,16 @@ impl MaxPool2d {
 
     /// Pools `x` of shape (N, C, H, W), f32 or f64.
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        let (_, _, h, w) = x.dims4().map_err(|_| bad_input(format!("max-pool needs (N, C, H, W), got {:?}", x.dims())))?;
+        let (_, _, h, w) =
+            x.dims4().map_err(|_| bad_input(format!("max-pool needs (N, C, H, W), got {:?}", x.dims())))?;
         let (Some(oh), Some(ow)) = (self.output_size(h), self.output_size(w)) else {
             return Err(bad_input(format!("max-pool {self:?} cannot pool a {h}×{w} input")));
         };
         let starts = |o: usize| -> Arc<Vec<i64>> {
             Arc::new((0..o).map(|i| (i * self.stride) as i64 - self.padding as i64).collect())
         };
-        let windows = Windows { kh: self.kernel, kw: self.kernel, oh, ow, rows: starts(oh), cols: starts(ow), per_plane: false };
+        let windows =
+            Windows { kh: self.kernel, kw: self.kernel, oh, ow, rows: starts(oh), cols: starts(ow), per_plane: false };
         window_max(x, windows)
     }
 
@@ -194,7 +196,15 @@ mod tests {
     }
 
     fn ints(t: &Tensor) -> Vec<i32> {
-        t.flatten_all().unwrap().to_dtype(DType::F64).unwrap().to_vec1::<f64>().unwrap().iter().map(|v| *v as i32).collect()
+        t.flatten_all()
+            .unwrap()
+            .to_dtype(DType::F64)
+            .unwrap()
+            .to_vec1::<f64>()
+            .unwrap()
+            .iter()
+            .map(|v| *v as i32)
+            .collect()
     }
 
     #[test]
@@ -207,7 +217,15 @@ mod tests {
                 assert_eq!(ints(&y), case.out, "forward {:?}", case.shape);
                 let loss = (&y * out_grad(&y)).unwrap().sum_all().unwrap();
                 let grads = loss.backward().unwrap();
-                assert_eq!(ints(grads.get(&x).unwrap()), case.grad, "grad {:?} k{} s{} p{}", case.shape, case.k, case.s, case.p);
+                assert_eq!(
+                    ints(grads.get(&x).unwrap()),
+                    case.grad,
+                    "grad {:?} k{} s{} p{}",
+                    case.shape,
+                    case.k,
+                    case.s,
+                    case.p
+                );
             }
         }
     }
@@ -231,7 +249,10 @@ mod tests {
             let pool = MaxPool2d::new(k, s, p).unwrap();
             let a = pool.forward(x.as_tensor()).unwrap();
             let b = window_max_composite(x.as_tensor(), &pool.windows_for(7, 9)).unwrap();
-            assert_eq!(a.flatten_all().unwrap().to_vec1::<f32>().unwrap(), b.flatten_all().unwrap().to_vec1::<f32>().unwrap());
+            assert_eq!(
+                a.flatten_all().unwrap().to_vec1::<f32>().unwrap(),
+                b.flatten_all().unwrap().to_vec1::<f32>().unwrap()
+            );
             let ga = (&a * out_grad(&a)).unwrap().sum_all().unwrap().backward().unwrap();
             let gb = (&b * out_grad(&b)).unwrap().sum_all().unwrap().backward().unwrap();
             assert_eq!(ints(ga.get(&x).unwrap()), ints(gb.get(&x).unwrap()));

@@ -57,13 +57,24 @@ impl Windows {
     fn check(&self, planes: usize) -> candle_core::Result<()> {
         let (nr, nc) = if self.per_plane { (planes * self.oh, planes * self.ow) } else { (self.oh, self.ow) };
         if self.rows.len() != nr || self.cols.len() != nc {
-            candle_core::bail!("window-max: {} row / {} col starts for {planes} planes", self.rows.len(), self.cols.len())
+            candle_core::bail!(
+                "window-max: {} row / {} col starts for {planes} planes",
+                self.rows.len(),
+                self.cols.len()
+            )
         }
         Ok(())
     }
 
     /// Calls `f(plane, out_index, argmax_index)` for every window of a contiguous `(planes, h, w)` buffer.
-    fn for_each_argmax<T: WithDType>(&self, x: &[T], planes: usize, h: usize, w: usize, mut f: impl FnMut(usize, usize)) {
+    fn for_each_argmax<T: WithDType>(
+        &self,
+        x: &[T],
+        planes: usize,
+        h: usize,
+        w: usize,
+        mut f: impl FnMut(usize, usize),
+    ) {
         let neg_inf = T::from_f64(f64::NEG_INFINITY);
         for p in 0..planes {
             let base = p * h * w;
