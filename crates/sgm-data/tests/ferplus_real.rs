@@ -123,6 +123,35 @@ fn original_fer2013_labels_of_the_ferplus_pngs() {
 }
 
 #[test]
+fn the_two_vote_files_disagree_as_the_readme_says() {
+    let Some(root) = root() else { return };
+    let new = ferplus::read_votes(&root, FerPlusLabelSource::Fer2013New).unwrap();
+    let csv = ferplus::read_votes(&root, FerPlusLabelSource::LabelCsv).unwrap();
+    assert_eq!(new.len(), 35_710);
+    assert_eq!(csv.len(), 35_710);
+    let by_name: std::collections::HashMap<(Split, &str), &ferplus::Votes> =
+        new.iter().map(|r| ((r.split, r.name.as_str()), &r.votes)).collect();
+    let top = |v: &ferplus::Votes| (0..10).fold(0, |best, i| if v[i] > v[best] { i } else { best });
+    let mut differ = std::collections::HashMap::new();
+    for r in &csv {
+        let other = by_name[&(r.split, r.name.as_str())];
+        if *other != r.votes {
+            let e = differ.entry(r.split).or_insert((0, 0));
+            e.0 += 1;
+            e.1 += usize::from(top(other) != top(&r.votes));
+        }
+    }
+    // The data README says 1,073 / 246 / 283 rows differ and the top class changes on 194 / 38 / 50. Train and valid
+    // agree exactly. For test, the README counts FER2013Test/fer0033120.png, whose name is listed twice in
+    // fer2013new.csv, by its second row (not a face, 10 votes), which differs from label.csv; matching by name
+    // with the first row (as label.csv does), it agrees with label.csv, so test has one row and one top-class
+    // change fewer.
+    assert_eq!(differ[&Split::Train], (1_073, 194));
+    assert_eq!(differ[&Split::Valid], (246, 38));
+    assert_eq!(differ[&Split::Test], (282, 49));
+}
+
+#[test]
 fn without_the_exclusion_the_readme_table_is_reproduced_exactly() {
     let Some(root) = root() else { return };
     let mut o = LoadOptions::default();

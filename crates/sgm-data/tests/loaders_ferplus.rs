@@ -261,3 +261,17 @@ fn label_csv_with_a_bad_box_is_an_error() {
     let err = load(Format::Ferplus, dir.path(), &o).unwrap_err();
     assert!(err.to_string().contains("fer0000010.png") && err.to_string().contains("crop box"), "{err}");
 }
+
+#[test]
+fn raw_votes_are_readable_from_both_sources() {
+    let dir = tempfile::tempdir().unwrap();
+    fixture(dir.path());
+    let new = sgm_data::loaders::ferplus::read_votes(dir.path(), FerPlusLabelSource::Fer2013New).unwrap();
+    assert_eq!(new.len(), 7, "the nameless row is skipped and the repeated name kept once");
+    let bad = new.iter().find(|r| r.name == "fer0033120.png").unwrap();
+    assert_eq!((bad.split, bad.line, bad.votes), (Split::Test, 9, [5, 0, 0, 1, 1, 0, 0, 0, 3, 0]));
+    let csv = sgm_data::loaders::ferplus::read_votes(dir.path(), FerPlusLabelSource::LabelCsv).unwrap();
+    assert_eq!(csv.len(), 7);
+    assert_eq!(csv.iter().find(|r| r.name == "fer0000001.png").unwrap().votes[6], 8);
+    assert!(sgm_data::loaders::ferplus::read_votes(dir.path(), FerPlusLabelSource::Fer2013Original).is_err());
+}

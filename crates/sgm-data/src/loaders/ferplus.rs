@@ -202,42 +202,7 @@ pub fn load(root: &Path, opts: &LoadOptions) -> Result<LoadedDataset> {
         split_dirs.push((require_dir(data.join(folder), &format!("split folder {folder}"))?, split));
     }
     // Label rows per split, keyed by image name; names of rows that were bad (already reported).
-    let mut rows: HashMap<Split, Vec<(String, LabelRow)>> = HashMap::new();
-    let mut bad_names: HashSet<(Split, String)> = HashSet::new();
-    match fopts.label_source {
-        FerPlusLabelSource::Fer2013New => {
-            let csv = [root.join("fer2013new.csv"), data.join("fer2013new.csv")]
-                .into_iter()
-                .find(|p| p.is_file())
-                .map(Ok)
-                .unwrap_or_else(|| require_file(root.join("fer2013new.csv"), "FER+ label file fer2013new.csv"))?;
-            b.note(format!(
-                "labels: {} (rows matched by Image name), {} rule",
-                csv.display(),
-                mode_name(fopts.label_mode)
-            ));
-            read_fer2013new(&csv, &mut b, &mut rows, &mut bad_names)?;
-        }
-        FerPlusLabelSource::Fer2013Original => {
-            let csv = [root.join(ORIGINAL_LABELS), data.join(ORIGINAL_LABELS)]
-                .into_iter()
-                .find(|p| p.is_file())
-                .map(Ok)
-                .unwrap_or_else(|| require_file(root.join(ORIGINAL_LABELS), "FER2013 original-label file"))?;
-            b.note(format!(
-                "labels: original FER2013 7-class labels from {} (no contempt; images without one are unlabelled)",
-                csv.display()
-            ));
-            read_original_labels(&csv, &mut b, &mut rows, &mut bad_names)?;
-        }
-        FerPlusLabelSource::LabelCsv => {
-            for (dir, split) in &split_dirs {
-                let csv = require_file(dir.join("label.csv"), "FER+ label file label.csv")?;
-                read_label_csv(&csv, *split, &mut b, &mut rows, &mut bad_names)?;
-            }
-            b.note(format!("labels: label.csv of each split folder, {} rule", mode_name(fopts.label_mode)));
-        }
-    }
+    let (mut rows, bad_names) = read_label_rows(root, &data, &split_dirs, opts, &mut b)?;
     for (dir, split) in &split_dirs {
         let folder = file_name(dir).to_string();
         let pngs = list_files(dir, |p| p.extension().is_some_and(|e| e.eq_ignore_ascii_case("png")))?;
@@ -304,6 +269,100 @@ pub fn load(root: &Path, opts: &LoadOptions) -> Result<LoadedDataset> {
         }
     }
     b.finish(Format::Ferplus, ferplus_class_names(), true, true)
+}
+
+/// Label rows per split keyed by image name, and the (split, name) pairs of rows that were bad (already reported).
+type LabelRows = (HashMap<Split, Vec<(String, LabelRow)>>, HashSet<(Split, String)>);
+
+/// Reads the label source chosen in `opts`.
+fn read_label_rows(
+    root: &Path,
+    data: &Path,
+    split_dirs: &[(PathBuf, Split)],
+    opts: &LoadOptions,
+    b: &mut Builder<'_>,
+) -> Result<LabelRows> {
+    let mut rows: HashMap<Split, Vec<(String, LabelRow)>> = HashMap::new();
+    let mut bad_names: HashSet<(Split, String)> = HashSet::new();
+    match opts.ferplus.label_source {
+        FerPlusLabelSource::Fer2013New => {
+            let csv = [root.join("fer2013new.csv"), data.join("fer2013new.csv")]
+                .into_iter()
+                .find(|p| p.is_file())
+                .map(Ok)
+                .unwrap_or_else(|| require_file(root.join("fer2013new.csv"), "FER+ label file fer2013new.csv"))?;
+            b.note(format!(
+                "labels: {} (rows matched by Image name), {} rule",
+                csv.display(),
+                mode_name(opts.ferplus.label_mode)
+            ));
+            read_fer2013new(&csv, b, &mut rows, &mut bad_names)?;
+        }
+        FerPlusLabelSource::Fer2013Original => {
+            let csv = [root.join(ORIGINAL_LABELS), data.join(ORIGINAL_LABELS)]
+                .into_iter()
+                .find(|p| p.is_file())
+                .map(Ok)
+                .unwrap_or_else(|| require_file(root.join(ORIGINAL_LABELS), "FER2013 original-label file"))?;
+            b.note(format!(
+                "labels: original FER2013 7-class labels from {} (no contempt; images without one are unlabelled)",
+                csv.display()
+            ));
+            read_original_labels(&csv, b, &mut rows, &mut bad_names)?;
+        }
+        FerPlusLabelSource::LabelCsv => {
+            for (dir, split) in split_dirs {
+                let csv = require_file(dir.join("label.csv"), "FER+ label file label.csv")?;
+                read_label_csv(&csv, *split, b, &mut rows, &mut bad_names)?;
+            }
+            b.note(format!("labels: label.csv of each split folder, {} rule", mode_name(opts.ferplus.label_mode)));
+        }
+    }
+    Ok((rows, bad_names))
+}
+
+/// The raw votes of one image, as read from a label source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VoteRow {
+    /// The split.
+    pub split: Split,
+    /// Image file name (e.g. `fer0000000.png`).
+    pub name: String,
+    /// The ten vote counts.
+    pub votes: Votes,
+    /// The label file and 1-based line the votes come from.
+    pub file: PathBuf,
+    /// 1-based line.
+    pub line: usize,
+}
+
+/// Reads the votes of every image from `source` (`fer2013new.csv` or the `label.csv` files), strictly (any bad
+/// row is an error). A name listed twice keeps its first row, as [`load`] does.
+pub fn read_votes(root: &Path, source: FerPlusLabelSource) -> Result<Vec<VoteRow>> {
+    if source == FerPlusLabelSource::Fer2013Original {
+        return Err(DataError::Config("the FER2013 original-label source holds no votes".into()));
+    }
+    let mut opts = LoadOptions::default();
+    opts.ferplus.label_source = source;
+    let data = data_dir(root);
+    let mut split_dirs = Vec::new();
+    for (folder, _, split) in SPLIT_FOLDERS {
+        split_dirs.push((require_dir(data.join(folder), &format!("split folder {folder}"))?, split));
+    }
+    let mut b = Builder::new(&opts, &[Split::Train, Split::Valid, Split::Test]);
+    let (mut rows, _) = read_label_rows(root, &data, &split_dirs, &opts, &mut b)?;
+    let mut out = Vec::new();
+    for (_, split) in &split_dirs {
+        let mut seen = HashSet::new();
+        for (name, row) in rows.remove(split).unwrap_or_default() {
+            if let RowLabel::Votes(votes) = row.label {
+                if seen.insert(name.clone()) {
+                    out.push(VoteRow { split: *split, name, votes, file: row.file, line: row.line });
+                }
+            }
+        }
+    }
+    Ok(out)
 }
 
 fn parse_votes(file: &Path, line: usize, fields: &[&str]) -> Result<Votes> {
