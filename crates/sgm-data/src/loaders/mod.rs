@@ -314,20 +314,21 @@ impl<'a> Builder<'a> {
             rep.kept = set.len();
             rep.class_counts = set.class_counts();
         }
-        if ferplus_order {
-            self.report.missing_classes = missing_classes(sets.iter().flat_map(|s| s.samples.iter().map(|m| m.label)));
-        }
         self.report.duplicates = index.map(|i| i.stats);
-        self.report.dedup_mode = Some(if opts.drop_cross_split_duplicates {
-            "cross-split copies dropped from valid/test".to_string()
-        } else {
-            "duplicates kept (group ids set)".to_string()
-        })
-        .filter(|_| dedup);
-        let keep_split = |s: &Split| self.opts.splits.as_ref().is_none_or(|w| w.contains(s));
+        self.report.dedup_mode = dedup.then(|| {
+            if opts.drop_cross_split_duplicates {
+                "cross-split copies dropped from valid/test".to_string()
+            } else {
+                "duplicates kept (group ids set)".to_string()
+            }
+        });
+        let keep_split = |s: &Split| opts.splits.as_ref().is_none_or(|w| w.contains(s));
         let mut report = self.report;
         report.splits.retain(|r| keep_split(&r.split));
         sets.retain(|s| keep_split(&s.split));
+        if ferplus_order {
+            report.missing_classes = missing_classes(sets.iter().flat_map(|s| s.samples.iter().map(|m| m.label)));
+        }
         Ok(LoadedDataset { format, splits: sets, report })
     }
 }
