@@ -266,6 +266,9 @@ fn entry_for(registry: &Registry, a: &LoadArgs) -> anyhow::Result<DatasetEntry> 
     })
 }
 
+/// Resolves the data set's entry and root (`--root`, else `$SGM_DATA_DIR/<name>`, else the default root) and loads
+/// it with the options of `a` (the registry's image size unless `--size`). Shared with the commands that train on
+/// or embed a registry data set.
 pub(crate) fn load(
     registry: &Registry,
     a: &LoadArgs,
