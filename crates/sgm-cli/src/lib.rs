@@ -30,6 +30,13 @@ pub enum Command {
     /// Data sets: list the known ones, count, verify, look at them, write the synthetic set.
     #[command(subcommand)]
     Data(commands::data::DataCommand),
+    /// Train an embedding (SGM, triplet or softmax) and score it on the test split.
+    Train(Box<commands::train::TrainArgs>),
+    /// Compute the embeddings of a data set split with a trained checkpoint.
+    Embed(commands::embed::EmbedArgs),
+    /// The backbones sgm has.
+    #[command(subcommand)]
+    Models(commands::models::ModelsCommand),
 }
 
 /// Parses `args` and runs the command. Errors are returned, not printed.
@@ -48,6 +55,9 @@ pub fn run_cli(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Eval(args) => commands::eval::run(args),
         Command::Data(cmd) => commands::data::run(cmd),
+        Command::Train(args) => commands::train::run(*args),
+        Command::Embed(args) => commands::embed::run(args),
+        Command::Models(cmd) => commands::models::run(cmd),
     }
 }
 
@@ -79,8 +89,9 @@ where
 
 fn init_tracing(verbose: u8) {
     use tracing_subscriber::EnvFilter;
+    // By default: warnings, plus the training progress lines that replace the bars when stderr is not a terminal.
     let default = match verbose {
-        0 => "warn",
+        0 => "warn,sgm_train=info",
         1 => "info",
         2 => "debug",
         _ => "trace",

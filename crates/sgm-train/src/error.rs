@@ -31,6 +31,12 @@ pub enum TrainError {
         /// The last finite loss, if any.
         last_loss: Option<f64>,
     },
+    /// The model produced a NaN or infinite embedding.
+    #[error("the model produced a non-finite embedding for {image}: corrupt weights, or a diverged run?")]
+    NonFiniteEmbedding {
+        /// The image (its source path).
+        image: String,
+    },
     /// File-system errors, with the path.
     #[error("{path}: {source}")]
     Io {
@@ -49,6 +55,9 @@ pub enum TrainError {
     /// sgm-data errors (samplers, batches).
     #[error(transparent)]
     Data(#[from] sgm_data::DataError),
+    /// sgm-models errors.
+    #[error(transparent)]
+    Model(#[from] sgm_models::ModelError),
 }
 
 /// Result alias for sgm-train.

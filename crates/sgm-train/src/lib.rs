@@ -6,6 +6,7 @@ pub mod atomic;
 pub mod checkpoint;
 pub mod error;
 pub mod optim;
+pub mod train;
 
 pub use error::{Result, TrainError};
 pub use optim::{Adam, AdamConfig};

@@ -166,23 +166,40 @@ fn check_rows(emb: &Embeddings, labels: &[u32], emb_path: &Path, labels_path: Op
     Ok(())
 }
 
-/// Computes the report (without printing it).
+/// What to compute, besides the inputs.
+#[derive(Debug, Clone)]
+pub struct ReportOptions {
+    /// kNN neighbours.
+    pub k: usize,
+    /// K values of Recall@K / Acc@K.
+    pub recall_k: Vec<usize>,
+    /// Number of k-means clusters (default: the number of test classes, paper initialisation).
+    pub clusters: Option<usize>,
+    /// k-means seed.
+    pub seed: u64,
+    /// Run k-means.
+    pub clustering: bool,
+    /// Run retrieval.
+    pub retrieval: bool,
+}
+
+impl Default for ReportOptions {
+    fn default() -> Self {
+        Self { k: 11, recall_k: vec![1, 2, 4, 8], clusters: None, seed: 1, clustering: true, retrieval: true }
+    }
+}
+
+/// Computes the report (without printing it) from the files named in `args`.
 pub fn evaluate(args: &EvalArgs) -> Result<EvalReport> {
     let test = read_embeddings(&args.test)?;
     let test_labels = labels_for(&args.test, args.test_labels.as_ref(), "--test-labels")?;
     check_rows(&test, &test_labels, &args.test, args.test_labels.as_ref(), "test labels")?;
-    let mut classes = test_labels.clone();
-    classes.sort_unstable();
-    classes.dedup();
-
-    let mut train_rows = 0;
-    let knn = match &args.train {
+    let train = match &args.train {
         None => None,
         Some(train_path) => {
             let train = read_embeddings(train_path)?;
             let train_labels = labels_for(train_path, args.train_labels.as_ref(), "--train-labels")?;
             check_rows(&train, &train_labels, train_path, args.train_labels.as_ref(), "training labels")?;
-            train_rows = train.rows();
             if train.dim() != test.dim() {
                 bail!(
                     "{} has dimension {} but {} has dimension {}",
@@ -192,11 +209,51 @@ pub fn evaluate(args: &EvalArgs) -> Result<EvalReport> {
                     test.dim()
                 );
             }
-            let pred = knn_classify(&train, &train_labels, &test, args.k as usize)
-                .with_context(|| format!("kNN classification with K = {}", args.k))?;
-            let r: ClassificationReport = classification_report(&test_labels, &pred)?;
+            Some((train, train_labels))
+        }
+    };
+    let groups = match &args.groups {
+        Some(p) => {
+            let g = read_labels(p, "groups")?;
+            if g.len() != test.rows() {
+                bail!("{}: {} group ids for {} test embeddings", p.display(), g.len(), test.rows());
+            }
+            Some(g)
+        }
+        None => None,
+    };
+    let opts = ReportOptions {
+        k: args.k as usize,
+        recall_k: args.recall_k.clone(),
+        clusters: args.clusters,
+        seed: args.seed,
+        clustering: !args.no_clustering,
+        retrieval: !args.no_retrieval,
+    };
+    report_for(train.as_ref().map(|(e, l)| (e, l.as_slice())), &test, &test_labels, groups.as_deref(), &opts)
+}
+
+/// Scores embeddings the paper's way: kNN classification fitted on `train` (when given) predicting `test`;
+/// k-means clustering and retrieval on `test` alone (`groups`: duplicate-group ids of the test items).
+pub fn report_for(
+    train: Option<(&Embeddings, &[u32])>,
+    test: &Embeddings,
+    test_labels: &[u32],
+    groups: Option<&[u32]>,
+    opts: &ReportOptions,
+) -> Result<EvalReport> {
+    let mut classes = test_labels.to_vec();
+    classes.sort_unstable();
+    classes.dedup();
+
+    let knn = match train {
+        None => None,
+        Some((train, train_labels)) => {
+            let pred = knn_classify(train, train_labels, test, opts.k)
+                .with_context(|| format!("kNN classification with K = {}", opts.k))?;
+            let r: ClassificationReport = classification_report(test_labels, &pred)?;
             Some(KnnSection {
-                k: args.k,
+                k: opts.k as u32,
                 accuracy: r.accuracy,
                 precision: r.precision,
                 recall: r.recall,
@@ -208,41 +265,34 @@ pub fn evaluate(args: &EvalArgs) -> Result<EvalReport> {
         }
     };
 
-    let clustering = if args.no_clustering {
+    let clustering = if !opts.clustering {
         None
     } else {
-        let k = args.clusters.unwrap_or(classes.len());
+        let k = opts.clusters.unwrap_or(classes.len());
         let (cfg, init) = if k == classes.len() {
-            (KMeansConfig::paper(k, args.seed), "per-class")
+            (KMeansConfig::paper(k, opts.seed), "per-class")
         } else {
-            let cfg = KMeansConfig { init: KMeansInitMethod::KMeansPlusPlus { n_runs: 10 }, ..KMeansConfig::paper(k, args.seed) };
+            let cfg = KMeansConfig {
+                init: KMeansInitMethod::KMeansPlusPlus { n_runs: 10 },
+                ..KMeansConfig::paper(k, opts.seed)
+            };
             (cfg, "k-means++")
         };
-        let c = kmeans(&test, &cfg, Some(&test_labels)).context("k-means clustering of the test set")?;
+        let c = kmeans(test, &cfg, Some(test_labels)).context("k-means clustering of the test set")?;
         Some(ClusteringSection {
             k,
             init: init.to_string(),
-            seed: args.seed,
-            nmi: nmi(&test_labels, &c.assignments)?,
-            ami: ami(&test_labels, &c.assignments)?,
+            seed: opts.seed,
+            nmi: nmi(test_labels, &c.assignments)?,
+            ami: ami(test_labels, &c.assignments)?,
         })
     };
 
-    let retrieval = if args.no_retrieval {
+    let retrieval = if !opts.retrieval {
         None
     } else {
-        let groups = match &args.groups {
-            Some(p) => {
-                let g = read_labels(p, "groups")?;
-                if g.len() != test.rows() {
-                    bail!("{}: {} group ids for {} test embeddings", p.display(), g.len(), test.rows());
-                }
-                Some(g)
-            }
-            None => None,
-        };
-        let r: RetrievalReport = retrieval_scores(&test, &test_labels, &args.recall_k, groups.as_deref())
-            .context("retrieval on the test set")?;
+        let r: RetrievalReport =
+            retrieval_scores(test, test_labels, &opts.recall_k, groups).context("retrieval on the test set")?;
         Some(RetrievalSection {
             recall_at_k: r.ks.iter().copied().zip(r.recall_at_k.iter().copied()).collect(),
             acc_at_k: r.ks.iter().copied().zip(r.acc_at_k.iter().copied()).collect(),
@@ -252,7 +302,7 @@ pub fn evaluate(args: &EvalArgs) -> Result<EvalReport> {
 
     Ok(EvalReport {
         inputs: Inputs {
-            train: train_rows,
+            train: train.map_or(0, |(e, _)| e.rows()),
             test: test.rows(),
             dim: test.dim(),
             test_classes: classes.len(),

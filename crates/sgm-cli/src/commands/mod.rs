@@ -1,4 +1,8 @@
 //! One module per `sgm` subcommand.
 
 pub mod data;
+pub mod dataset;
+pub mod embed;
 pub mod eval;
+pub mod models;
+pub mod train;

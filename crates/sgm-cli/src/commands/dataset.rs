@@ -1,0 +1,78 @@
+//! Resolving `--data NAME` for the commands that train on or embed a data set: either the built-in synthetic
+//! faces (generated in memory, no download) or a data set of the registry (`sgm data list`).
+
+use super::data::{load, LabelModeArg, LabelSourceArg, LoadArgs};
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use sgm_data::{ImageSet, Registry, Split, SynthConfig};
+use std::path::PathBuf;
+
+/// The name of the built-in synthetic data set.
+pub const SYNTH: &str = "synth";
+
+/// Which data set to read.
+#[derive(Debug, Clone, Args)]
+pub struct DataArgs {
+    /// Data set: `synth` (built-in synthetic faces, generated in memory) or a registry name (`sgm data list`).
+    #[arg(long, default_value = SYNTH)]
+    pub data: String,
+    /// Root folder of a registry data set (default: $SGM_DATA_DIR/<name>, else the registry's default root).
+    #[arg(long, value_name = "DIR")]
+    pub root: Option<PathBuf>,
+    /// Log and skip unreadable images instead of failing; the count is reported.
+    #[arg(long)]
+    pub skip_bad: bool,
+    /// Drop from valid/test the exact copies of training images (FER+, FER2013).
+    #[arg(long)]
+    pub drop_cross_split_duplicates: bool,
+    /// Synthetic set: training images per class (valid and test get a sixth of it each; default 600).
+    #[arg(long, value_name = "N")]
+    pub synth_per_class: Option<usize>,
+    /// Synthetic set: generator seed.
+    #[arg(long, default_value_t = 1, value_name = "SEED")]
+    pub synth_seed: u64,
+}
+
+impl DataArgs {
+    /// The synthetic set's configuration for these arguments.
+    pub fn synth_config(&self) -> SynthConfig {
+        let mut cfg = SynthConfig { seed: self.synth_seed, ..SynthConfig::default() };
+        if let Some(n) = self.synth_per_class {
+            cfg.train_per_class = n;
+            cfg.valid_per_class = (n / 6).max(2);
+            cfg.test_per_class = (n / 6).max(2);
+        }
+        cfg
+    }
+
+    /// Loads `splits` (in that order).
+    pub fn load(&self, splits: &[Split]) -> Result<Vec<ImageSet>> {
+        if self.data == SYNTH {
+            let cfg = self.synth_config();
+            return splits
+                .iter()
+                .map(|&s| sgm_data::generate_synth(&cfg, s).with_context(|| format!("generating the synthetic {s} split")))
+                .collect();
+        }
+        let registry = Registry::embedded().context("the embedded datasets.toml is invalid")?;
+        let args = LoadArgs {
+            name: self.data.clone(),
+            root: self.root.clone(),
+            size: None,
+            skip_bad: self.skip_bad,
+            drop_cross_split_duplicates: self.drop_cross_split_duplicates,
+            label_source: LabelSourceArg::Fer2013new,
+            label_mode: LabelModeArg::Majority,
+            keep_known_bad: false,
+            format: None,
+        };
+        let (entry, _, _, loaded) = load(&registry, &args)?;
+        splits
+            .iter()
+            .map(|&s| match loaded.split(s) {
+                Some(set) => Ok(set.clone()),
+                None => bail!("data set '{}' has no {s} split", entry.name),
+            })
+            .collect()
+    }
+}

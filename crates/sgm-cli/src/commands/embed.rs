@@ -1,0 +1,101 @@
+//! `sgm embed`: embeddings of a data set split from a trained checkpoint, ready for `sgm eval`.
+
+use super::dataset::DataArgs;
+use super::train::device;
+use anyhow::{bail, Context, Result};
+use candle_core::{Device, Tensor};
+use clap::Args;
+use sgm_data::Split;
+use sgm_train::train::{TrainConfig, Trainer};
+use std::path::{Path, PathBuf};
+
+/// Arguments of `sgm embed`.
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  sgm embed --checkpoint runs/demo/best.safetensors --split train --out train.safetensors
+  sgm embed --checkpoint runs/demo/best.safetensors --split test --out test.safetensors
+  sgm eval --train train.safetensors --test test.safetensors")]
+pub struct EmbedArgs {
+    /// A checkpoint written by `sgm train` (best.safetensors, last.safetensors, epoch-NNN.safetensors).
+    #[arg(long, value_name = "FILE")]
+    pub checkpoint: PathBuf,
+    /// The data set.
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Which split: train, valid, test or all.
+    #[arg(long, default_value = "test")]
+    pub split: Split,
+    /// Output: .safetensors (tensors `embeddings`, `labels` and, when known, `groups`) or .npy (embeddings; labels
+    /// beside it as <stem>.labels.npy, groups as <stem>.groups.npy).
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// Device: cpu, cuda[:N] or metal.
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
+}
+
+/// Rebuilds the trainer a checkpoint was written by, with its weights loaded.
+pub fn trainer_from_checkpoint(path: &Path, device: Device) -> Result<Trainer> {
+    let ck = sgm_train::checkpoint::load(path, &Device::Cpu)?;
+    let train = ck.meta.get("train").cloned().filter(|v| !v.is_null()).with_context(|| {
+        format!("{}: the checkpoint does not record its training configuration", path.display())
+    })?;
+    let cfg: TrainConfig = serde_json::from_value(train)
+        .with_context(|| format!("{}: unreadable training configuration in the checkpoint", path.display()))?;
+    let mut trainer = Trainer::new(cfg, device)?;
+    trainer.load(path, false)?;
+    Ok(trainer)
+}
+
+/// Runs `sgm embed`.
+pub fn run(a: EmbedArgs) -> Result<()> {
+    let trainer = trainer_from_checkpoint(&a.checkpoint, device(&a.device)?)?;
+    let set = a.data.load(&[a.split])?.pop().expect("one split");
+    let (emb, _) = trainer.embed(&set)?;
+    let labels = set.labels();
+    let groups: Option<Vec<u32>> = set.samples.iter().map(|s| s.group).collect();
+    write_embeddings(&a.out, emb.as_slice(), emb.rows(), emb.dim(), &labels, groups.as_deref())?;
+    eprintln!("{} embeddings of dimension {} written to {}", emb.rows(), emb.dim(), a.out.display());
+    Ok(())
+}
+
+/// Writes embeddings, labels and optional group ids as .safetensors or .npy files (atomically).
+pub fn write_embeddings(out: &Path, data: &[f32], rows: usize, dim: usize, labels: &[u32], groups: Option<&[u32]>) -> Result<()> {
+    let ext = out.extension().and_then(|e| e.to_str()).unwrap_or("");
+    match ext {
+        "safetensors" => {
+            let dev = Device::Cpu;
+            let mut tensors = vec![
+                ("embeddings", Tensor::from_slice(data, (rows, dim), &dev)?),
+                ("labels", Tensor::from_vec(labels.iter().map(|&l| l as i64).collect::<Vec<_>>(), rows, &dev)?),
+            ];
+            if let Some(g) = groups {
+                tensors.push(("groups", Tensor::from_vec(g.iter().map(|&l| l as i64).collect::<Vec<_>>(), rows, &dev)?));
+            }
+            let bytes = safetensors::serialize(tensors.iter().map(|(n, t)| (*n, t)), None)?;
+            sgm_train::atomic::write_atomic(out, &bytes)?;
+        }
+        "npy" => {
+            write_npy(out, &[rows as u64, dim as u64], data)?;
+            let stem = out.with_extension("");
+            write_npy(&stem.with_extension("labels.npy"), &[rows as u64], &labels.iter().map(|&l| l as i64).collect::<Vec<_>>())?;
+            if let Some(g) = groups {
+                write_npy(&stem.with_extension("groups.npy"), &[rows as u64], &g.iter().map(|&l| l as i64).collect::<Vec<_>>())?;
+            }
+        }
+        _ => bail!("{}: unknown output type (use .safetensors or .npy)", out.display()),
+    }
+    Ok(())
+}
+
+fn write_npy<T: npyz::AutoSerialize + Copy>(path: &Path, shape: &[u64], values: &[T]) -> Result<()> {
+    use npyz::WriterBuilder;
+    let mut bytes = Vec::new();
+    {
+        let mut w = npyz::WriteOptions::new().default_dtype().shape(shape).writer(&mut bytes).begin_nd()?;
+        w.extend(values.iter().copied())?;
+        w.finish()?;
+    }
+    sgm_train::atomic::write_atomic(path, &bytes)?;
+    Ok(())
+}

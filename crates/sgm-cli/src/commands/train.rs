@@ -1,0 +1,200 @@
+//! `sgm train`: train an embedding with the SGM loss or a baseline, then score it on the test split.
+
+use super::dataset::DataArgs;
+use super::eval::{render, report_for, ReportOptions};
+use anyhow::{Context, Result};
+use clap::Args;
+use sgm_core::Miner;
+use sgm_data::Split;
+use sgm_models::BackboneKind;
+use sgm_train::train::{fit, Existing, FitOptions, LossKind, ProgressMode, TrainConfig, Trainer};
+use std::path::{Path, PathBuf};
+
+/// Arguments of `sgm train`. Flags override the `--config` file, which overrides the defaults (the paper's
+/// protocol).
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  sgm train --out runs/demo                                   # SGM on the built-in synthetic faces
+  sgm train --data ferplus --root ~/data/ferplus --backbone resnet18 --loss sgm --epochs 30 --out runs/fer-sgm
+  sgm train --config train.toml --out runs/exp --resume")]
+pub struct TrainArgs {
+    /// The data set.
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Run directory (checkpoints, config.toml, metrics.jsonl, metrics.csv, test_report.json).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// TOML file with any keys of the training configuration (see docs/training.md).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Backbone: fmpnet, cvgg13, alexnet, resnet18, preact-resnet18.
+    #[arg(long)]
+    pub backbone: Option<BackboneKind>,
+    /// Loss: sgm, triplet or softmax.
+    #[arg(long)]
+    pub loss: Option<LossKind>,
+    /// Epochs.
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    /// Input side in pixels.
+    #[arg(long)]
+    pub size: Option<usize>,
+    /// Input channels: 1, or 3 (grey replicated, as the paper).
+    #[arg(long)]
+    pub channels: Option<usize>,
+    /// Embedding dimension.
+    #[arg(long)]
+    pub embedding_dim: Option<usize>,
+    /// Learning rate.
+    #[arg(long)]
+    pub lr: Option<f64>,
+    /// SGM sigma.
+    #[arg(long)]
+    pub sigma: Option<f64>,
+    /// SGM batches: samples per class (batch = classes × this).
+    #[arg(long)]
+    pub samples_per_class: Option<usize>,
+    /// Batches per epoch (SGM and softmax); default: one pass over the training set.
+    #[arg(long)]
+    pub batches_per_epoch: Option<usize>,
+    /// Softmax batch size.
+    #[arg(long)]
+    pub batch_size: Option<usize>,
+    /// Triplets per epoch (random triplets).
+    #[arg(long)]
+    pub triplets_per_epoch: Option<usize>,
+    /// Triplet miner over stratified batches instead of random triplets: all-valid, batch-hard, semi-hard.
+    #[arg(long)]
+    pub miner: Option<Miner>,
+    /// Seed.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Train without augmentation.
+    #[arg(long)]
+    pub no_augment: bool,
+    /// Continue the run in --out from its last finished epoch.
+    #[arg(long, conflicts_with = "overwrite")]
+    pub resume: bool,
+    /// Delete the run in --out and start over.
+    #[arg(long)]
+    pub overwrite: bool,
+    /// Device: cpu, cuda[:N] (build with --features cuda) or metal (--features metal).
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
+    /// Skip the final evaluation on the test split.
+    #[arg(long)]
+    pub no_test: bool,
+}
+
+/// Parses `cpu`, `cuda`, `cuda:N` or `metal`.
+pub fn device(name: &str) -> Result<candle_core::Device> {
+    use candle_core::Device;
+    let dev = match name {
+        "cpu" => Device::Cpu,
+        "cuda" => Device::new_cuda(0)?,
+        "metal" => Device::new_metal(0)?,
+        other => match other.strip_prefix("cuda:").map(str::parse::<usize>) {
+            Some(Ok(n)) => Device::new_cuda(n)?,
+            _ => anyhow::bail!("unknown device '{other}' (expected cpu, cuda, cuda:N or metal)"),
+        },
+    };
+    Ok(dev)
+}
+
+/// The resolved configuration: defaults, then the config file, then the flags.
+pub fn resolve(a: &TrainArgs, num_classes: usize) -> Result<TrainConfig> {
+    let mut cfg = match &a.config {
+        Some(p) => TrainConfig::from_toml_file(p)?,
+        None => TrainConfig::default(),
+    };
+    macro_rules! set {
+        ($flag:expr => $($field:tt).+) => {
+            if let Some(v) = $flag.clone() {
+                cfg.$($field).+ = v;
+            }
+        };
+    }
+    set!(a.backbone => model.backbone);
+    set!(a.loss => loss);
+    set!(a.epochs => epochs);
+    set!(a.size => model.input_size);
+    set!(a.channels => model.in_channels);
+    set!(a.embedding_dim => model.embedding_dim);
+    set!(a.lr => optimizer.lr);
+    set!(a.sigma => sgm.sigma);
+    set!(a.samples_per_class => samples_per_class);
+    set!(a.batch_size => batch_size);
+    set!(a.triplets_per_epoch => triplets_per_epoch);
+    set!(a.seed => seed);
+    if a.batches_per_epoch.is_some() {
+        cfg.batches_per_epoch = a.batches_per_epoch;
+    }
+    if a.miner.is_some() {
+        cfg.miner = a.miner;
+    }
+    if a.no_augment {
+        cfg.augment = sgm_data::augment::AugmentConfig::none();
+    }
+    // The softmax baseline needs a class head sized to the data.
+    if cfg.loss == LossKind::Softmax {
+        cfg.model.num_classes = Some(num_classes);
+    }
+    cfg.validate()?;
+    Ok(cfg)
+}
+
+/// Runs `sgm train`.
+pub fn run(a: TrainArgs) -> Result<()> {
+    let sets = a.data.load(&[Split::Train, Split::Valid, Split::Test])?;
+    let [train, valid, test] = <[_; 3]>::try_from(sets).expect("three splits");
+    let cfg = resolve(&a, train.num_classes())?;
+    let existing = match (a.resume, a.overwrite) {
+        (true, _) => Existing::Resume,
+        (_, true) => Existing::Overwrite,
+        _ => Existing::Refuse,
+    };
+    eprintln!(
+        "training {} with {} loss on {} ({} train / {} valid images, {} classes), {} epochs -> {}",
+        cfg.model.backbone,
+        cfg.loss,
+        a.data.data,
+        train.len(),
+        valid.len(),
+        train.num_classes(),
+        cfg.epochs,
+        a.out.display()
+    );
+    let opts = FitOptions { existing, progress: ProgressMode::Auto, device: device(&a.device)? };
+    let summary = fit(cfg.clone(), &train, Some(&valid), &a.out, opts)?;
+    if let Some((epoch, score)) = summary.best {
+        eprintln!("best validation epoch {epoch}: score {score:.4} (saved as {})", a.out.join("best.safetensors").display());
+    }
+    if !a.no_test {
+        test_report(&cfg, &a, &train, &test)?;
+    }
+    Ok(())
+}
+
+/// Scores the best checkpoint on the test split as `sgm eval` does; writes `test_report.json`.
+fn test_report(cfg: &TrainConfig, a: &TrainArgs, train: &sgm_data::ImageSet, test: &sgm_data::ImageSet) -> Result<()> {
+    let mut trainer = Trainer::new(cfg.clone(), device(&a.device)?)?;
+    let best = a.out.join("best.safetensors");
+    trainer.load(&best, false).with_context(|| format!("loading {}", best.display()))?;
+    let (train_emb, _) = trainer.embed(train)?;
+    let (test_emb, _) = trainer.embed(test)?;
+    let groups: Option<Vec<u32>> = test.samples.iter().map(|s| s.group).collect();
+    let train_labels = train.labels();
+    let opts = ReportOptions { seed: cfg.seed, ..ReportOptions::default() };
+    let report = report_for(Some((&train_emb, &train_labels)), &test_emb, &test.labels(), groups.as_deref(), &opts)?;
+    let path = a.out.join("test_report.json");
+    write_json(&path, &serde_json::to_value(&report)?)?;
+    println!("{}", render(&report));
+    eprintln!("test report written to {}", path.display());
+    Ok(())
+}
+
+/// Writes JSON atomically.
+pub fn write_json(path: &Path, v: &serde_json::Value) -> Result<()> {
+    sgm_train::atomic::write_atomic(path, serde_json::to_string_pretty(v)?.as_bytes())?;
+    Ok(())
+}

@@ -1,0 +1,188 @@
+//! [`TrainConfig`]: everything that defines a training run. It is stored in the run directory (`config.toml`)
+//! and in every checkpoint, so a run can be resumed and a model rebuilt exactly.
+
+use crate::error::{Result, TrainError};
+use crate::optim::AdamConfig;
+use crate::train::schedule::Schedule;
+use serde::{Deserialize, Serialize};
+use sgm_core::{Miner, SgmConfig, TripletConfig};
+use sgm_data::augment::{AugmentConfig, BatchConfig, Normalization};
+use sgm_models::{BackboneKind, ModelConfig};
+
+/// Which loss trains the embedding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LossKind {
+    /// The Structured Gaussian Manifold loss on stratified C×S batches (the paper's method).
+    Sgm,
+    /// The triplet baseline: random triplets (or in-batch mining with `miner`).
+    Triplet,
+    /// The softmax CNN baseline: cross-entropy on class-balanced batches.
+    Softmax,
+}
+
+impl std::str::FromStr for LossKind {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, Self::Err> {
+        match s {
+            "sgm" => Ok(Self::Sgm),
+            "triplet" => Ok(Self::Triplet),
+            "softmax" | "ce" | "cnn" => Ok(Self::Softmax),
+            other => Err(format!("unknown loss '{other}' (expected sgm, triplet or softmax)")),
+        }
+    }
+}
+
+impl std::fmt::Display for LossKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Sgm => "sgm",
+            Self::Triplet => "triplet",
+            Self::Softmax => "softmax",
+        })
+    }
+}
+
+/// How validation is scored after every epoch.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ValidationConfig {
+    /// Neighbours of the kNN classifier (the paper: 11).
+    pub k: usize,
+    /// The kNN classifier is fitted on the embeddings of at most this many training images, drawn once with the
+    /// run's seed (the whole training set when `None`). Final evaluation (`sgm eval`) always uses the whole set.
+    pub train_subset: Option<usize>,
+}
+
+impl Default for ValidationConfig {
+    fn default() -> Self {
+        Self { k: 11, train_subset: Some(5000) }
+    }
+}
+
+/// A training run's configuration. [`Default`] is the paper's protocol on a ResNet18 at 48×48.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TrainConfig {
+    /// The loss.
+    pub loss: LossKind,
+    /// The model.
+    pub model: ModelConfig,
+    /// Epochs to train.
+    pub epochs: usize,
+    /// Seed of every random choice (the authors: 1).
+    pub seed: u64,
+    /// Adam / AMSGrad (the paper: lr 1e-4, amsgrad).
+    pub optimizer: AdamConfig,
+    /// Learning-rate schedule over epochs (the paper: constant).
+    pub schedule: Schedule,
+    /// Training augmentation (the paper's set by default).
+    pub augment: AugmentConfig,
+    /// Input normalisation (the paper: CIFAR-10 mean and std).
+    pub normalization: Normalization,
+    /// SGM loss settings (σ, optional extras).
+    pub sgm: SgmConfig,
+    /// SGM batches: samples of each class per batch (the paper: 30, i.e. B = 240 for 8 classes).
+    pub samples_per_class: usize,
+    /// SGM and softmax batches per epoch; `None` covers the training set once per epoch.
+    pub batches_per_epoch: Option<usize>,
+    /// Triplet loss settings.
+    pub triplet: TripletConfig,
+    /// In-batch triplet miner; `None` uses random triplets as the authors did.
+    pub miner: Option<Miner>,
+    /// Random triplets per epoch (the paper: 160,000).
+    pub triplets_per_epoch: usize,
+    /// Triplets per batch (the authors' code: 240).
+    pub triplets_per_batch: usize,
+    /// Softmax batch size (the paper: 128).
+    pub batch_size: usize,
+    /// Batch size when computing embeddings.
+    pub eval_batch_size: usize,
+    /// Validation scoring.
+    pub validation: ValidationConfig,
+    /// Keep a checkpoint every this many epochs (the paper: 10), besides `best` and `last`.
+    pub checkpoint_every: usize,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        Self {
+            loss: LossKind::Sgm,
+            model: ModelConfig::new(BackboneKind::ResNet18),
+            epochs: 30,
+            seed: 1,
+            optimizer: AdamConfig::default(),
+            schedule: Schedule::Constant,
+            augment: AugmentConfig::default(),
+            normalization: Normalization::default(),
+            sgm: SgmConfig::default(),
+            samples_per_class: 30,
+            batches_per_epoch: None,
+            triplet: TripletConfig::default(),
+            miner: None,
+            triplets_per_epoch: 160_000,
+            triplets_per_batch: 240,
+            batch_size: 128,
+            eval_batch_size: 256,
+            validation: ValidationConfig::default(),
+            checkpoint_every: 10,
+        }
+    }
+}
+
+impl TrainConfig {
+    /// Checks every part of the configuration.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |m: String| Err(TrainError::Config(m));
+        self.model.validate()?;
+        self.optimizer.validate()?;
+        self.schedule.validate()?;
+        self.augment.validate()?;
+        self.batch_config().validate()?;
+        self.sgm.validate()?;
+        self.triplet.validate()?;
+        if self.epochs == 0 {
+            return bad("epochs must be at least 1".into());
+        }
+        for (name, v) in [
+            ("samples_per_class", self.samples_per_class),
+            ("triplets_per_epoch", self.triplets_per_epoch),
+            ("triplets_per_batch", self.triplets_per_batch),
+            ("batch_size", self.batch_size),
+            ("eval_batch_size", self.eval_batch_size),
+            ("checkpoint_every", self.checkpoint_every),
+            ("validation.k", self.validation.k),
+        ] {
+            if v == 0 {
+                return bad(format!("{name} must be at least 1"));
+            }
+        }
+        if self.batches_per_epoch == Some(0) || self.validation.train_subset == Some(0) {
+            return bad("batches_per_epoch and validation.train_subset must be at least 1 when set".into());
+        }
+        if self.loss == LossKind::Softmax && self.model.num_classes.is_none() {
+            return bad("the softmax loss needs a class head: set model.num_classes".into());
+        }
+        Ok(())
+    }
+
+    /// The network input implied by the model and the normalisation.
+    pub fn batch_config(&self) -> BatchConfig {
+        BatchConfig {
+            size: self.model.input_size,
+            channels: self.model.in_channels,
+            normalization: self.normalization.clone(),
+        }
+    }
+
+    /// Reads a TOML configuration file (keys as in this struct; missing keys take their defaults).
+    pub fn from_toml_file(path: &std::path::Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| TrainError::io(path, e))?;
+        toml::from_str(&text).map_err(|e| TrainError::Config(format!("{}: {e}", path.display())))
+    }
+
+    /// The configuration as TOML.
+    pub fn to_toml(&self) -> Result<String> {
+        toml::to_string_pretty(self).map_err(|e| TrainError::Config(format!("cannot write the config as TOML: {e}")))
+    }
+}

@@ -1,0 +1,171 @@
+//! [`fit`]: a whole training run in a run directory, resumable.
+
+use crate::error::{Result, TrainError};
+use crate::train::config::TrainConfig;
+use crate::train::progress::ProgressMode;
+use crate::train::run_dir::{EpochRecord, RunDir};
+use crate::train::trainer::Trainer;
+use candle_core::Device;
+use sgm_data::ImageSet;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// What to do with an existing run in the output directory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Existing {
+    /// Refuse to touch it (the default): the error says how to resume or overwrite.
+    #[default]
+    Refuse,
+    /// Continue it from its last finished epoch (the configuration must match, except `epochs`).
+    Resume,
+    /// Delete its checkpoints and logs and start over.
+    Overwrite,
+}
+
+/// Options of [`fit`] that are not part of the configuration.
+#[derive(Debug, Clone)]
+pub struct FitOptions {
+    /// What to do with an existing run.
+    pub existing: Existing,
+    /// How progress is shown.
+    pub progress: ProgressMode,
+    /// Where to train.
+    pub device: Device,
+}
+
+impl Default for FitOptions {
+    fn default() -> Self {
+        Self { existing: Existing::Refuse, progress: ProgressMode::Hidden, device: Device::Cpu }
+    }
+}
+
+/// The outcome of a run.
+#[derive(Debug, Clone)]
+pub struct FitSummary {
+    /// The run directory.
+    pub run_dir: PathBuf,
+    /// The epoch the run started from (0 for a fresh run).
+    pub resumed_from: usize,
+    /// Every epoch trained in this call.
+    pub records: Vec<EpochRecord>,
+    /// The best validation epoch and its score, over the whole run.
+    pub best: Option<(usize, f64)>,
+}
+
+/// Trains `cfg` on `train`, validating on `valid` after every epoch, in the run directory `out`.
+pub fn fit(cfg: TrainConfig, train: &ImageSet, valid: Option<&ImageSet>, out: &Path, opts: FitOptions) -> Result<FitSummary> {
+    cfg.validate()?;
+    if train.is_empty() {
+        return Err(TrainError::Config(format!("the training set '{}' is empty", train.name)));
+    }
+    let run = RunDir::create(out)?;
+    let mut trainer = Trainer::new(cfg.clone(), opts.device.clone())?.with_progress(opts.progress);
+    let (mut start, mut best) = (0usize, None::<(usize, f64)>);
+    if run.has_run() {
+        match opts.existing {
+            Existing::Refuse => {
+                return Err(TrainError::Config(format!(
+                    "{} already holds a training run; pass --resume to continue it or --overwrite to start over",
+                    out.display()
+                )))
+            }
+            Existing::Overwrite => clear(&run)?,
+            Existing::Resume => {
+                let meta = trainer.load(&run.resume(), true)?;
+                check_same_config(&meta["train"], &cfg, &run.resume())?;
+                start = meta["run"]["epoch"].as_u64().unwrap_or(0) as usize;
+                best = match (meta["run"]["best_epoch"].as_u64(), meta["run"]["best_score"].as_f64()) {
+                    (Some(e), Some(s)) => Some((e as usize, s)),
+                    _ => None,
+                };
+                run.truncate_logs(start)?;
+                tracing::info!("resuming {} after epoch {start} of {}", out.display(), cfg.epochs);
+            }
+        }
+    }
+    run.write_config(&cfg.to_toml()?)?;
+
+    let mut records = Vec::new();
+    for epoch in start..cfg.epochs {
+        let t0 = Instant::now();
+        let stats = trainer.train_epoch(train, epoch)?;
+        let val = valid.map(|v| trainer.validate(train, v)).transpose()?;
+        let record = EpochRecord {
+            epoch: epoch + 1,
+            train_loss: stats.loss,
+            lr: cfg.schedule.lr(cfg.optimizer.lr, epoch, cfg.epochs),
+            val_knn_accuracy: val.map(|v| v.knn_accuracy),
+            val_knn_f1: val.map(|v| v.knn_f1),
+            val_top1: val.and_then(|v| v.top1),
+            images_per_second: stats.images_per_second,
+            seconds: t0.elapsed().as_secs_f64(),
+        };
+        if let Some(v) = val {
+            let top1 = v.top1.map(|t| format!(", top-1 {t:.4}")).unwrap_or_default();
+            tracing::info!("epoch {}: validation kNN accuracy {:.4}, F1 {:.4}{top1}", epoch + 1, v.knn_accuracy, v.knn_f1);
+        }
+        let improved = match (record.selection_score(), best) {
+            (Some(s), Some((_, b))) => s > b,
+            (Some(_), None) => true,
+            (None, _) => false,
+        };
+        if improved {
+            best = record.selection_score().map(|s| (epoch + 1, s));
+        }
+        let meta = serde_json::json!({
+            "epoch": epoch + 1,
+            "best_epoch": best.map(|b| b.0),
+            "best_score": best.map(|b| b.1),
+            "class_names": train.class_names,
+            "dataset": train.name,
+            "record": record,
+        });
+        trainer.save_weights(&run.last(), meta.clone())?;
+        if improved || (valid.is_none() && epoch + 1 == cfg.epochs) {
+            trainer.save_weights(&run.best(), meta.clone())?;
+        }
+        if (epoch + 1) % cfg.checkpoint_every == 0 {
+            trainer.save_weights(&run.epoch(epoch + 1), meta.clone())?;
+        }
+        trainer.save_resume(&run.resume(), meta)?;
+        run.append(&record)?;
+        records.push(record);
+    }
+    Ok(FitSummary { run_dir: out.to_path_buf(), resumed_from: start, records, best })
+}
+
+fn clear(run: &RunDir) -> Result<()> {
+    let entries = std::fs::read_dir(run.root()).map_err(|e| TrainError::io(run.root(), e))?;
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let ours = name.ends_with(".safetensors") || name.starts_with("metrics.") || name == "config.toml";
+        if ours {
+            std::fs::remove_file(entry.path()).map_err(|e| TrainError::io(entry.path(), e))?;
+        }
+    }
+    Ok(())
+}
+
+/// A resumed run must use the configuration it was started with; only `epochs` may change. The saved
+/// configuration is compared as a typed value (JSON numbers do not round-trip f32 fields bit for bit).
+fn check_same_config(saved: &serde_json::Value, cfg: &TrainConfig, path: &Path) -> Result<()> {
+    let unreadable = |e: serde_json::Error| TrainError::CheckpointFile {
+        path: path.to_path_buf(),
+        reason: format!("unreadable training configuration: {e}"),
+    };
+    let mut was: TrainConfig = serde_json::from_value(saved.clone()).map_err(unreadable)?;
+    was.epochs = cfg.epochs;
+    if &was == cfg {
+        return Ok(());
+    }
+    let (a, b) = (serde_json::to_value(&was).map_err(unreadable)?, serde_json::to_value(cfg).map_err(unreadable)?);
+    let differing: Vec<String> = match (a.as_object(), b.as_object()) {
+        (Some(a), Some(b)) => a.keys().filter(|k| a.get(*k) != b.get(*k)).cloned().collect(),
+        _ => Vec::new(),
+    };
+    Err(TrainError::Config(format!(
+        "cannot resume {}: the configuration differs from the run's in {}; use --overwrite to start over",
+        path.display(),
+        differing.join(", ")
+    )))
+}

@@ -1,0 +1,15 @@
+//! The training loop.
+
+pub mod config;
+pub mod fit;
+pub mod progress;
+pub mod run_dir;
+pub mod schedule;
+pub mod trainer;
+
+pub use config::{LossKind, TrainConfig, ValidationConfig};
+pub use fit::{fit, Existing, FitOptions, FitSummary};
+pub use progress::ProgressMode;
+pub use run_dir::{EpochRecord, RunDir};
+pub use schedule::Schedule;
+pub use trainer::{embed_set, load_weights, subset_of, trainable, EpochStats, Trainer, Validation};

@@ -1,0 +1,353 @@
+//! [`Trainer`]: one model, its optimiser and its samplers; trains epoch by epoch, validates, embeds and saves.
+
+use crate::checkpoint;
+use crate::error::{Result, TrainError};
+use crate::optim::Adam;
+use crate::train::config::{LossKind, TrainConfig};
+use crate::train::progress::{Progress, ProgressMode};
+use candle_core::{DType, Device, Tensor, D};
+use candle_nn::VarMap;
+use sgm_core::{classification_report, knn_classify, CrossEntropyLoss, Embeddings, SgmLoss, TripletLoss};
+use sgm_data::augment::BatchBuilder;
+use sgm_data::sampler::{derive_seed, seeded_rng, BalancedSampler, StratifiedBatchSampler, TripletSampler};
+use sgm_data::ImageSet;
+use sgm_models::{is_buffer, seeded_var_builder, EmbeddingModel, NoiseState};
+use std::collections::HashMap;
+use std::path::Path;
+
+/// Validation scores of one epoch.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Validation {
+    /// kNN accuracy on the validation set.
+    pub knn_accuracy: f64,
+    /// kNN paper-F1.
+    pub knn_f1: f64,
+    /// Top-1 accuracy of the class head, when the model has one.
+    pub top1: Option<f64>,
+}
+
+/// Loss and throughput of one training epoch.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EpochStats {
+    /// Mean loss over the epoch's steps.
+    pub loss: f64,
+    /// Steps taken.
+    pub steps: usize,
+    /// Training images per second.
+    pub images_per_second: f64,
+}
+
+/// A model being trained.
+pub struct Trainer {
+    cfg: TrainConfig,
+    device: Device,
+    varmap: VarMap,
+    model: EmbeddingModel,
+    opt: Adam,
+    builder: BatchBuilder,
+    eval_builder: BatchBuilder,
+    progress: ProgressMode,
+}
+
+impl std::fmt::Debug for Trainer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Trainer").field("cfg", &self.cfg).field("device", &self.device).finish_non_exhaustive()
+    }
+}
+
+impl Trainer {
+    /// A fresh model with seeded weights.
+    pub fn new(cfg: TrainConfig, device: Device) -> Result<Self> {
+        cfg.validate()?;
+        let varmap = VarMap::new();
+        let vb = seeded_var_builder(&varmap, cfg.seed, DType::F32, &device);
+        let model = EmbeddingModel::new(&cfg.model, vb)?;
+        model.set_noise_state(NoiseState { seed: derive_seed(&[cfg.seed, 0xD0]), forwards: 0 });
+        let opt = Adam::new(trainable(&varmap), cfg.optimizer.clone())?;
+        let builder =
+            BatchBuilder::new(cfg.batch_config(), cfg.augment.clone(), derive_seed(&[cfg.seed, 0xA06]), device.clone())?;
+        let eval_builder = BatchBuilder::eval(cfg.batch_config(), device.clone())?;
+        Ok(Self { cfg, device, varmap, model, opt, builder, eval_builder, progress: ProgressMode::Hidden })
+    }
+
+    /// Sets how progress is reported (hidden by default).
+    pub fn with_progress(mut self, mode: ProgressMode) -> Self {
+        self.progress = mode;
+        self
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &TrainConfig {
+        &self.cfg
+    }
+
+    /// The model.
+    pub fn model(&self) -> &EmbeddingModel {
+        &self.model
+    }
+
+    /// The device.
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+
+    /// Trains 0-based epoch `epoch` on `train`.
+    pub fn train_epoch(&mut self, train: &ImageSet, epoch: usize) -> Result<EpochStats> {
+        let lr = self.cfg.schedule.lr(self.cfg.optimizer.lr, epoch, self.cfg.epochs);
+        self.opt.set_lr(lr);
+        let labels = train.labels();
+        let seed = derive_seed(&[self.cfg.seed, 0x5A3]);
+        let e = epoch as u64;
+        let batches: Vec<Vec<usize>> = match self.cfg.loss {
+            LossKind::Sgm => {
+                let s = StratifiedBatchSampler::all_classes(&labels, self.cfg.samples_per_class, seed)?;
+                let s = match self.cfg.batches_per_epoch {
+                    Some(n) => s.with_batches_per_epoch(n),
+                    None => s,
+                };
+                s.epoch(e)
+            }
+            LossKind::Softmax => {
+                let s = BalancedSampler::new(&labels, seed)?;
+                let s = match self.cfg.batches_per_epoch {
+                    Some(n) => s.with_num_samples(n * self.cfg.batch_size),
+                    None => s,
+                };
+                s.batches(e, self.cfg.batch_size)
+            }
+            LossKind::Triplet => match self.cfg.miner {
+                // Random triplets: each batch is anchors ++ positives ++ negatives.
+                None => TripletSampler::new(&labels, self.cfg.triplets_per_epoch, seed)?
+                    .batches(e, self.cfg.triplets_per_batch)
+                    .into_iter()
+                    .map(|b| {
+                        let mut idx: Vec<usize> = b.iter().map(|t| t.anchor).collect();
+                        idx.extend(b.iter().map(|t| t.positive));
+                        idx.extend(b.iter().map(|t| t.negative));
+                        idx
+                    })
+                    .collect(),
+                // Mined triplets come from stratified batches.
+                Some(_) => StratifiedBatchSampler::all_classes(&labels, self.cfg.samples_per_class, seed)?.epoch(e),
+            },
+        };
+        let sgm = SgmLoss::with_config(self.cfg.sgm.clone())?;
+        let triplet = TripletLoss::new(self.cfg.triplet.clone())?;
+        let ce = CrossEntropyLoss::new();
+        let mut progress = Progress::epoch(self.progress, epoch + 1, self.cfg.epochs, batches.len());
+        let (mut total, mut steps) = (0.0, 0);
+        for (b, idx) in batches.iter().enumerate() {
+            let batch = self.builder.build(train, idx, e, b as u64)?;
+            let out = self.model.forward(&batch.images, true)?;
+            let loss = match self.cfg.loss {
+                LossKind::Sgm => Some(sgm.forward(&out.embedding, &batch.labels)?),
+                LossKind::Softmax => {
+                    let logits = out.logits.as_ref().ok_or_else(|| {
+                        TrainError::Config("the softmax loss needs a model with a class head".into())
+                    })?;
+                    Some(ce.forward(logits, &batch.labels)?)
+                }
+                LossKind::Triplet => match self.cfg.miner {
+                    None => {
+                        let n = idx.len() / 3;
+                        let z = &out.embedding;
+                        Some(triplet.forward(&z.narrow(0, 0, n)?, &z.narrow(0, n, n)?, &z.narrow(0, 2 * n, n)?)?)
+                    }
+                    Some(miner) => triplet.forward_mined(&out.embedding, &batch.labels, miner)?,
+                },
+            };
+            let Some(loss) = loss else { continue }; // a mined batch with no valid triplet
+            let value = loss.to_dtype(DType::F64)?.to_scalar::<f64>()?;
+            if !value.is_finite() {
+                return Err(TrainError::NonFinite {
+                    epoch: epoch + 1,
+                    step: b + 1,
+                    what: "the loss".into(),
+                    last_loss: (steps > 0).then(|| total / steps as f64),
+                });
+            }
+            let grads = loss.backward()?;
+            self.opt.step(&grads)?;
+            total += value;
+            steps += 1;
+            progress.step(b + 1, idx.len(), value);
+        }
+        let images_per_second = progress.images_per_second();
+        let stats = EpochStats { loss: if steps > 0 { total / steps as f64 } else { f64::NAN }, steps, images_per_second };
+        progress.finish(&format!("loss {:.4}, {:.0} img/s", stats.loss, stats.images_per_second));
+        Ok(stats)
+    }
+
+    /// Embeddings (and class-head logits, when present) of every image of `set`, in order, in evaluation mode
+    /// without augmentation.
+    pub fn embed(&self, set: &ImageSet) -> Result<(Embeddings, Option<Vec<f32>>)> {
+        embed_set(&self.model, &self.eval_builder, set, self.cfg.eval_batch_size, &set.name)
+    }
+
+    /// Scores the model on `valid`: kNN (fitted on a seeded subset of `train`) and, with a class head, top-1.
+    pub fn validate(&self, train: &ImageSet, valid: &ImageSet) -> Result<Validation> {
+        let subset = self.validation_subset(train);
+        let sub = subset_of(train, &subset);
+        let (train_emb, _) = self.embed(&sub)?;
+        let (valid_emb, logits) = self.embed(valid)?;
+        let k = self.cfg.validation.k.min(train_emb.rows());
+        let pred = knn_classify(&train_emb, &sub.labels(), &valid_emb, k)?;
+        let truth = valid.labels();
+        let report = classification_report(&truth, &pred)?;
+        let top1 = logits.map(|l| {
+            let c = l.len() / truth.len();
+            let hits = truth
+                .iter()
+                .enumerate()
+                .filter(|&(i, &y)| argmax(&l[i * c..(i + 1) * c]) == y as usize)
+                .count();
+            hits as f64 / truth.len() as f64
+        });
+        Ok(Validation { knn_accuracy: report.accuracy, knn_f1: report.f1, top1 })
+    }
+
+    fn validation_subset(&self, train: &ImageSet) -> Vec<usize> {
+        use rand::seq::SliceRandom;
+        let mut idx: Vec<usize> = (0..train.len()).collect();
+        if let Some(n) = self.cfg.validation.train_subset {
+            if n < idx.len() {
+                idx.shuffle(&mut seeded_rng(&[self.cfg.seed, 0x7A1]));
+                idx.truncate(n);
+                idx.sort_unstable();
+            }
+        }
+        idx
+    }
+
+    /// The weights and BatchNorm statistics, by name.
+    pub fn weights(&self) -> Vec<(String, Tensor)> {
+        let data = self.varmap.data().lock().unwrap_or_else(|p| p.into_inner());
+        let mut v: Vec<(String, Tensor)> = data.iter().map(|(n, var)| (n.clone(), var.as_tensor().clone())).collect();
+        v.sort_by(|a, b| a.0.cmp(&b.0));
+        v
+    }
+
+    /// Saves the weights with `meta` (plus the model and training configuration) to `path`.
+    pub fn save_weights(&self, path: &Path, meta: serde_json::Value) -> Result<()> {
+        checkpoint::save(path, &self.weights(), &self.meta(meta))
+    }
+
+    /// Saves weights and optimiser state (optimiser tensors under `optim/`) for resuming.
+    pub fn save_resume(&self, path: &Path, meta: serde_json::Value) -> Result<()> {
+        let mut tensors = self.weights();
+        tensors.extend(self.opt.state()?.into_iter().map(|(n, t)| (format!("optim/{n}"), t)));
+        checkpoint::save(path, &tensors, &self.meta(meta))
+    }
+
+    fn meta(&self, extra: serde_json::Value) -> serde_json::Value {
+        serde_json::json!({
+            "model": self.cfg.model,
+            "train": self.cfg,
+            "noise": self.model.noise_state(),
+            "run": extra,
+        })
+    }
+
+    /// Loads weights (and, when `with_optimizer`, the optimiser state) from a checkpoint.
+    pub fn load(&mut self, path: &Path, with_optimizer: bool) -> Result<serde_json::Value> {
+        let ck = checkpoint::load(path, &self.device)?;
+        load_weights(&self.varmap, &ck.tensors, path)?;
+        if with_optimizer {
+            let state: HashMap<String, Tensor> = ck
+                .tensors
+                .iter()
+                .filter_map(|(n, t)| n.strip_prefix("optim/").map(|k| (k.to_string(), t.clone())))
+                .collect();
+            self.opt.load_state(&state).map_err(|e| TrainError::CheckpointFile {
+                path: path.to_path_buf(),
+                reason: format!("no usable optimiser state: {e}"),
+            })?;
+            // Dropout masks and pooling regions continue exactly where the saved run stopped.
+            let noise: NoiseState = serde_json::from_value(ck.meta["noise"].clone()).map_err(|e| {
+                TrainError::CheckpointFile { path: path.to_path_buf(), reason: format!("no usable noise state: {e}") }
+            })?;
+            self.model.set_noise_state(noise);
+        }
+        Ok(ck.meta)
+    }
+}
+
+/// The trainable parameters of `varmap` (everything but BatchNorm running statistics), sorted by name.
+pub fn trainable(varmap: &VarMap) -> Vec<(String, candle_core::Var)> {
+    let data = varmap.data().lock().unwrap_or_else(|p| p.into_inner());
+    let mut v: Vec<_> = data.iter().filter(|(n, _)| !is_buffer(n)).map(|(n, var)| (n.clone(), var.clone())).collect();
+    v.sort_by(|a, b| a.0.cmp(&b.0));
+    v
+}
+
+/// Copies checkpoint tensors into the model's variables; every variable must be present with its shape.
+pub fn load_weights(varmap: &VarMap, tensors: &HashMap<String, Tensor>, path: &Path) -> Result<()> {
+    let bad = |reason: String| TrainError::CheckpointFile { path: path.to_path_buf(), reason };
+    let data = varmap.data().lock().unwrap_or_else(|p| p.into_inner());
+    let mut names: Vec<&String> = data.keys().collect();
+    names.sort();
+    for name in names {
+        let var = &data[name];
+        let t = tensors.get(name).ok_or_else(|| bad(format!("lacks the model weight '{name}'")))?;
+        if t.shape() != var.as_tensor().shape() {
+            return Err(bad(format!(
+                "weight '{name}' has shape {:?}, the model expects {:?} (a checkpoint of another model?)",
+                t.dims(),
+                var.as_tensor().dims()
+            )));
+        }
+        var.set(&t.to_dtype(var.as_tensor().dtype())?)?;
+    }
+    Ok(())
+}
+
+/// Embeds every image of `set` in evaluation mode; returns the embeddings and the flattened logits, if any.
+pub fn embed_set(
+    model: &EmbeddingModel,
+    builder: &BatchBuilder,
+    set: &ImageSet,
+    batch_size: usize,
+    what: &str,
+) -> Result<(Embeddings, Option<Vec<f32>>)> {
+    let mut emb = Vec::new();
+    let mut logits: Option<Vec<f32>> = None;
+    let mut dim = model.config().embedding_dim;
+    let idx: Vec<usize> = (0..set.len()).collect();
+    for (b, chunk) in idx.chunks(batch_size.max(1)).enumerate() {
+        let images = builder.images(set, chunk, 0, b as u64)?;
+        let out = model.forward(&images, false)?;
+        dim = out.embedding.dim(D::Minus1)?;
+        emb.extend(out.embedding.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()?);
+        if let Some(l) = out.logits {
+            logits.get_or_insert_with(Vec::new).extend(l.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()?);
+        }
+    }
+    let emb = Embeddings::new(emb, set.len(), dim, what).map_err(|e| match e {
+        sgm_core::CoreError::NonFinite { row, .. } => {
+            TrainError::NonFiniteEmbedding { image: format!("image {row} ({})", set.samples[row].source.display()) }
+        }
+        other => other.into(),
+    })?;
+    Ok((emb, logits))
+}
+
+/// The images of `set` at `indices`, as a new set.
+pub fn subset_of(set: &ImageSet, indices: &[usize]) -> ImageSet {
+    let mut pixels = Vec::with_capacity(indices.len() * set.height * set.width);
+    for &i in indices {
+        pixels.extend_from_slice(set.image(i));
+    }
+    ImageSet {
+        name: set.name.clone(),
+        split: set.split,
+        height: set.height,
+        width: set.width,
+        pixels,
+        samples: indices.iter().map(|&i| set.samples[i].clone()).collect(),
+        class_names: set.class_names.clone(),
+    }
+}
+
+fn argmax(v: &[f32]) -> usize {
+    v.iter().enumerate().fold((0, f32::NEG_INFINITY), |best, (i, &x)| if x > best.1 { (i, x) } else { best }).0
+}

@@ -1,0 +1,144 @@
+//! Whole training runs on a tiny synthetic set: the run directory, resuming, refusing to clobber a run, divergence,
+//! and the three losses.
+
+use sgm_core::Miner;
+use sgm_data::{ImageSet, Split, SynthConfig};
+use sgm_models::BackboneKind;
+use sgm_train::checkpoint;
+use sgm_train::train::{fit, Existing, FitOptions, LossKind, TrainConfig, Trainer};
+use std::path::Path;
+
+fn sets() -> (ImageSet, ImageSet) {
+    let cfg = SynthConfig::small(6, 3);
+    (sgm_data::generate_synth(&cfg, Split::Train).unwrap(), sgm_data::generate_synth(&cfg, Split::Valid).unwrap())
+}
+
+/// FMPNet at 24×24, batches of 2 images × 8 classes, 2 batches per epoch: seconds, not minutes.
+fn tiny(loss: LossKind, epochs: usize) -> TrainConfig {
+    let mut cfg = TrainConfig { loss, epochs, samples_per_class: 2, batches_per_epoch: Some(2), ..TrainConfig::default() };
+    cfg.model.backbone = BackboneKind::FmpNet;
+    cfg.model.in_channels = 1;
+    cfg.model.input_size = 24;
+    cfg.batch_size = 16;
+    cfg.triplets_per_epoch = 16;
+    cfg.triplets_per_batch = 8;
+    cfg.eval_batch_size = 32;
+    cfg.validation.train_subset = Some(24);
+    cfg.validation.k = 3;
+    cfg.checkpoint_every = 2;
+    if loss == LossKind::Softmax {
+        cfg.model.num_classes = Some(8);
+    }
+    cfg
+}
+
+fn run(cfg: TrainConfig, out: &Path, existing: Existing) -> sgm_train::Result<sgm_train::train::FitSummary> {
+    let (train, valid) = sets();
+    fit(cfg, &train, Some(&valid), out, FitOptions { existing, ..FitOptions::default() })
+}
+
+fn weights(path: &Path) -> Vec<(String, Vec<f32>)> {
+    let ck = checkpoint::load(path, &candle_core::Device::Cpu).unwrap();
+    let mut v: Vec<_> = ck
+        .tensors
+        .iter()
+        .filter(|(n, _)| !n.starts_with("optim/"))
+        .map(|(n, t)| (n.clone(), t.flatten_all().unwrap().to_vec1::<f32>().unwrap()))
+        .collect();
+    v.sort_by(|a, b| a.0.cmp(&b.0));
+    v
+}
+
+#[test]
+fn a_run_leaves_a_complete_run_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let summary = run(tiny(LossKind::Sgm, 2), dir.path(), Existing::Refuse).unwrap();
+    assert_eq!(summary.records.len(), 2);
+    assert!(summary.records.iter().all(|r| r.train_loss.is_finite() && r.val_knn_accuracy.is_some()));
+    for f in ["config.toml", "metrics.jsonl", "metrics.csv", "last.safetensors", "best.safetensors", "resume.safetensors", "epoch-002.safetensors"] {
+        assert!(dir.path().join(f).is_file(), "{f} missing");
+    }
+    let jsonl = std::fs::read_to_string(dir.path().join("metrics.jsonl")).unwrap();
+    assert_eq!(jsonl.lines().count(), 2);
+    let csv = std::fs::read_to_string(dir.path().join("metrics.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 3, "header + 2 epochs");
+    // The stored configuration reads back as the one that ran.
+    let back = TrainConfig::from_toml_file(&dir.path().join("config.toml")).unwrap();
+    assert_eq!(back, tiny(LossKind::Sgm, 2));
+    // The checkpoint rebuilds the model, and its embeddings are finite and deterministic.
+    let (_, valid) = sets();
+    let mut t = Trainer::new(back, candle_core::Device::Cpu).unwrap();
+    t.load(&dir.path().join("best.safetensors"), false).unwrap();
+    let (a, _) = t.embed(&valid).unwrap();
+    let (b, _) = t.embed(&valid).unwrap();
+    assert_eq!(a, b);
+    assert_eq!((a.rows(), a.dim()), (valid.len(), 64));
+}
+
+#[test]
+fn resuming_gives_the_same_weights_as_an_uninterrupted_run() {
+    let whole = tempfile::tempdir().unwrap();
+    run(tiny(LossKind::Sgm, 2), whole.path(), Existing::Refuse).unwrap();
+
+    let split = tempfile::tempdir().unwrap();
+    run(tiny(LossKind::Sgm, 1), split.path(), Existing::Refuse).unwrap();
+    let resumed = run(tiny(LossKind::Sgm, 2), split.path(), Existing::Resume).unwrap();
+    assert_eq!(resumed.resumed_from, 1);
+    assert_eq!(resumed.records.len(), 1);
+
+    assert_eq!(weights(&whole.path().join("last.safetensors")), weights(&split.path().join("last.safetensors")));
+    let log = std::fs::read_to_string(split.path().join("metrics.jsonl")).unwrap();
+    assert_eq!(log.lines().count(), 2, "one line per epoch across the two calls");
+}
+
+#[test]
+fn an_existing_run_is_refused_resumed_only_with_the_same_config_or_overwritten() {
+    let dir = tempfile::tempdir().unwrap();
+    run(tiny(LossKind::Sgm, 1), dir.path(), Existing::Refuse).unwrap();
+    let err = run(tiny(LossKind::Sgm, 1), dir.path(), Existing::Refuse).unwrap_err().to_string();
+    assert!(err.contains("already holds a training run") && err.contains("--resume"), "{err}");
+
+    let mut other = tiny(LossKind::Sgm, 2);
+    other.optimizer.lr = 1e-3;
+    let err = run(other, dir.path(), Existing::Resume).unwrap_err().to_string();
+    assert!(err.contains("differs from the run's in optimizer"), "{err}");
+
+    let summary = run(tiny(LossKind::Sgm, 1), dir.path(), Existing::Overwrite).unwrap();
+    assert_eq!(summary.resumed_from, 0);
+    let log = std::fs::read_to_string(dir.path().join("metrics.jsonl")).unwrap();
+    assert_eq!(log.lines().count(), 1);
+}
+
+#[test]
+fn a_diverging_loss_stops_the_run_with_its_epoch_and_step() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = tiny(LossKind::Sgm, 1);
+    cfg.sgm.sigma = 1e-200; // every logit is -inf: the posterior is NaN
+    let err = run(cfg, dir.path(), Existing::Refuse).unwrap_err().to_string();
+    assert!(err.contains("diverged at epoch 1, step 1") && err.contains("the loss is not finite"), "{err}");
+    assert!(!dir.path().join("last.safetensors").exists(), "nothing half-trained is saved");
+}
+
+#[test]
+fn triplet_softmax_and_mined_runs_train() {
+    for (loss, miner) in [(LossKind::Triplet, None), (LossKind::Triplet, Some(Miner::BatchHard)), (LossKind::Softmax, None)] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cfg = tiny(loss, 1);
+        cfg.miner = miner;
+        let summary = run(cfg, dir.path(), Existing::Refuse).unwrap();
+        let r = &summary.records[0];
+        assert!(r.train_loss.is_finite(), "{loss} {miner:?}");
+        assert_eq!(r.val_top1.is_some(), loss == LossKind::Softmax);
+    }
+}
+
+#[test]
+fn invalid_configurations_are_rejected_before_training() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = tiny(LossKind::Softmax, 1);
+    cfg.model.num_classes = None;
+    let err = run(cfg, dir.path(), Existing::Refuse).unwrap_err().to_string();
+    assert!(err.contains("needs a class head"), "{err}");
+    let err = run(TrainConfig { epochs: 0, ..tiny(LossKind::Sgm, 1) }, dir.path(), Existing::Refuse).unwrap_err().to_string();
+    assert!(err.contains("epochs must be at least 1"), "{err}");
+}
