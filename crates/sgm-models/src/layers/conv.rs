@@ -1,16 +1,23 @@
 //! Convolution and linear layers with explicit initialisation and FLOP counting.
 
 use candle_core::{Module, Tensor};
-use candle_nn::{Conv2dConfig, Init, VarBuilder};
+use candle_nn::{Init, VarBuilder};
 
+use super::im2col_conv::conv2d;
 use super::ForwardCtx;
 use crate::error::Result;
 use crate::seeded::KAIMING_NORMAL_FAN_OUT;
 
 /// A 2-d convolution, weight Kaiming-normal (fan-out, ReLU gain) as torchvision's ResNet/VGG, bias zero.
+///
+/// On the CPU it runs through the crate's im2col convolution, whose backward uses matrix products instead of
+/// candle's slow `conv_transpose2d`.
 #[derive(Debug, Clone)]
 pub struct Conv {
-    inner: candle_nn::Conv2d,
+    weight: Tensor,
+    bias: Option<Tensor>,
+    stride: usize,
+    padding: usize,
     in_channels: usize,
     out_channels: usize,
     kernel: usize,
@@ -31,13 +38,16 @@ impl Conv {
         let weight =
             vb.get_with_hints((out_channels, in_channels, kernel, kernel), "weight", KAIMING_NORMAL_FAN_OUT)?;
         let bias = if bias { Some(vb.get_with_hints(out_channels, "bias", Init::Const(0.0))?) } else { None };
-        let cfg = Conv2dConfig { padding, stride, dilation: 1, groups: 1, cudnn_fwd_algo: None };
-        Ok(Conv { inner: candle_nn::Conv2d::new(weight, bias, cfg), in_channels, out_channels, kernel })
+        Ok(Conv { weight, bias, stride, padding, in_channels, out_channels, kernel })
     }
 
     /// Convolves `x` (N, C, H, W) and counts its FLOPs in `ctx`.
     pub fn forward(&self, x: &Tensor, ctx: &mut ForwardCtx) -> Result<Tensor> {
-        let y = self.inner.forward(x)?;
+        let y = conv2d(x, &self.weight, self.stride, self.padding)?;
+        let y = match &self.bias {
+            Some(b) => y.broadcast_add(&b.reshape((1, self.out_channels, 1, 1))?)?,
+            None => y,
+        };
         let (n, _, oh, ow) = y.dims4()?;
         ctx.flops += 2 * (n * self.out_channels * oh * ow * self.in_channels * self.kernel * self.kernel) as u64;
         Ok(y)

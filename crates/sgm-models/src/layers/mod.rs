@@ -6,6 +6,7 @@
 //! - [`SeededDropout`]: dropout with reproducible masks;
 //! - [`adaptive_avg_pool2d`]: PyTorch's adaptive average pooling;
 //! - [`Conv`], [`Dense`]: convolution and linear layers with the backbones' initialisations and FLOP counting;
+//!   on the CPU the convolution's backward runs on gemm + col2im (candle's uses a slow direct transposed conv);
 //! - [`ForwardCtx`]: the train flag, generator and FLOP counter threaded through a forward pass.
 
 pub mod adaptive_avg_pool;
@@ -14,6 +15,7 @@ pub mod context;
 pub mod conv;
 pub mod dropout;
 pub mod fractional_max_pool;
+mod im2col_conv;
 pub mod max_pool;
 mod window_max;
 

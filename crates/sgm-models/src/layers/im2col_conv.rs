@@ -1,0 +1,327 @@
+//! A CPU convolution whose backward runs on matrix products.
+//!
+//! candle's CPU backward for `conv2d` computes the input gradient with `conv_transpose2d`, a direct loop about ten
+//! times slower than the forward (measured here: 64×64×24×24 input, 3×3 kernel: forward 78 ms, input gradient
+//! 770 ms), which makes CPU training impractical. [`conv2d`] keeps candle's forward (im2col + gemm) but wraps it
+//! in a custom op whose backward computes, in batch chunks,
+//!
+//! - the input gradient as `col2im(gradᵀ · W)`,
+//! - the weight gradient as `Σ_n grad_n · im2col(x_n)`,
+//!
+//! both with candle's gemm. On other devices it is candle's `conv2d` unchanged.
+
+use candle_core::{CpuStorage, CustomOp1, CustomOp2, Layout, Shape, Tensor, WithDType};
+
+use crate::error::Result;
+
+/// Square-kernel convolution geometry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Geometry {
+    pub kernel: usize,
+    pub stride: usize,
+    pub padding: usize,
+}
+
+impl Geometry {
+    fn out(&self, size: usize) -> usize {
+        (size + 2 * self.padding - self.kernel) / self.stride + 1
+    }
+}
+
+fn slice<'a, T>(data: &'a [T], layout: &Layout) -> candle_core::Result<&'a [T]> {
+    match layout.contiguous_offsets() {
+        Some((a, b)) => Ok(&data[a..b]),
+        None => candle_core::bail!("im2col conv needs contiguous tensors"),
+    }
+}
+
+/// `(N, C, H, W) → (N, OH·OW, C·k·k)`, columns ordered (c, ki, kj) like a reshaped `(O, C, k, k)` weight.
+struct Im2Col(Geometry);
+
+impl Im2Col {
+    fn run<T: WithDType>(&self, x: &[T], layout: &Layout) -> candle_core::Result<(Vec<T>, Shape)> {
+        let (n, c, h, w) = layout.shape().dims4()?;
+        let x = slice(x, layout)?;
+        let g = self.0;
+        let (oh, ow, k) = (g.out(h), g.out(w), g.kernel);
+        let ckk = c * k * k;
+        let mut out = vec![T::zero(); n * oh * ow * ckk];
+        for b in 0..n {
+            for i in 0..oh {
+                for j in 0..ow {
+                    let row = &mut out[((b * oh + i) * ow + j) * ckk..][..ckk];
+                    for ch in 0..c {
+                        let plane = &x[(b * c + ch) * h * w..][..h * w];
+                        for a in 0..k {
+                            let r = (i * g.stride + a) as isize - g.padding as isize;
+                            if r < 0 || r >= h as isize {
+                                continue;
+                            }
+                            for bb in 0..k {
+                                let col = (j * g.stride + bb) as isize - g.padding as isize;
+                                if col >= 0 && col < w as isize {
+                                    row[(ch * k + a) * k + bb] = plane[r as usize * w + col as usize];
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        Ok((out, Shape::from((n, oh * ow, ckk))))
+    }
+}
+
+impl CustomOp1 for Im2Col {
+    fn name(&self) -> &'static str {
+        "sgm-im2col"
+    }
+
+    fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
+        match s {
+            CpuStorage::F32(x) => self.run(x, l).map(|(v, s)| (CpuStorage::F32(v), s)),
+            CpuStorage::F64(x) => self.run(x, l).map(|(v, s)| (CpuStorage::F64(v), s)),
+            _ => candle_core::bail!("im2col supports f32 and f64 only"),
+        }
+    }
+}
+
+/// `(N, OH·OW, C·k·k) → (N, C, H, W)`, summing overlapping contributions (the adjoint of [`Im2Col`]).
+struct Col2Im {
+    geometry: Geometry,
+    channels: usize,
+    height: usize,
+    width: usize,
+}
+
+impl Col2Im {
+    fn run<T: WithDType>(&self, cols: &[T], layout: &Layout) -> candle_core::Result<(Vec<T>, Shape)> {
+        let (n, _, ckk) = layout.shape().dims3()?;
+        let cols = slice(cols, layout)?;
+        let g = self.geometry;
+        let (c, h, w, k) = (self.channels, self.height, self.width, g.kernel);
+        let (oh, ow) = (g.out(h), g.out(w));
+        if ckk != c * k * k || layout.shape().dims()[1] != oh * ow {
+            candle_core::bail!("col2im: columns {:?} do not fit ({c}, {h}, {w}) with k={k}", layout.shape())
+        }
+        let mut out = vec![T::zero(); n * c * h * w];
+        for b in 0..n {
+            for i in 0..oh {
+                for j in 0..ow {
+                    let row = &cols[((b * oh + i) * ow + j) * ckk..][..ckk];
+                    for ch in 0..c {
+                        let plane = &mut out[(b * c + ch) * h * w..][..h * w];
+                        for a in 0..k {
+                            let r = (i * g.stride + a) as isize - g.padding as isize;
+                            if r < 0 || r >= h as isize {
+                                continue;
+                            }
+                            for bb in 0..k {
+                                let col = (j * g.stride + bb) as isize - g.padding as isize;
+                                if col >= 0 && col < w as isize {
+                                    plane[r as usize * w + col as usize] += row[(ch * k + a) * k + bb];
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        Ok((out, Shape::from((n, c, h, w))))
+    }
+}
+
+impl CustomOp1 for Col2Im {
+    fn name(&self) -> &'static str {
+        "sgm-col2im"
+    }
+
+    fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
+        match s {
+            CpuStorage::F32(x) => self.run(x, l).map(|(v, s)| (CpuStorage::F32(v), s)),
+            CpuStorage::F64(x) => self.run(x, l).map(|(v, s)| (CpuStorage::F64(v), s)),
+            _ => candle_core::bail!("col2im supports f32 and f64 only"),
+        }
+    }
+}
+
+/// The convolution op: forward by candle's `conv2d`, backward by gemm + col2im.
+struct ConvOp(Geometry);
+
+fn to_tensor<T: WithDType>(data: &[T], layout: &Layout) -> candle_core::Result<Tensor> {
+    Tensor::from_slice(slice(data, layout)?, layout.shape(), &candle_core::Device::Cpu)
+}
+
+fn to_storage(t: &Tensor) -> candle_core::Result<CpuStorage> {
+    let flat = t.flatten_all()?;
+    Ok(match t.dtype() {
+        candle_core::DType::F64 => CpuStorage::F64(flat.to_vec1()?),
+        _ => CpuStorage::F32(flat.to_dtype(candle_core::DType::F32)?.to_vec1()?),
+    })
+}
+
+/// Elements of im2col columns a backward chunk may hold (32 MiB of f32).
+const CHUNK_ELEMS: usize = 8 << 20;
+
+impl CustomOp2 for ConvOp {
+    fn name(&self) -> &'static str {
+        "sgm-conv2d"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
+        let (x, w) = match (s1, s2) {
+            (CpuStorage::F32(x), CpuStorage::F32(w)) => (to_tensor(x, l1)?, to_tensor(w, l2)?),
+            (CpuStorage::F64(x), CpuStorage::F64(w)) => (to_tensor(x, l1)?, to_tensor(w, l2)?),
+            _ => candle_core::bail!("sgm conv2d supports f32 and f64 with matching dtypes"),
+        };
+        let y = x.conv2d(&w, self.0.padding, self.0.stride, 1, 1)?;
+        Ok((to_storage(&y)?, y.shape().clone()))
+    }
+
+    fn bwd(
+        &self,
+        x: &Tensor,
+        w: &Tensor,
+        _res: &Tensor,
+        grad: &Tensor,
+    ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>)> {
+        let (x, w, grad) = (x.detach(), w.detach(), grad.detach().contiguous()?);
+        let (n, c, h, wd) = x.dims4()?;
+        let (o, _, k, _) = w.dims4()?;
+        let (_, _, oh, ow) = grad.dims4()?;
+        let (l, ckk) = (oh * ow, c * k * k);
+        let wmat = w.reshape((o, ckk))?;
+        let chunk = (CHUNK_ELEMS / (l * ckk).max(1)).clamp(1, n.max(1));
+        let mut grad_x = Vec::with_capacity(n.div_ceil(chunk));
+        let mut grad_w: Option<Tensor> = None;
+        let mut start = 0;
+        while start < n {
+            let len = chunk.min(n - start);
+            let g = grad.narrow(0, start, len)?.reshape((len, o, l))?;
+            // Input gradient: (len, L, O) · (O, CKK) → columns → col2im.
+            let gcols = g.transpose(1, 2)?.contiguous()?.broadcast_matmul(&wmat)?;
+            let col2im = Col2Im { geometry: self.0, channels: c, height: h, width: wd };
+            grad_x.push(gcols.apply_op1_no_bwd(&col2im)?);
+            // Weight gradient: Σ_n (O, L) · (L, CKK).
+            let cols = x.narrow(0, start, len)?.contiguous()?.apply_op1_no_bwd(&Im2Col(self.0))?;
+            let gw = g.matmul(&cols)?.sum(0)?;
+            grad_w = Some(match grad_w {
+                Some(acc) => (acc + gw)?,
+                None => gw,
+            });
+            start += len;
+        }
+        let grad_x = Tensor::cat(&grad_x, 0)?;
+        let grad_w = match grad_w {
+            Some(gw) => Some(gw.reshape(w.shape())?),
+            None => None,
+        };
+        Ok((Some(grad_x), grad_w))
+    }
+}
+
+/// `conv2d(x, w)` (no bias, dilation 1, one group) with the fast backward on the CPU; candle's op elsewhere.
+pub(crate) fn conv2d(x: &Tensor, w: &Tensor, stride: usize, padding: usize) -> Result<Tensor> {
+    if x.device().is_cpu() {
+        let kernel = w.dim(2)?;
+        Ok(x.contiguous()?.apply_op2(&w.contiguous()?, ConvOp(Geometry { kernel, stride, padding }))?)
+    } else {
+        Ok(x.conv2d(w, padding, stride, 1, 1)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use candle_core::{DType, Device, Var};
+
+    use super::*;
+
+    fn randomish(shape: &[usize], salt: usize) -> Var {
+        let n: usize = shape.iter().product();
+        let v: Vec<f64> = (0..n).map(|i| (((i + salt) * 7919 % 1009) as f64 / 1009.0) - 0.5).collect();
+        Var::from_tensor(&Tensor::from_vec(v, shape, &Device::Cpu).unwrap()).unwrap()
+    }
+
+    fn max_abs_diff(a: &Tensor, b: &Tensor) -> f64 {
+        (a - b).unwrap().abs().unwrap().flatten_all().unwrap().max(0).unwrap().to_scalar::<f64>().unwrap()
+    }
+
+    #[test]
+    fn matches_candle_conv_forward_and_backward() {
+        // (N, C, H, W, O, k, stride, padding): odd sizes, strides 1/2/4, the backbones' kernels. Strided cases
+        // are square: candle's reference backward breaks on non-square strided inputs (tested separately below).
+        for (n, c, h, w, o, k, s, p) in [
+            (2, 3, 9, 7, 4, 3, 1, 1),
+            (3, 2, 11, 11, 5, 3, 2, 1),
+            (2, 1, 13, 13, 3, 5, 2, 2),
+            (1, 3, 23, 23, 2, 11, 4, 2),
+            (2, 4, 9, 9, 6, 1, 2, 0),
+            (2, 2, 10, 10, 3, 7, 2, 3),
+        ] {
+            let x = randomish(&[n, c, h, w], 1);
+            let wt = randomish(&[o, c, k, k], 2);
+            let ours = conv2d(x.as_tensor(), wt.as_tensor(), s, p).unwrap();
+            let theirs = x.as_tensor().conv2d(wt.as_tensor(), p, s, 1, 1).unwrap();
+            assert_eq!(ours.dims(), theirs.dims());
+            assert!(max_abs_diff(&ours, &theirs) < 1e-12);
+            let weights = randomish(ours.dims(), 3);
+            let g1 = (&ours * weights.as_tensor()).unwrap().sum_all().unwrap().backward().unwrap();
+            let g2 = (&theirs * weights.as_tensor()).unwrap().sum_all().unwrap().backward().unwrap();
+            for v in [&x, &wt] {
+                let d = max_abs_diff(g1.get(v).unwrap(), g2.get(v).unwrap());
+                assert!(d < 1e-10, "case k{k} s{s} p{p}: gradient differs by {d}");
+            }
+        }
+    }
+
+    #[test]
+    fn non_square_strided_input_gradient_by_finite_differences() {
+        // candle's own conv2d backward fails here (it derives the width's output padding from the height and
+        // returns a gradient of the wrong shape), so check against central differences (exact: conv is linear).
+        let (shape, k, s, p) = ([2usize, 2, 13, 12], 5, 2, 2);
+        let x = randomish(&shape, 6);
+        let w = randomish(&[3, 2, k, k], 7);
+        let y = conv2d(x.as_tensor(), w.as_tensor(), s, p).unwrap();
+        let weights = randomish(y.dims(), 8);
+        let f = |t: &Tensor| -> f64 {
+            (conv2d(t, w.as_tensor(), s, p).unwrap() * weights.as_tensor())
+                .unwrap()
+                .sum_all()
+                .unwrap()
+                .to_scalar()
+                .unwrap()
+        };
+        let grads = (&y * weights.as_tensor()).unwrap().sum_all().unwrap().backward().unwrap();
+        let gx = grads.get(&x).unwrap();
+        assert_eq!(gx.dims(), &shape);
+        let gx = gx.flatten_all().unwrap().to_vec1::<f64>().unwrap();
+        let base = x.as_tensor().flatten_all().unwrap().to_vec1::<f64>().unwrap();
+        for i in (0..base.len()).step_by(17) {
+            let bump = |d: f64| {
+                let mut v = base.clone();
+                v[i] += d;
+                f(&Tensor::from_vec(v, shape.as_slice(), &Device::Cpu).unwrap())
+            };
+            let fd = (bump(1e-3) - bump(-1e-3)) / 2e-3;
+            assert!((fd - gx[i]).abs() < 1e-8, "element {i}: {fd} vs {}", gx[i]);
+        }
+    }
+
+    #[test]
+    fn backward_chunks_agree_with_one_chunk() {
+        // A batch large enough to need several chunks: 40 × 36·(8·9) columns > CHUNK_ELEMS / 40 per image.
+        let x = randomish(&[40, 8, 60, 60], 4);
+        let w = Var::from_tensor(&randomish(&[2, 8, 3, 3], 5).as_tensor().to_dtype(DType::F64).unwrap()).unwrap();
+        let y = conv2d(x.as_tensor(), w.as_tensor(), 1, 1).unwrap();
+        let g = y.sum_all().unwrap().backward().unwrap();
+        let reference = x.as_tensor().conv2d(w.as_tensor(), 1, 1, 1, 1).unwrap().sum_all().unwrap().backward().unwrap();
+        assert!(max_abs_diff(g.get(&w).unwrap(), reference.get(&w).unwrap()) < 1e-8);
+        assert!(max_abs_diff(g.get(&x).unwrap(), reference.get(&x).unwrap()) < 1e-10);
+    }
+}
