@@ -62,8 +62,8 @@ impl Fixture {
         let dir = tempfile::tempdir().unwrap();
         let (xtr, ytr) = data(600, 16, 0.0, 8);
         let (mut xte, mut yte) = data(200, 16, 0.5, 8);
-        xte.extend_from_slice(&xte[..30 * 16].to_vec());
-        yte.extend_from_slice(&yte[..30].to_vec());
+        xte.extend_from_within(..30 * 16);
+        yte.extend_from_within(..30);
         let groups: Vec<i32> = (0..200).chain(0..30).collect();
         let p = |n: &str| dir.path().join(n);
         write_npy(&p("train.npy"), &[600, 16], &xtr);
@@ -176,10 +176,8 @@ fn safetensors_input_with_labels_inside() {
     ];
     let path = f.path("test.safetensors");
     candle_core::safetensors::save(&tensors.into_iter().map(|(k, v)| (k.to_string(), v)).collect(), &path).unwrap();
-    let args: Vec<String> = ["sgm", "eval", "--test", path.to_str().unwrap(), "--no-clustering"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+    let args: Vec<String> =
+        ["sgm", "eval", "--test", path.to_str().unwrap(), "--no-clustering"].iter().map(|s| s.to_string()).collect();
     let r = eval(args).unwrap();
     assert!(r.knn.is_none() && r.clustering.is_none());
     assert_eq!(r.inputs.test, 200);
@@ -188,7 +186,10 @@ fn safetensors_input_with_labels_inside() {
     let bytes = std::fs::read(&path).unwrap();
     let cut = f.path("cut.safetensors");
     std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
-    let err = format!("{:#}", eval(vec!["sgm".into(), "eval".into(), "--test".into(), cut.display().to_string()]).unwrap_err());
+    let err = format!(
+        "{:#}",
+        eval(vec!["sgm".into(), "eval".into(), "--test".into(), cut.display().to_string()]).unwrap_err()
+    );
     assert!(err.contains("cut.safetensors") && err.contains("not a valid safetensors"), "{err}");
 }
 

@@ -10,8 +10,20 @@ fn sgm(args: &[&str]) -> anyhow::Result<()> {
 }
 
 const TINY: &[&str] = &[
-    "--synth-per-class", "6", "--backbone", "fmpnet", "--size", "24", "--channels", "1", "--epochs", "1",
-    "--samples-per-class", "2", "--batches-per-epoch", "1",
+    "--synth-per-class",
+    "6",
+    "--backbone",
+    "fmpnet",
+    "--size",
+    "24",
+    "--channels",
+    "1",
+    "--epochs",
+    "1",
+    "--samples-per-class",
+    "2",
+    "--batches-per-epoch",
+    "1",
 ];
 
 fn train(out: &Path) {
@@ -39,8 +51,18 @@ fn train_embed_eval() {
     sgm(&[&["embed"][..], &common, &["--split", "test", "--out", te.to_str().unwrap()]].concat()).unwrap();
     assert!(dir.path().join("test.labels.npy").is_file());
     let labels = dir.path().join("test.labels.npy");
-    sgm(&["eval", "--train", tr.to_str().unwrap(), "--test", te.to_str().unwrap(), "--test-labels", labels.to_str().unwrap(), "--k", "3"])
-        .unwrap();
+    sgm(&[
+        "eval",
+        "--train",
+        tr.to_str().unwrap(),
+        "--test",
+        te.to_str().unwrap(),
+        "--test-labels",
+        labels.to_str().unwrap(),
+        "--k",
+        "3",
+    ])
+    .unwrap();
 
     // A second `sgm train` into the same folder is refused; --resume with more epochs continues it.
     let mut again = vec!["train", "--out", run.to_str().unwrap()];
@@ -65,7 +87,10 @@ fn embed_refuses_a_truncated_checkpoint() {
     let cut = dir.path().join("cut.safetensors");
     std::fs::write(&cut, &bytes[..bytes.len() * 2 / 3]).unwrap();
     let out = dir.path().join("e.safetensors");
-    let err = format!("{:#}", sgm(&["embed", "--checkpoint", cut.to_str().unwrap(), "--out", out.to_str().unwrap()]).unwrap_err());
+    let err = format!(
+        "{:#}",
+        sgm(&["embed", "--checkpoint", cut.to_str().unwrap(), "--out", out.to_str().unwrap()]).unwrap_err()
+    );
     assert!(err.contains("cut.safetensors") && err.contains("truncated or corrupt"), "{err}");
     assert!(!out.exists());
 }

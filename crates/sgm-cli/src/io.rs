@@ -154,12 +154,9 @@ fn read_npy_ints(path: &Path) -> Result<Vec<i64>> {
         (TypeChar::Uint, 1) => npy.into_vec::<u8>().with_context(ctx)?.into_iter().map(i64::from).collect(),
         (TypeChar::Uint, 2) => npy.into_vec::<u16>().with_context(ctx)?.into_iter().map(i64::from).collect(),
         (TypeChar::Uint, 4) => npy.into_vec::<u32>().with_context(ctx)?.into_iter().map(i64::from).collect(),
-        (TypeChar::Uint, 8) => npy
-            .into_vec::<u64>()
-            .with_context(ctx)?
-            .into_iter()
-            .map(|v| i64::try_from(v).unwrap_or(i64::MAX))
-            .collect(),
+        (TypeChar::Uint, 8) => {
+            npy.into_vec::<u64>().with_context(ctx)?.into_iter().map(|v| i64::try_from(v).unwrap_or(i64::MAX)).collect()
+        }
         _ => bail!("{what}: dtype {type_str} is not an integer type; labels must be integers"),
     })
 }

@@ -100,9 +100,8 @@ pub fn kmeans(emb: &Embeddings, cfg: &KMeansConfig, labels: Option<&[u32]>) -> R
 
     let model = match cfg.init {
         KMeansInitMethod::PerClass => {
-            let labels = labels.ok_or_else(|| {
-                ClusterError::InvalidParams("per-class initialisation needs the labels".into())
-            })?;
+            let labels = labels
+                .ok_or_else(|| ClusterError::InvalidParams("per-class initialisation needs the labels".into()))?;
             fit_from(per_class_centres(&x, labels, cfg.k, cfg.seed)?, cfg, tolerance, &dataset)?
         }
         KMeansInitMethod::Given { ref centres } => {

@@ -21,10 +21,7 @@ impl Embeddings {
             return Err(CoreError::Empty(format!("{what} has dimension 0")));
         }
         if data.len() != rows * dim {
-            return Err(CoreError::Shape(format!(
-                "{what}: {} values cannot form {rows} × {dim}",
-                data.len()
-            )));
+            return Err(CoreError::Shape(format!("{what}: {} values cannot form {rows} × {dim}", data.len())));
         }
         if let Some(pos) = data.iter().position(|v| !v.is_finite()) {
             return Err(CoreError::NonFinite { what: what.to_string(), row: pos / dim });
@@ -65,11 +62,7 @@ impl Embeddings {
 /// Checks that a label vector has one entry per embedding row.
 pub(crate) fn check_labels(emb: &Embeddings, labels: &[u32], what: &str) -> Result<()> {
     if labels.len() != emb.rows() {
-        return Err(CoreError::Shape(format!(
-            "{what}: {} labels for {} embeddings",
-            labels.len(),
-            emb.rows()
-        )));
+        return Err(CoreError::Shape(format!("{what}: {} labels for {} embeddings", labels.len(), emb.rows())));
     }
     Ok(())
 }

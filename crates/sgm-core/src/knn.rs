@@ -103,7 +103,12 @@ impl TopK {
 }
 
 /// Finds the `k` nearest database rows of every query row.
-pub fn knn_search(queries: &Embeddings, database: &Embeddings, k: usize, exclusion: Exclusion<'_>) -> Result<Neighbors> {
+pub fn knn_search(
+    queries: &Embeddings,
+    database: &Embeddings,
+    k: usize,
+    exclusion: Exclusion<'_>,
+) -> Result<Neighbors> {
     if k == 0 {
         return Err(invalid("k must be at least 1"));
     }

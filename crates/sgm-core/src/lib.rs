@@ -56,4 +56,6 @@ pub use embeddings::Embeddings;
 pub use error::{CoreError, Result};
 pub use knn::{knn_classify, knn_search, vote, Exclusion, Neighbors};
 pub use loss::{CrossEntropyLoss, Miner, SgmConfig, SgmLoss, TripletConfig, TripletLoss};
-pub use metrics::{ami, classification_report, mutual_info, nmi, retrieval_scores, ClassificationReport, RetrievalReport};
+pub use metrics::{
+    ami, classification_report, mutual_info, nmi, retrieval_scores, ClassificationReport, RetrievalReport,
+};

@@ -23,10 +23,10 @@ pub mod registry;
 pub mod sampler;
 pub mod synth;
 
-pub use error::{DataError, Result};
+pub use augment::{AugmentConfig, Batch, BatchBuilder, BatchConfig, Normalization};
 pub use classes::Expression;
+pub use error::{DataError, Result};
 pub use image_set::{ImageSet, SampleMeta, Split};
 pub use loaders::{load, Format, LoadOptions, LoadReport, LoadedDataset};
 pub use registry::Registry;
 pub use synth::{generate as generate_synth, write_image_folder as write_synth_image_folder, SynthConfig};
-pub use augment::{AugmentConfig, Batch, BatchBuilder, BatchConfig, Normalization};

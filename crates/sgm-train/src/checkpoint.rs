@@ -58,7 +58,8 @@ pub fn save(path: &Path, tensors: &[(String, Tensor)], meta: &serde_json::Value)
         .iter()
         .map(|(n, t)| Ok((n.clone(), t.to_device(&Device::Cpu)?.contiguous()?)))
         .collect::<Result<_>>()?;
-    let sha = digest(cpu.iter().map(|(n, t)| (n.as_str(), format!("{:?}", View::dtype(t)), t.dims().to_vec(), t.data())));
+    let sha =
+        digest(cpu.iter().map(|(n, t)| (n.as_str(), format!("{:?}", View::dtype(t)), t.dims().to_vec(), t.data())));
     let info = HashMap::from([
         (KEY_FORMAT.to_string(), FORMAT.to_string()),
         (KEY_VERSION.to_string(), env!("CARGO_PKG_VERSION").to_string()),
@@ -84,16 +85,15 @@ pub fn load(path: &Path, device: &Device) -> Result<Checkpoint> {
         None => return Err(bad("not an sgm checkpoint (no sgm.format metadata)".into())),
     }
     let views = st.tensors();
-    let sha = digest(views.iter().map(|(n, v)| (n.as_str(), format!("{:?}", v.dtype()), v.shape().to_vec(), std::borrow::Cow::Borrowed(v.data()))));
+    let sha = digest(views.iter().map(|(n, v)| {
+        (n.as_str(), format!("{:?}", v.dtype()), v.shape().to_vec(), std::borrow::Cow::Borrowed(v.data()))
+    }));
     let expected = info.get(KEY_SHA256).ok_or_else(|| bad("no sgm.sha256 metadata".into()))?;
     if &sha != expected {
         return Err(bad("checksum mismatch: the tensor data does not match what was saved (corrupt file)".into()));
     }
     let meta: serde_json::Value = serde_json::from_str(info.get(KEY_META).map_or("null", String::as_str))
         .map_err(|e| bad(format!("unreadable sgm.meta: {e}")))?;
-    let tensors = views
-        .iter()
-        .map(|(n, v)| Ok((n.clone(), v.load(device)?)))
-        .collect::<Result<HashMap<_, _>>>()?;
+    let tensors = views.iter().map(|(n, v)| Ok((n.clone(), v.load(device)?))).collect::<Result<HashMap<_, _>>>()?;
     Ok(Checkpoint { tensors, meta, sgm_version: info.get(KEY_VERSION).cloned().unwrap_or_default() })
 }

@@ -34,7 +34,10 @@ fn round_trip_is_exact() {
         assert_eq!(got.dtype(), t.dtype());
         assert_eq!(got.dims(), t.dims());
         let (a, b) = (got.to_dtype(DType::F64).unwrap(), t.to_dtype(DType::F64).unwrap());
-        assert_eq!(a.flatten_all().unwrap().to_vec1::<f64>().unwrap(), b.flatten_all().unwrap().to_vec1::<f64>().unwrap());
+        assert_eq!(
+            a.flatten_all().unwrap().to_vec1::<f64>().unwrap(),
+            b.flatten_all().unwrap().to_vec1::<f64>().unwrap()
+        );
     }
     // No temporary file is left behind.
     let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();

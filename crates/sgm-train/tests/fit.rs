@@ -15,7 +15,8 @@ fn sets() -> (ImageSet, ImageSet) {
 
 /// FMPNet at 24×24, batches of 2 images × 8 classes, 2 batches per epoch: seconds, not minutes.
 fn tiny(loss: LossKind, epochs: usize) -> TrainConfig {
-    let mut cfg = TrainConfig { loss, epochs, samples_per_class: 2, batches_per_epoch: Some(2), ..TrainConfig::default() };
+    let mut cfg =
+        TrainConfig { loss, epochs, samples_per_class: 2, batches_per_epoch: Some(2), ..TrainConfig::default() };
     cfg.model.backbone = BackboneKind::FmpNet;
     cfg.model.in_channels = 1;
     cfg.model.input_size = 24;
@@ -55,7 +56,15 @@ fn a_run_leaves_a_complete_run_directory() {
     let summary = run(tiny(LossKind::Sgm, 2), dir.path(), Existing::Refuse).unwrap();
     assert_eq!(summary.records.len(), 2);
     assert!(summary.records.iter().all(|r| r.train_loss.is_finite() && r.val_knn_accuracy.is_some()));
-    for f in ["config.toml", "metrics.jsonl", "metrics.csv", "last.safetensors", "best.safetensors", "resume.safetensors", "epoch-002.safetensors"] {
+    for f in [
+        "config.toml",
+        "metrics.jsonl",
+        "metrics.csv",
+        "last.safetensors",
+        "best.safetensors",
+        "resume.safetensors",
+        "epoch-002.safetensors",
+    ] {
         assert!(dir.path().join(f).is_file(), "{f} missing");
     }
     let jsonl = std::fs::read_to_string(dir.path().join("metrics.jsonl")).unwrap();
@@ -121,7 +130,9 @@ fn a_diverging_loss_stops_the_run_with_its_epoch_and_step() {
 
 #[test]
 fn triplet_softmax_and_mined_runs_train() {
-    for (loss, miner) in [(LossKind::Triplet, None), (LossKind::Triplet, Some(Miner::BatchHard)), (LossKind::Softmax, None)] {
+    for (loss, miner) in
+        [(LossKind::Triplet, None), (LossKind::Triplet, Some(Miner::BatchHard)), (LossKind::Softmax, None)]
+    {
         let dir = tempfile::tempdir().unwrap();
         let mut cfg = tiny(loss, 1);
         cfg.miner = miner;
@@ -139,6 +150,7 @@ fn invalid_configurations_are_rejected_before_training() {
     cfg.model.num_classes = None;
     let err = run(cfg, dir.path(), Existing::Refuse).unwrap_err().to_string();
     assert!(err.contains("needs a class head"), "{err}");
-    let err = run(TrainConfig { epochs: 0, ..tiny(LossKind::Sgm, 1) }, dir.path(), Existing::Refuse).unwrap_err().to_string();
+    let err =
+        run(TrainConfig { epochs: 0, ..tiny(LossKind::Sgm, 1) }, dir.path(), Existing::Refuse).unwrap_err().to_string();
     assert!(err.contains("epochs must be at least 1"), "{err}");
 }

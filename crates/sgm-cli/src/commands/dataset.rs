@@ -51,7 +51,9 @@ impl DataArgs {
             let cfg = self.synth_config();
             return splits
                 .iter()
-                .map(|&s| sgm_data::generate_synth(&cfg, s).with_context(|| format!("generating the synthetic {s} split")))
+                .map(|&s| {
+                    sgm_data::generate_synth(&cfg, s).with_context(|| format!("generating the synthetic {s} split"))
+                })
                 .collect();
         }
         let registry = Registry::embedded().context("the embedded datasets.toml is invalid")?;

@@ -37,9 +37,10 @@ pub struct EmbedArgs {
 /// Rebuilds the trainer a checkpoint was written by, with its weights loaded.
 pub fn trainer_from_checkpoint(path: &Path, device: Device) -> Result<Trainer> {
     let ck = sgm_train::checkpoint::load(path, &Device::Cpu)?;
-    let train = ck.meta.get("train").cloned().filter(|v| !v.is_null()).with_context(|| {
-        format!("{}: the checkpoint does not record its training configuration", path.display())
-    })?;
+    let train =
+        ck.meta.get("train").cloned().filter(|v| !v.is_null()).with_context(|| {
+            format!("{}: the checkpoint does not record its training configuration", path.display())
+        })?;
     let cfg: TrainConfig = serde_json::from_value(train)
         .with_context(|| format!("{}: unreadable training configuration in the checkpoint", path.display()))?;
     let mut trainer = Trainer::new(cfg, device)?;
@@ -60,7 +61,14 @@ pub fn run(a: EmbedArgs) -> Result<()> {
 }
 
 /// Writes embeddings, labels and optional group ids as .safetensors or .npy files (atomically).
-pub fn write_embeddings(out: &Path, data: &[f32], rows: usize, dim: usize, labels: &[u32], groups: Option<&[u32]>) -> Result<()> {
+pub fn write_embeddings(
+    out: &Path,
+    data: &[f32],
+    rows: usize,
+    dim: usize,
+    labels: &[u32],
+    groups: Option<&[u32]>,
+) -> Result<()> {
     let ext = out.extension().and_then(|e| e.to_str()).unwrap_or("");
     match ext {
         "safetensors" => {
@@ -70,7 +78,8 @@ pub fn write_embeddings(out: &Path, data: &[f32], rows: usize, dim: usize, label
                 ("labels", Tensor::from_vec(labels.iter().map(|&l| l as i64).collect::<Vec<_>>(), rows, &dev)?),
             ];
             if let Some(g) = groups {
-                tensors.push(("groups", Tensor::from_vec(g.iter().map(|&l| l as i64).collect::<Vec<_>>(), rows, &dev)?));
+                tensors
+                    .push(("groups", Tensor::from_vec(g.iter().map(|&l| l as i64).collect::<Vec<_>>(), rows, &dev)?));
             }
             let bytes = safetensors::serialize(tensors.iter().map(|(n, t)| (*n, t)), None)?;
             sgm_train::atomic::write_atomic(out, &bytes)?;
@@ -78,9 +87,17 @@ pub fn write_embeddings(out: &Path, data: &[f32], rows: usize, dim: usize, label
         "npy" => {
             write_npy(out, &[rows as u64, dim as u64], data)?;
             let stem = out.with_extension("");
-            write_npy(&stem.with_extension("labels.npy"), &[rows as u64], &labels.iter().map(|&l| l as i64).collect::<Vec<_>>())?;
+            write_npy(
+                &stem.with_extension("labels.npy"),
+                &[rows as u64],
+                &labels.iter().map(|&l| l as i64).collect::<Vec<_>>(),
+            )?;
             if let Some(g) = groups {
-                write_npy(&stem.with_extension("groups.npy"), &[rows as u64], &g.iter().map(|&l| l as i64).collect::<Vec<_>>())?;
+                write_npy(
+                    &stem.with_extension("groups.npy"),
+                    &[rows as u64],
+                    &g.iter().map(|&l| l as i64).collect::<Vec<_>>(),
+                )?;
             }
         }
         _ => bail!("{}: unknown output type (use .safetensors or .npy)", out.display()),

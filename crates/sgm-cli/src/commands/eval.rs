@@ -10,8 +10,7 @@ use clap::Args;
 use serde::Serialize;
 use sgm_cluster::{kmeans, KMeansConfig, KMeansInitMethod};
 use sgm_core::{
-    ami, classification_report, knn_classify, nmi, retrieval_scores, ClassificationReport, Embeddings,
-    RetrievalReport,
+    ami, classification_report, knn_classify, nmi, retrieval_scores, ClassificationReport, Embeddings, RetrievalReport,
 };
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -154,11 +153,19 @@ fn labels_for(emb_path: &Path, labels: Option<&PathBuf>, flag: &str) -> Result<V
     match labels {
         Some(p) => read_labels(p, "labels"),
         None if is_safetensors(emb_path) => read_labels(emb_path, "labels"),
-        None => bail!("{flag} is required when {} is not a .safetensors file with a 'labels' tensor", emb_path.display()),
+        None => {
+            bail!("{flag} is required when {} is not a .safetensors file with a 'labels' tensor", emb_path.display())
+        }
     }
 }
 
-fn check_rows(emb: &Embeddings, labels: &[u32], emb_path: &Path, labels_path: Option<&PathBuf>, what: &str) -> Result<()> {
+fn check_rows(
+    emb: &Embeddings,
+    labels: &[u32],
+    emb_path: &Path,
+    labels_path: Option<&PathBuf>,
+    what: &str,
+) -> Result<()> {
     if emb.rows() != labels.len() {
         let source = labels_path.unwrap_or(&emb_path.to_path_buf()).display().to_string();
         bail!("{}: {} embeddings but {} {what} in {source}", emb_path.display(), emb.rows(), labels.len());
@@ -328,7 +335,11 @@ pub fn render(r: &EvalReport) -> String {
         let _ = writeln!(s, "  macro-F1   {:.4}  (mean of per-class F1)", k.macro_f1);
         let _ = writeln!(s, "\n  class  precision  recall      F1  support");
         for c in &k.per_class {
-            let _ = writeln!(s, "  {:>5}  {:>9.4}  {:>6.4}  {:>6.4}  {:>7}", c.label, c.precision, c.recall, c.f1, c.support);
+            let _ = writeln!(
+                s,
+                "  {:>5}  {:>9.4}  {:>6.4}  {:>6.4}  {:>7}",
+                c.label, c.precision, c.recall, c.f1, c.support
+            );
         }
     }
     if let Some(c) = &r.clustering {

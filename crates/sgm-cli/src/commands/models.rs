@@ -33,7 +33,12 @@ pub fn run(cmd: ModelsCommand) -> Result<()> {
     let ModelsCommand::List(a) = cmd;
     let mut rows = Vec::new();
     for kind in BackboneKind::ALL {
-        let cfg = ModelConfig { in_channels: a.channels, input_size: a.size, embedding_dim: a.embedding_dim, ..ModelConfig::new(kind) };
+        let cfg = ModelConfig {
+            in_channels: a.channels,
+            input_size: a.size,
+            embedding_dim: a.embedding_dim,
+            ..ModelConfig::new(kind)
+        };
         let info = model_info(&cfg)?;
         rows.push(serde_json::json!({
             "name": info.name,

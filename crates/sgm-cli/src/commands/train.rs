@@ -167,7 +167,10 @@ pub fn run(a: TrainArgs) -> Result<()> {
     let opts = FitOptions { existing, progress: ProgressMode::Auto, device: device(&a.device)? };
     let summary = fit(cfg.clone(), &train, Some(&valid), &a.out, opts)?;
     if let Some((epoch, score)) = summary.best {
-        eprintln!("best validation epoch {epoch}: score {score:.4} (saved as {})", a.out.join("best.safetensors").display());
+        eprintln!(
+            "best validation epoch {epoch}: score {score:.4} (saved as {})",
+            a.out.join("best.safetensors").display()
+        );
     }
     if !a.no_test {
         test_report(&cfg, &a, &train, &test)?;

@@ -38,9 +38,9 @@ impl CrossEntropyLoss {
 
     /// The loss: a scalar tensor, differentiable with respect to `logits`.
     pub fn forward(&self, logits: &Tensor, targets: &Tensor) -> Result<Tensor> {
-        let (b, c) = logits.dims2().map_err(|_| {
-            CoreError::Shape(format!("logits must be 2-D (B, C), got shape {:?}", logits.dims()))
-        })?;
+        let (b, c) = logits
+            .dims2()
+            .map_err(|_| CoreError::Shape(format!("logits must be 2-D (B, C), got shape {:?}", logits.dims())))?;
         let y = labels_to_vec(targets)?;
         if y.len() != b {
             return Err(CoreError::Shape(format!("{} targets for {b} rows of logits", y.len())));

@@ -20,8 +20,7 @@ impl BatchClasses {
         let mut classes: Vec<u32> = labels.to_vec();
         classes.sort_unstable();
         classes.dedup();
-        let column: Vec<usize> =
-            labels.iter().map(|l| classes.binary_search(l).expect("label is present")).collect();
+        let column: Vec<usize> = labels.iter().map(|l| classes.binary_search(l).expect("label is present")).collect();
         let mut counts = vec![0; classes.len()];
         for &c in &column {
             counts[c] += 1;
@@ -52,9 +51,9 @@ impl BatchClasses {
 
 /// Reads a `(B,)` label tensor of dtype u32, u8 or i64 into a vector, rejecting negative labels.
 pub fn labels_to_vec(labels: &Tensor) -> Result<Vec<u32>> {
-    let n = labels.dims1().map_err(|_| {
-        CoreError::Shape(format!("labels must be 1-D (B,), got shape {:?}", labels.dims()))
-    })?;
+    let n = labels
+        .dims1()
+        .map_err(|_| CoreError::Shape(format!("labels must be 1-D (B,), got shape {:?}", labels.dims())))?;
     let v: Vec<i64> = labels.to_dtype(DType::I64)?.to_vec1()?;
     v.iter()
         .enumerate()
@@ -66,9 +65,9 @@ pub fn labels_to_vec(labels: &Tensor) -> Result<Vec<u32>> {
 
 /// Checks that embeddings are `(B, D)` and labels `(B,)`; returns `(B, D)` and the labels.
 pub fn check_batch(embeddings: &Tensor, labels: &Tensor) -> Result<(usize, usize, Vec<u32>)> {
-    let (b, d) = embeddings.dims2().map_err(|_| {
-        CoreError::Shape(format!("embeddings must be 2-D (B, D), got shape {:?}", embeddings.dims()))
-    })?;
+    let (b, d) = embeddings
+        .dims2()
+        .map_err(|_| CoreError::Shape(format!("embeddings must be 2-D (B, D), got shape {:?}", embeddings.dims())))?;
     let labels = labels_to_vec(labels)?;
     if labels.len() != b {
         return Err(CoreError::Shape(format!("{} labels for a batch of {b} embeddings", labels.len())));

@@ -46,7 +46,8 @@ impl std::str::FromStr for Miner {
 pub fn mine_triplets(embeddings: &Tensor, labels: &[u32], miner: Miner, margin: f64) -> Result<Vec<Triplet>> {
     let z = embeddings.detach().to_dtype(DType::F64)?.to_vec2::<f64>()?;
     let b = z.len();
-    let dist = |i: usize, j: usize| -> f64 { z[i].iter().zip(&z[j]).map(|(x, y)| (x - y) * (x - y)).sum::<f64>().sqrt() };
+    let dist =
+        |i: usize, j: usize| -> f64 { z[i].iter().zip(&z[j]).map(|(x, y)| (x - y) * (x - y)).sum::<f64>().sqrt() };
     let t = |a: usize, p: usize, n: usize| Triplet { anchor: a as u32, positive: p as u32, negative: n as u32 };
     let mut out = Vec::new();
     match miner {

@@ -61,9 +61,9 @@ impl TripletLoss {
 
     /// The loss over explicit `(N, D)` anchor, positive and negative embeddings.
     pub fn forward(&self, anchor: &Tensor, positive: &Tensor, negative: &Tensor) -> Result<Tensor> {
-        let shape = anchor.dims2().map_err(|_| {
-            CoreError::Shape(format!("triplet anchors must be 2-D (N, D), got {:?}", anchor.dims()))
-        })?;
+        let shape = anchor
+            .dims2()
+            .map_err(|_| CoreError::Shape(format!("triplet anchors must be 2-D (N, D), got {:?}", anchor.dims())))?;
         for (name, t) in [("positive", positive), ("negative", negative)] {
             if t.dims() != [shape.0, shape.1] {
                 return Err(CoreError::Shape(format!(

@@ -61,11 +61,14 @@ impl Contingency {
 
 fn entropy(counts: &[usize], n: usize) -> f64 {
     let n = n as f64;
-    counts.iter().filter(|&&c| c > 0).map(|&c| {
-        let p = c as f64 / n;
-        -p * p.ln()
-    })
-    .sum()
+    counts
+        .iter()
+        .filter(|&&c| c > 0)
+        .map(|&c| {
+            let p = c as f64 / n;
+            -p * p.ln()
+        })
+        .sum()
 }
 
 fn check(a: &[u32]) -> Result<()> {

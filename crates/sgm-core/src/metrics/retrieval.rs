@@ -25,7 +25,12 @@ pub struct RetrievalReport {
 
 /// Computes Recall@K and Acc@K of `emb` (with `labels`) against itself; `groups` optionally names the duplicate
 /// group of each item.
-pub fn retrieval_scores(emb: &Embeddings, labels: &[u32], ks: &[usize], groups: Option<&[u32]>) -> Result<RetrievalReport> {
+pub fn retrieval_scores(
+    emb: &Embeddings,
+    labels: &[u32],
+    ks: &[usize],
+    groups: Option<&[u32]>,
+) -> Result<RetrievalReport> {
     check_labels(emb, labels, "retrieval set")?;
     let mut ks = ks.to_vec();
     ks.sort_unstable();

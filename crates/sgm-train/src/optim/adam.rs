@@ -202,7 +202,10 @@ impl Adam {
     /// Whether the fused CPU kernel is in use for at least one parameter.
     pub fn is_fused(&self) -> bool {
         self.fused
-            && self.slots.iter().any(|s| matches!(*s.moments.lock().unwrap_or_else(|p| p.into_inner()), Moments::Host { .. }))
+            && self
+                .slots
+                .iter()
+                .any(|s| matches!(*s.moments.lock().unwrap_or_else(|p| p.into_inner()), Moments::Host { .. }))
     }
 }
 
@@ -260,22 +263,7 @@ impl InplaceOp2 for FusedAdam<'_> {
         if m.len() != param.len() || grad.len() != param.len() {
             candle_core::bail!("fused adam: parameter, gradient and moments differ in length");
         }
-        let h = self.hyper;
-        let (b1, b2, wd, eps) = (h.beta1 as f32, h.beta2 as f32, h.weight_decay as f32, h.eps as f32);
-        let step_size = (h.lr / h.bias1) as f32;
-        let inv_bias2_sqrt = (1.0 / h.bias2_sqrt) as f32;
-        let update = |(((p, &g), m), (v, vm)): (((&mut f32, &f32), &mut f32), (&mut f32, &mut f32))| {
-            let g = if wd != 0.0 { g + wd * *p } else { g };
-            *m = b1 * *m + (1.0 - b1) * g;
-            *v = b2 * *v + (1.0 - b2) * g * g;
-            let second = if h.amsgrad {
-                *vm = vm.max(*v);
-                *vm
-            } else {
-                *v
-            };
-            *p -= step_size * *m / (second.sqrt() * inv_bias2_sqrt + eps);
-        };
+        let c = Coefficients::new(&self.hyper);
         use rayon::prelude::*;
         const CHUNK: usize = 1 << 15;
         if param.len() > 4 * CHUNK {
@@ -284,13 +272,53 @@ impl InplaceOp2 for FusedAdam<'_> {
                 .zip(grad.par_chunks(CHUNK))
                 .zip(m.par_chunks_mut(CHUNK))
                 .zip(v.par_chunks_mut(CHUNK).zip(v_max.par_chunks_mut(CHUNK)))
-                .for_each(|(((p, g), m), (v, vm))| {
-                    p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut().zip(vm.iter_mut())).for_each(update)
-                });
+                .for_each(|(((p, g), m), (v, vm))| c.update(p, g, m, v, vm));
         } else {
-            param.iter_mut().zip(grad).zip(m.iter_mut()).zip(v.iter_mut().zip(v_max.iter_mut())).for_each(update);
+            c.update(param, grad, m, v, v_max);
         }
         Ok(())
+    }
+}
+
+/// The per-step constants of the fused kernel, in f32.
+#[derive(Debug, Clone, Copy)]
+struct Coefficients {
+    beta1: f32,
+    beta2: f32,
+    weight_decay: f32,
+    eps: f32,
+    step_size: f32,
+    inv_bias2_sqrt: f32,
+    amsgrad: bool,
+}
+
+impl Coefficients {
+    fn new(h: &StepHyper) -> Self {
+        Self {
+            beta1: h.beta1 as f32,
+            beta2: h.beta2 as f32,
+            weight_decay: h.weight_decay as f32,
+            eps: h.eps as f32,
+            step_size: (h.lr / h.bias1) as f32,
+            inv_bias2_sqrt: (1.0 / h.bias2_sqrt) as f32,
+            amsgrad: h.amsgrad,
+        }
+    }
+
+    /// One Adam/AMSGrad update of a slice of parameters, in place.
+    fn update(&self, p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], v_max: &mut [f32]) {
+        for i in 0..p.len() {
+            let g = if self.weight_decay != 0.0 { g[i] + self.weight_decay * p[i] } else { g[i] };
+            m[i] = self.beta1 * m[i] + (1.0 - self.beta1) * g;
+            v[i] = self.beta2 * v[i] + (1.0 - self.beta2) * g * g;
+            let second = if self.amsgrad {
+                v_max[i] = v_max[i].max(v[i]);
+                v_max[i]
+            } else {
+                v[i]
+            };
+            p[i] -= self.step_size * m[i] / (second.sqrt() * self.inv_bias2_sqrt + self.eps);
+        }
     }
 }
 

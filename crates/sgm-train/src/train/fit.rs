@@ -53,7 +53,13 @@ pub struct FitSummary {
 }
 
 /// Trains `cfg` on `train`, validating on `valid` after every epoch, in the run directory `out`.
-pub fn fit(cfg: TrainConfig, train: &ImageSet, valid: Option<&ImageSet>, out: &Path, opts: FitOptions) -> Result<FitSummary> {
+pub fn fit(
+    cfg: TrainConfig,
+    train: &ImageSet,
+    valid: Option<&ImageSet>,
+    out: &Path,
+    opts: FitOptions,
+) -> Result<FitSummary> {
     cfg.validate()?;
     if train.is_empty() {
         return Err(TrainError::Config(format!("the training set '{}' is empty", train.name)));
@@ -102,7 +108,12 @@ pub fn fit(cfg: TrainConfig, train: &ImageSet, valid: Option<&ImageSet>, out: &P
         };
         if let Some(v) = val {
             let top1 = v.top1.map(|t| format!(", top-1 {t:.4}")).unwrap_or_default();
-            tracing::info!("epoch {}: validation kNN accuracy {:.4}, F1 {:.4}{top1}", epoch + 1, v.knn_accuracy, v.knn_f1);
+            tracing::info!(
+                "epoch {}: validation kNN accuracy {:.4}, F1 {:.4}{top1}",
+                epoch + 1,
+                v.knn_accuracy,
+                v.knn_f1
+            );
         }
         let improved = match (record.selection_score(), best) {
             (Some(s), Some((_, b))) => s > b,

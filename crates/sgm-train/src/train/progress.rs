@@ -34,11 +34,9 @@ impl Progress {
         let bar = (mode == ProgressMode::Auto && tty).then(|| {
             let bar = ProgressBar::with_draw_target(Some(steps as u64), ProgressDrawTarget::stderr());
             bar.set_style(
-                ProgressStyle::with_template(
-                    "{prefix:>12} [{bar:30.cyan/blue}] {pos}/{len} {msg} ({elapsed} < {eta})",
-                )
-                .expect("valid template")
-                .progress_chars("=> "),
+                ProgressStyle::with_template("{prefix:>12} [{bar:30.cyan/blue}] {pos}/{len} {msg} ({elapsed} < {eta})")
+                    .expect("valid template")
+                    .progress_chars("=> "),
             );
             bar.set_prefix(format!("epoch {epoch}/{epochs}"));
             bar

@@ -126,7 +126,8 @@ impl RunDir {
     /// order above means this only removes lines when a run is resumed from an older `resume.safetensors`.)
     pub fn truncate_logs(&self, epoch: usize) -> Result<()> {
         let keep_json = |line: &str| serde_json::from_str::<EpochRecord>(line).is_ok_and(|r| r.epoch <= epoch);
-        let keep_csv = |line: &str| line.split(',').next().and_then(|e| e.parse::<usize>().ok()).is_some_and(|e| e <= epoch);
+        let keep_csv =
+            |line: &str| line.split(',').next().and_then(|e| e.parse::<usize>().ok()).is_some_and(|e| e <= epoch);
         for (path, keep, header) in [
             (self.metrics_jsonl(), &keep_json as &dyn Fn(&str) -> bool, false),
             (self.metrics_csv(), &keep_csv as &dyn Fn(&str) -> bool, true),
@@ -147,7 +148,8 @@ impl RunDir {
 
 fn append_line(path: &Path, line: &str, header: Option<&str>) -> Result<()> {
     let new = !path.exists();
-    let mut f = std::fs::OpenOptions::new().create(true).append(true).open(path).map_err(|e| TrainError::io(path, e))?;
+    let mut f =
+        std::fs::OpenOptions::new().create(true).append(true).open(path).map_err(|e| TrainError::io(path, e))?;
     let mut text = String::new();
     if let (true, Some(h)) = (new, header) {
         text.push_str(h);

@@ -64,8 +64,12 @@ impl Trainer {
         let model = EmbeddingModel::new(&cfg.model, vb)?;
         model.set_noise_state(NoiseState { seed: derive_seed(&[cfg.seed, 0xD0]), forwards: 0 });
         let opt = Adam::new(trainable(&varmap), cfg.optimizer.clone())?;
-        let builder =
-            BatchBuilder::new(cfg.batch_config(), cfg.augment.clone(), derive_seed(&[cfg.seed, 0xA06]), device.clone())?;
+        let builder = BatchBuilder::new(
+            cfg.batch_config(),
+            cfg.augment.clone(),
+            derive_seed(&[cfg.seed, 0xA06]),
+            device.clone(),
+        )?;
         let eval_builder = BatchBuilder::eval(cfg.batch_config(), device.clone())?;
         Ok(Self { cfg, device, varmap, model, opt, builder, eval_builder, progress: ProgressMode::Hidden })
     }
@@ -142,9 +146,10 @@ impl Trainer {
             let loss = match self.cfg.loss {
                 LossKind::Sgm => Some(sgm.forward(&out.embedding, &batch.labels)?),
                 LossKind::Softmax => {
-                    let logits = out.logits.as_ref().ok_or_else(|| {
-                        TrainError::Config("the softmax loss needs a model with a class head".into())
-                    })?;
+                    let logits = out
+                        .logits
+                        .as_ref()
+                        .ok_or_else(|| TrainError::Config("the softmax loss needs a model with a class head".into()))?;
                     Some(ce.forward(logits, &batch.labels)?)
                 }
                 LossKind::Triplet => match self.cfg.miner {
@@ -173,7 +178,8 @@ impl Trainer {
             progress.step(b + 1, idx.len(), value);
         }
         let images_per_second = progress.images_per_second();
-        let stats = EpochStats { loss: if steps > 0 { total / steps as f64 } else { f64::NAN }, steps, images_per_second };
+        let stats =
+            EpochStats { loss: if steps > 0 { total / steps as f64 } else { f64::NAN }, steps, images_per_second };
         progress.finish(&format!("loss {:.4}, {:.0} img/s", stats.loss, stats.images_per_second));
         Ok(stats)
     }
@@ -196,11 +202,7 @@ impl Trainer {
         let report = classification_report(&truth, &pred)?;
         let top1 = logits.map(|l| {
             let c = l.len() / truth.len();
-            let hits = truth
-                .iter()
-                .enumerate()
-                .filter(|&(i, &y)| argmax(&l[i * c..(i + 1) * c]) == y as usize)
-                .count();
+            let hits = truth.iter().enumerate().filter(|&(i, &y)| argmax(&l[i * c..(i + 1) * c]) == y as usize).count();
             hits as f64 / truth.len() as f64
         });
         Ok(Validation { knn_accuracy: report.accuracy, knn_f1: report.f1, top1 })
