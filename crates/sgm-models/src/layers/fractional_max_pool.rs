@@ -261,6 +261,33 @@ mod tests {
     }
 
     #[test]
+    fn composite_fallback_matches_the_custom_op() {
+        // The non-CPU path (gather + max), run on the CPU: same forward; same gradient when there are no ties.
+        let n = 2 * 3 * 11 * 10;
+        let v: Vec<f32> = (0..n).map(|i| ((i * 7919) % 997) as f32 / 97.0).collect();
+        let x = Var::from_tensor(&Tensor::from_vec(v, (2, 3, 11, 10), &Device::Cpu).unwrap()).unwrap();
+        let fmp = FractionalMaxPool2d::new(3, 0.5).unwrap();
+        let u = samples(6);
+        let a = fmp.forward_with_samples(x.as_tensor(), &u).unwrap();
+        let mut rows = Vec::new();
+        let mut cols = Vec::new();
+        for p in 0..6 {
+            cols.extend(fmp_intervals(u[2 * p], 10, 5, 3));
+            rows.extend(fmp_intervals(u[2 * p + 1], 11, 5, 3));
+        }
+        let windows =
+            Windows { kh: 3, kw: 3, oh: 5, ow: 5, rows: Arc::new(rows), cols: Arc::new(cols), per_plane: true };
+        let b = super::super::window_max::window_max_composite(x.as_tensor(), &windows).unwrap();
+        assert_eq!(
+            a.flatten_all().unwrap().to_vec1::<f32>().unwrap(),
+            b.flatten_all().unwrap().to_vec1::<f32>().unwrap()
+        );
+        let ga = weighted_sum(&a).backward().unwrap();
+        let gb = weighted_sum(&b).backward().unwrap();
+        assert_eq!(ints(ga.get(&x).unwrap()), ints(gb.get(&x).unwrap()));
+    }
+
+    #[test]
     fn rejects_bad_inputs() {
         assert!(FractionalMaxPool2d::new(3, 1.0).is_err());
         let fmp = FractionalMaxPool2d::new(3, 0.5).unwrap();
