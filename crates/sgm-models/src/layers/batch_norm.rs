@@ -8,7 +8,7 @@
 use candle_core::Tensor;
 use candle_nn::{BatchNormConfig, ModuleT, VarBuilder};
 
-use crate::error::Result;
+use crate::error::{bad_input, Result};
 
 /// `true` for variables that are state, not parameters: BatchNorm running statistics (`running_mean`,
 /// `running_var`, and PyTorch's `num_batches_tracked`, should a converted checkpoint hold it).
@@ -45,7 +45,17 @@ impl Norm2d {
     /// statistics otherwise.
     pub fn forward(&self, x: &Tensor, train: bool) -> Result<Tensor> {
         match &self.bn {
-            Some(bn) => Ok(bn.forward_t(x, train)?),
+            Some(bn) => {
+                // As PyTorch: batch statistics need more than one value per channel (the unbiased running variance
+                // would divide by zero).
+                if train && x.elem_count() / x.dim(1)?.max(1) < 2 {
+                    return Err(bad_input(format!(
+                        "BatchNorm in training mode needs more than one value per channel, got input {:?}",
+                        x.dims()
+                    )));
+                }
+                Ok(bn.forward_t(x, train)?)
+            }
             None => Ok(x.clone()),
         }
     }
@@ -104,6 +114,11 @@ mod tests {
         let e0 = e.flatten_all().unwrap().to_vec1::<f32>().unwrap()[0];
         assert!((e0 - (1.0 - 0.45) / (1.5f32 + 1e-5).sqrt()).abs() < 1e-4, "{e0}");
         assert_eq!(stats(&vm, "bn.running_mean"), m, "eval must not update");
+
+        // One value per channel cannot be batch-normalised in training (PyTorch refuses it too); eval can.
+        let single = Tensor::ones((1, 2, 1, 1), DType::F32, &Device::Cpu).unwrap();
+        assert!(bn.forward(&single, true).is_err());
+        assert!(bn.forward(&single, false).is_ok());
     }
 
     #[test]
