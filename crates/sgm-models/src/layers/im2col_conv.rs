@@ -10,6 +10,8 @@
 //!
 //! both with candle's gemm. On other devices it is candle's `conv2d` unchanged.
 
+use rayon::prelude::*;
+
 use candle_core::{CpuStorage, CustomOp1, CustomOp2, Layout, Shape, Tensor, WithDType};
 
 use crate::error::Result;
@@ -46,10 +48,10 @@ impl Im2Col {
         let (oh, ow, k) = (g.out(h), g.out(w), g.kernel);
         let ckk = c * k * k;
         let mut out = vec![T::zero(); n * oh * ow * ckk];
-        for b in 0..n {
+        out.par_chunks_mut((oh * ow * ckk).max(1)).enumerate().for_each(|(b, out)| {
             for i in 0..oh {
                 for j in 0..ow {
-                    let row = &mut out[((b * oh + i) * ow + j) * ckk..][..ckk];
+                    let row = &mut out[(i * ow + j) * ckk..][..ckk];
                     for ch in 0..c {
                         let plane = &x[(b * c + ch) * h * w..][..h * w];
                         for a in 0..k {
@@ -67,7 +69,7 @@ impl Im2Col {
                     }
                 }
             }
-        }
+        });
         Ok((out, Shape::from((n, oh * ow, ckk))))
     }
 }
@@ -105,12 +107,12 @@ impl Col2Im {
             candle_core::bail!("col2im: columns {:?} do not fit ({c}, {h}, {w}) with k={k}", layout.shape())
         }
         let mut out = vec![T::zero(); n * c * h * w];
-        for b in 0..n {
+        out.par_chunks_mut((c * h * w).max(1)).enumerate().for_each(|(b, out)| {
             for i in 0..oh {
                 for j in 0..ow {
                     let row = &cols[((b * oh + i) * ow + j) * ckk..][..ckk];
                     for ch in 0..c {
-                        let plane = &mut out[(b * c + ch) * h * w..][..h * w];
+                        let plane = &mut out[ch * h * w..][..h * w];
                         for a in 0..k {
                             let r = (i * g.stride + a) as isize - g.padding as isize;
                             if r < 0 || r >= h as isize {
@@ -126,7 +128,7 @@ impl Col2Im {
                     }
                 }
             }
-        }
+        });
         Ok((out, Shape::from((n, c, h, w))))
     }
 }

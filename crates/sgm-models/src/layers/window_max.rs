@@ -14,6 +14,8 @@
 
 use std::sync::Arc;
 
+use rayon::prelude::*;
+
 use candle_core::{CpuStorage, CustomOp1, CustomOp2, DType, Layout, Shape, Tensor, WithDType};
 
 use crate::error::{bad_input, Result};
@@ -66,40 +68,31 @@ impl Windows {
         Ok(())
     }
 
-    /// Calls `f(plane, out_index, argmax_index)` for every window of a contiguous `(planes, h, w)` buffer.
-    fn for_each_argmax<T: WithDType>(
-        &self,
-        x: &[T],
-        planes: usize,
-        h: usize,
-        w: usize,
-        mut f: impl FnMut(usize, usize),
-    ) {
+    /// Calls `f(out_index, argmax_index)` for every window of plane `p`, given that plane's `h×w` values
+    /// (indices are local to the plane).
+    fn plane_argmax<T: WithDType>(&self, x: &[T], p: usize, h: usize, w: usize, mut f: impl FnMut(usize, usize)) {
         let neg_inf = T::from_f64(f64::NEG_INFINITY);
-        for p in 0..planes {
-            let base = p * h * w;
-            for i in 0..self.oh {
-                let r0 = self.row(p, i).max(0) as usize;
-                let r1 = ((self.row(p, i) + self.kh as i64).min(h as i64)).max(0) as usize;
-                for j in 0..self.ow {
-                    let c0 = self.col(p, j).max(0) as usize;
-                    let c1 = ((self.col(p, j) + self.kw as i64).min(w as i64)).max(0) as usize;
-                    let mut best = neg_inf;
-                    let mut best_idx = base + r0.min(h.saturating_sub(1)) * w + c0.min(w.saturating_sub(1));
-                    for r in r0..r1 {
-                        for c in c0..c1 {
-                            let idx = base + r * w + c;
-                            let v = x[idx];
-                            #[allow(clippy::eq_op)]
-                            let is_nan = v != v;
-                            if v > best || is_nan {
-                                best = v;
-                                best_idx = idx;
-                            }
+        for i in 0..self.oh {
+            let r0 = self.row(p, i).max(0) as usize;
+            let r1 = ((self.row(p, i) + self.kh as i64).min(h as i64)).max(0) as usize;
+            for j in 0..self.ow {
+                let c0 = self.col(p, j).max(0) as usize;
+                let c1 = ((self.col(p, j) + self.kw as i64).min(w as i64)).max(0) as usize;
+                let mut best = neg_inf;
+                let mut best_idx = r0.min(h.saturating_sub(1)) * w + c0.min(w.saturating_sub(1));
+                for r in r0..r1 {
+                    for c in c0..c1 {
+                        let idx = r * w + c;
+                        let v = x[idx];
+                        #[allow(clippy::eq_op)]
+                        let is_nan = v != v;
+                        if v > best || is_nan {
+                            best = v;
+                            best_idx = idx;
                         }
                     }
-                    f((p * self.oh + i) * self.ow + j, best_idx);
                 }
+                f(i * self.ow + j, best_idx);
             }
         }
     }
@@ -125,7 +118,11 @@ impl WindowMaxOp {
         self.0.check(n * c)?;
         let x = contiguous(x, layout)?;
         let mut out = vec![T::zero(); n * c * self.0.oh * self.0.ow];
-        self.0.for_each_argmax(x, n * c, h, w, |o, a| out[o] = x[a]);
+        let per_plane = (self.0.oh * self.0.ow).max(1);
+        out.par_chunks_mut(per_plane).enumerate().for_each(|(p, out)| {
+            let plane = &x[p * h * w..][..h * w];
+            self.0.plane_argmax(plane, p, h, w, |o, a| out[o] = plane[a]);
+        });
         Ok((out, Shape::from((n, c, self.0.oh, self.0.ow))))
     }
 }
@@ -162,7 +159,12 @@ impl WindowMaxGradOp {
         let x = contiguous(x, lx)?;
         let g = contiguous(g, lg)?;
         let mut out = vec![T::zero(); n * c * h * w];
-        self.0.for_each_argmax(x, n * c, h, w, |o, a| out[a] += g[o]);
+        let per_plane = self.0.oh * self.0.ow;
+        out.par_chunks_mut((h * w).max(1)).enumerate().for_each(|(p, out)| {
+            let plane = &x[p * h * w..][..h * w];
+            let g = &g[p * per_plane..][..per_plane];
+            self.0.plane_argmax(plane, p, h, w, |o, a| out[a] += g[o]);
+        });
         Ok((out, lx.shape().clone()))
     }
 }
