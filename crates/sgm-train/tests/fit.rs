@@ -154,3 +154,19 @@ fn invalid_configurations_are_rejected_before_training() {
         run(TrainConfig { epochs: 0, ..tiny(LossKind::Sgm, 1) }, dir.path(), Existing::Refuse).unwrap_err().to_string();
     assert!(err.contains("epochs must be at least 1"), "{err}");
 }
+
+#[test]
+fn the_time_budget_stops_at_an_epoch_boundary() {
+    let dir = tempfile::tempdir().unwrap();
+    let (train, valid) = sets();
+    // A budget far below one epoch: the first epoch always runs, then the run stops cleanly.
+    let opts = FitOptions { max_minutes: Some(1e-6), ..FitOptions::default() };
+    let summary = fit(tiny(LossKind::Sgm, 3), &train, Some(&valid), dir.path(), opts).unwrap();
+    assert!(summary.out_of_time);
+    assert_eq!(summary.records.len(), 1);
+    assert!(dir.path().join("best.safetensors").is_file() && dir.path().join("resume.safetensors").is_file());
+    let fresh = tempfile::tempdir().unwrap();
+    let bad = FitOptions { max_minutes: Some(-1.0), ..FitOptions::default() };
+    let err = fit(tiny(LossKind::Sgm, 1), &train, Some(&valid), fresh.path(), bad).unwrap_err().to_string();
+    assert!(err.contains("max_minutes must be positive"), "{err}");
+}

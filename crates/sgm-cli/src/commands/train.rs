@@ -81,6 +81,9 @@ pub struct TrainArgs {
     /// Device: cpu, cuda[:N] (build with --features cuda) or metal (--features metal).
     #[arg(long, default_value = "cpu")]
     pub device: String,
+    /// Wall-time budget: stop at the first epoch boundary where another epoch would overrun it (resumable).
+    #[arg(long, value_name = "MINUTES")]
+    pub max_minutes: Option<f64>,
     /// Skip the final evaluation on the test split.
     #[arg(long)]
     pub no_test: bool,
@@ -164,7 +167,8 @@ pub fn run(a: TrainArgs) -> Result<()> {
         cfg.epochs,
         a.out.display()
     );
-    let opts = FitOptions { existing, progress: ProgressMode::Auto, device: device(&a.device)? };
+    let opts =
+        FitOptions { existing, progress: ProgressMode::Auto, device: device(&a.device)?, max_minutes: a.max_minutes };
     let summary = fit(cfg.clone(), &train, Some(&valid), &a.out, opts)?;
     if let Some((epoch, score)) = summary.best {
         eprintln!(

@@ -31,11 +31,14 @@ pub struct FitOptions {
     pub progress: ProgressMode,
     /// Where to train.
     pub device: Device,
+    /// Wall-time budget in minutes: the run stops at the first epoch boundary where another epoch (of the mean
+    /// length so far) would overrun it. Checkpoints, logs and the best model are kept as usual.
+    pub max_minutes: Option<f64>,
 }
 
 impl Default for FitOptions {
     fn default() -> Self {
-        Self { existing: Existing::Refuse, progress: ProgressMode::Hidden, device: Device::Cpu }
+        Self { existing: Existing::Refuse, progress: ProgressMode::Hidden, device: Device::Cpu, max_minutes: None }
     }
 }
 
@@ -50,6 +53,8 @@ pub struct FitSummary {
     pub records: Vec<EpochRecord>,
     /// The best validation epoch and its score, over the whole run.
     pub best: Option<(usize, f64)>,
+    /// Whether the time budget ended the run before `epochs`.
+    pub out_of_time: bool,
 }
 
 /// Trains `cfg` on `train`, validating on `valid` after every epoch, in the run directory `out`.
@@ -91,8 +96,27 @@ pub fn fit(
     }
     run.write_config(&cfg.to_toml()?)?;
 
+    if let Some(m) = opts.max_minutes {
+        if !(m.is_finite() && m > 0.0) {
+            return Err(TrainError::Config(format!("max_minutes must be positive, got {m}")));
+        }
+    }
+    let started = Instant::now();
     let mut records = Vec::new();
+    let mut out_of_time = false;
     for epoch in start..cfg.epochs {
+        if let (Some(budget), false) = (opts.max_minutes, records.is_empty()) {
+            let spent = started.elapsed().as_secs_f64();
+            let per_epoch = spent / records.len() as f64;
+            if spent + per_epoch > budget * 60.0 {
+                tracing::warn!(
+                    "time budget of {budget} min reached after epoch {epoch} of {}; the run can be continued with --resume",
+                    cfg.epochs
+                );
+                out_of_time = true;
+                break;
+            }
+        }
         let t0 = Instant::now();
         let stats = trainer.train_epoch(train, epoch)?;
         let val = valid.map(|v| trainer.validate(train, v)).transpose()?;
@@ -142,7 +166,7 @@ pub fn fit(
         run.append(&record)?;
         records.push(record);
     }
-    Ok(FitSummary { run_dir: out.to_path_buf(), resumed_from: start, records, best })
+    Ok(FitSummary { run_dir: out.to_path_buf(), resumed_from: start, records, best, out_of_time })
 }
 
 fn clear(run: &RunDir) -> Result<()> {
