@@ -43,11 +43,7 @@ impl Conv {
 
     /// Convolves `x` (N, C, H, W) and counts its FLOPs in `ctx`.
     pub fn forward(&self, x: &Tensor, ctx: &mut ForwardCtx) -> Result<Tensor> {
-        let y = conv2d(x, &self.weight, self.stride, self.padding)?;
-        let y = match &self.bias {
-            Some(b) => y.broadcast_add(&b.reshape((1, self.out_channels, 1, 1))?)?,
-            None => y,
-        };
+        let y = conv2d(x, &self.weight, self.bias.as_ref(), self.stride, self.padding)?;
         let (n, _, oh, ow) = y.dims4()?;
         ctx.flops += 2 * (n * self.out_channels * oh * ow * self.in_channels * self.kernel * self.kernel) as u64;
         Ok(y)

@@ -12,7 +12,7 @@
 
 use rayon::prelude::*;
 
-use candle_core::{CpuStorage, CustomOp1, CustomOp2, Layout, Shape, Tensor, WithDType};
+use candle_core::{CpuStorage, CustomOp1, CustomOp2, CustomOp3, Layout, Shape, Tensor, WithDType};
 
 use crate::error::Result;
 
@@ -147,9 +147,6 @@ impl CustomOp1 for Col2Im {
     }
 }
 
-/// The convolution op: forward by candle's `conv2d`, backward by gemm + col2im.
-struct ConvOp(Geometry);
-
 fn to_tensor<T: WithDType>(data: &[T], layout: &Layout) -> candle_core::Result<Tensor> {
     Tensor::from_slice(slice(data, layout)?, layout.shape(), &candle_core::Device::Cpu)
 }
@@ -165,6 +162,63 @@ fn to_storage(t: &Tensor) -> candle_core::Result<CpuStorage> {
 /// Elements of im2col columns a backward chunk may hold (32 MiB of f32).
 const CHUNK_ELEMS: usize = 8 << 20;
 
+/// Gradients of `conv2d(x, w) (+ b)` given the output gradient: (input, weight, bias when `with_bias`).
+fn conv_backward(
+    geometry: Geometry,
+    x: &Tensor,
+    w: &Tensor,
+    grad: &Tensor,
+    with_bias: bool,
+) -> candle_core::Result<(Tensor, Tensor, Option<Tensor>)> {
+    let (x, w, grad) = (x.detach(), w.detach(), grad.detach().contiguous()?);
+    let (n, c, h, wd) = x.dims4()?;
+    let (o, _, k, _) = w.dims4()?;
+    let (_, _, oh, ow) = grad.dims4()?;
+    let (l, ckk) = (oh * ow, c * k * k);
+    let wmat = w.reshape((o, ckk))?;
+    let chunk = (CHUNK_ELEMS / (l * ckk).max(1)).clamp(1, n.max(1));
+    let mut grad_x = Vec::with_capacity(n.div_ceil(chunk));
+    let mut grad_w = Tensor::zeros((o, ckk), w.dtype(), w.device())?;
+    let mut grad_b = Tensor::zeros(o, w.dtype(), w.device())?;
+    let mut start = 0;
+    while start < n {
+        let len = chunk.min(n - start);
+        let g = grad.narrow(0, start, len)?.reshape((len, o, l))?;
+        // Input gradient: (len, L, O) · (O, CKK) → columns → col2im.
+        let gcols = g.transpose(1, 2)?.contiguous()?.broadcast_matmul(&wmat)?;
+        let col2im = Col2Im { geometry, channels: c, height: h, width: wd };
+        grad_x.push(gcols.apply_op1_no_bwd(&col2im)?);
+        // Weight gradient: Σ_n (O, L) · (L, CKK) as one product (O, len·L) · (len·L, CKK); a batched product
+        // followed by candle's `sum(0)` is several times slower.
+        let cols = x.narrow(0, start, len)?.contiguous()?.apply_op1_no_bwd(&Im2Col(geometry))?;
+        let g2 = g.transpose(0, 1)?.contiguous()?.reshape((o, len * l))?;
+        grad_w = (grad_w + g2.matmul(&cols.reshape((len * l, ckk))?)?)?;
+        // Bias gradient: row sums of the same matrix (candle's broadcast-add backward reduces strided dims slowly).
+        if with_bias {
+            grad_b = (grad_b + g2.sum(1)?)?;
+        }
+        start += len;
+    }
+    Ok((Tensor::cat(&grad_x, 0)?, grad_w.reshape(w.shape())?, with_bias.then_some(grad_b)))
+}
+
+fn forward_cpu(
+    geometry: Geometry,
+    x: &Tensor,
+    w: &Tensor,
+    b: Option<&Tensor>,
+) -> candle_core::Result<(CpuStorage, Shape)> {
+    let y = x.conv2d(w, geometry.padding, geometry.stride, 1, 1)?;
+    let y = match b {
+        Some(b) => y.broadcast_add(&b.reshape((1, (), 1, 1))?)?,
+        None => y,
+    };
+    Ok((to_storage(&y)?, y.shape().clone()))
+}
+
+/// The convolution op without bias: forward by candle's `conv2d`, backward by gemm + col2im.
+struct ConvOp(Geometry);
+
 impl CustomOp2 for ConvOp {
     fn name(&self) -> &'static str {
         "sgm-conv2d"
@@ -177,13 +231,15 @@ impl CustomOp2 for ConvOp {
         s2: &CpuStorage,
         l2: &Layout,
     ) -> candle_core::Result<(CpuStorage, Shape)> {
-        let (x, w) = match (s1, s2) {
-            (CpuStorage::F32(x), CpuStorage::F32(w)) => (to_tensor(x, l1)?, to_tensor(w, l2)?),
-            (CpuStorage::F64(x), CpuStorage::F64(w)) => (to_tensor(x, l1)?, to_tensor(w, l2)?),
+        match (s1, s2) {
+            (CpuStorage::F32(x), CpuStorage::F32(w)) => {
+                forward_cpu(self.0, &to_tensor(x, l1)?, &to_tensor(w, l2)?, None)
+            }
+            (CpuStorage::F64(x), CpuStorage::F64(w)) => {
+                forward_cpu(self.0, &to_tensor(x, l1)?, &to_tensor(w, l2)?, None)
+            }
             _ => candle_core::bail!("sgm conv2d supports f32 and f64 with matching dtypes"),
-        };
-        let y = x.conv2d(&w, self.0.padding, self.0.stride, 1, 1)?;
-        Ok((to_storage(&y)?, y.shape().clone()))
+        }
     }
 
     fn bwd(
@@ -193,50 +249,60 @@ impl CustomOp2 for ConvOp {
         _res: &Tensor,
         grad: &Tensor,
     ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>)> {
-        let (x, w, grad) = (x.detach(), w.detach(), grad.detach().contiguous()?);
-        let (n, c, h, wd) = x.dims4()?;
-        let (o, _, k, _) = w.dims4()?;
-        let (_, _, oh, ow) = grad.dims4()?;
-        let (l, ckk) = (oh * ow, c * k * k);
-        let wmat = w.reshape((o, ckk))?;
-        let chunk = (CHUNK_ELEMS / (l * ckk).max(1)).clamp(1, n.max(1));
-        let mut grad_x = Vec::with_capacity(n.div_ceil(chunk));
-        let mut grad_w: Option<Tensor> = None;
-        let mut start = 0;
-        while start < n {
-            let len = chunk.min(n - start);
-            let g = grad.narrow(0, start, len)?.reshape((len, o, l))?;
-            // Input gradient: (len, L, O) · (O, CKK) → columns → col2im.
-            let gcols = g.transpose(1, 2)?.contiguous()?.broadcast_matmul(&wmat)?;
-            let col2im = Col2Im { geometry: self.0, channels: c, height: h, width: wd };
-            grad_x.push(gcols.apply_op1_no_bwd(&col2im)?);
-            // Weight gradient: Σ_n (O, L) · (L, CKK) as one product (O, len·L) · (len·L, CKK); a batched product
-            // followed by candle's `sum(0)` is several times slower.
-            let cols = x.narrow(0, start, len)?.contiguous()?.apply_op1_no_bwd(&Im2Col(self.0))?;
-            let g2 = g.transpose(0, 1)?.contiguous()?.reshape((o, len * l))?;
-            let gw = g2.matmul(&cols.reshape((len * l, ckk))?)?;
-            grad_w = Some(match grad_w {
-                Some(acc) => (acc + gw)?,
-                None => gw,
-            });
-            start += len;
-        }
-        let grad_x = Tensor::cat(&grad_x, 0)?;
-        let grad_w = match grad_w {
-            Some(gw) => Some(gw.reshape(w.shape())?),
-            None => None,
-        };
-        Ok((Some(grad_x), grad_w))
+        let (gx, gw, _) = conv_backward(self.0, x, w, grad, false)?;
+        Ok((Some(gx), Some(gw)))
     }
 }
 
-/// `conv2d(x, w)` (no bias, dilation 1, one group) with the fast backward on the CPU; candle's op elsewhere.
-pub(crate) fn conv2d(x: &Tensor, w: &Tensor, stride: usize, padding: usize) -> Result<Tensor> {
-    if x.device().is_cpu() {
-        let kernel = w.dim(2)?;
-        Ok(x.contiguous()?.apply_op2(&w.contiguous()?, ConvOp(Geometry { kernel, stride, padding }))?)
-    } else {
-        Ok(x.conv2d(w, padding, stride, 1, 1)?)
+/// The convolution op with bias.
+struct ConvBiasOp(Geometry);
+
+impl CustomOp3 for ConvBiasOp {
+    fn name(&self) -> &'static str {
+        "sgm-conv2d-bias"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+        s3: &CpuStorage,
+        l3: &Layout,
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
+        match (s1, s2, s3) {
+            (CpuStorage::F32(x), CpuStorage::F32(w), CpuStorage::F32(b)) => {
+                forward_cpu(self.0, &to_tensor(x, l1)?, &to_tensor(w, l2)?, Some(&to_tensor(b, l3)?))
+            }
+            (CpuStorage::F64(x), CpuStorage::F64(w), CpuStorage::F64(b)) => {
+                forward_cpu(self.0, &to_tensor(x, l1)?, &to_tensor(w, l2)?, Some(&to_tensor(b, l3)?))
+            }
+            _ => candle_core::bail!("sgm conv2d supports f32 and f64 with matching dtypes"),
+        }
+    }
+
+    fn bwd(
+        &self,
+        x: &Tensor,
+        w: &Tensor,
+        _b: &Tensor,
+        _res: &Tensor,
+        grad: &Tensor,
+    ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
+        let (gx, gw, gb) = conv_backward(self.0, x, w, grad, true)?;
+        Ok((Some(gx), Some(gw), gb))
+    }
+}
+
+/// `conv2d(x, w) + b` (dilation 1, one group) with the fast backward on the CPU; candle's ops elsewhere.
+pub(crate) fn conv2d(x: &Tensor, w: &Tensor, b: Option<&Tensor>, stride: usize, padding: usize) -> Result<Tensor> {
+    let geometry = Geometry { kernel: w.dim(2)?, stride, padding };
+    match (x.device().is_cpu(), b) {
+        (true, None) => Ok(x.contiguous()?.apply_op2(&w.contiguous()?, ConvOp(geometry))?),
+        (true, Some(b)) => Ok(x.contiguous()?.apply_op3(&w.contiguous()?, &b.contiguous()?, ConvBiasOp(geometry))?),
+        (false, None) => Ok(x.conv2d(w, padding, stride, 1, 1)?),
+        (false, Some(b)) => Ok(x.conv2d(w, padding, stride, 1, 1)?.broadcast_add(&b.reshape((1, (), 1, 1))?)?),
     }
 }
 
@@ -270,7 +336,7 @@ mod tests {
         ] {
             let x = randomish(&[n, c, h, w], 1);
             let wt = randomish(&[o, c, k, k], 2);
-            let ours = conv2d(x.as_tensor(), wt.as_tensor(), s, p).unwrap();
+            let ours = conv2d(x.as_tensor(), wt.as_tensor(), None, s, p).unwrap();
             let theirs = x.as_tensor().conv2d(wt.as_tensor(), p, s, 1, 1).unwrap();
             assert_eq!(ours.dims(), theirs.dims());
             assert!(max_abs_diff(&ours, &theirs) < 1e-12);
@@ -280,6 +346,17 @@ mod tests {
             for v in [&x, &wt] {
                 let d = max_abs_diff(g1.get(v).unwrap(), g2.get(v).unwrap());
                 assert!(d < 1e-10, "case k{k} s{s} p{p}: gradient differs by {d}");
+            }
+            // With a bias (the CustomOp3 variant).
+            let b = randomish(&[o], 9);
+            let ours = conv2d(x.as_tensor(), wt.as_tensor(), Some(b.as_tensor()), s, p).unwrap();
+            let theirs = theirs.broadcast_add(&b.as_tensor().reshape((1, o, 1, 1)).unwrap()).unwrap();
+            assert!(max_abs_diff(&ours, &theirs) < 1e-12);
+            let g1 = (&ours * weights.as_tensor()).unwrap().sum_all().unwrap().backward().unwrap();
+            let g2 = (&theirs * weights.as_tensor()).unwrap().sum_all().unwrap().backward().unwrap();
+            for v in [&x, &wt, &b] {
+                let d = max_abs_diff(g1.get(v).unwrap(), g2.get(v).unwrap());
+                assert!(d < 1e-10, "bias case k{k} s{s} p{p}: gradient differs by {d}");
             }
         }
     }
@@ -291,10 +368,10 @@ mod tests {
         let (shape, k, s, p) = ([2usize, 2, 13, 12], 5, 2, 2);
         let x = randomish(&shape, 6);
         let w = randomish(&[3, 2, k, k], 7);
-        let y = conv2d(x.as_tensor(), w.as_tensor(), s, p).unwrap();
+        let y = conv2d(x.as_tensor(), w.as_tensor(), None, s, p).unwrap();
         let weights = randomish(y.dims(), 8);
         let f = |t: &Tensor| -> f64 {
-            (conv2d(t, w.as_tensor(), s, p).unwrap() * weights.as_tensor())
+            (conv2d(t, w.as_tensor(), None, s, p).unwrap() * weights.as_tensor())
                 .unwrap()
                 .sum_all()
                 .unwrap()
@@ -322,7 +399,7 @@ mod tests {
         // A batch large enough to need several chunks: 40 × 36·(8·9) columns > CHUNK_ELEMS / 40 per image.
         let x = randomish(&[40, 8, 60, 60], 4);
         let w = Var::from_tensor(&randomish(&[2, 8, 3, 3], 5).as_tensor().to_dtype(DType::F64).unwrap()).unwrap();
-        let y = conv2d(x.as_tensor(), w.as_tensor(), 1, 1).unwrap();
+        let y = conv2d(x.as_tensor(), w.as_tensor(), None, 1, 1).unwrap();
         let g = y.sum_all().unwrap().backward().unwrap();
         let reference = x.as_tensor().conv2d(w.as_tensor(), 1, 1, 1, 1).unwrap().sum_all().unwrap().backward().unwrap();
         assert!(max_abs_diff(g.get(&w).unwrap(), reference.get(&w).unwrap()) < 1e-8);
