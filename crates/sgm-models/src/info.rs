@@ -1,7 +1,7 @@
 //! [`model_info`]: parameter count and FLOPs of a configured model, without allocating real weights.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use candle_core::{DType, Device, Shape, Tensor};
 use candle_nn::var_builder::SimpleBackend;
@@ -29,9 +29,9 @@ pub struct ModelInfo {
 }
 
 /// A backend that hands out zeros and remembers every variable's name and size.
-#[derive(Default)]
+#[derive(Default, Clone)]
 struct ShapeRecorder {
-    sizes: Mutex<HashMap<String, usize>>,
+    sizes: Arc<Mutex<HashMap<String, usize>>>,
 }
 
 impl SimpleBackend for ShapeRecorder {
@@ -51,28 +51,12 @@ impl SimpleBackend for ShapeRecorder {
     }
 }
 
-struct SharedRecorder(std::sync::Arc<ShapeRecorder>);
-
-impl SimpleBackend for SharedRecorder {
-    fn get(&self, s: Shape, name: &str, h: Init, dtype: DType, dev: &Device) -> candle_core::Result<Tensor> {
-        self.0.get(s, name, h, dtype, dev)
-    }
-
-    fn get_unchecked(&self, name: &str, dtype: DType, dev: &Device) -> candle_core::Result<Tensor> {
-        self.0.get_unchecked(name, dtype, dev)
-    }
-
-    fn contains_tensor(&self, name: &str) -> bool {
-        self.0.contains_tensor(name)
-    }
-}
-
 /// Counts the parameters and FLOPs of the model `cfg` describes (building it on zero weights and running one
 /// zero image through it on the CPU in evaluation mode).
 pub fn model_info(cfg: &ModelConfig) -> Result<ModelInfo> {
     cfg.validate()?;
-    let recorder = std::sync::Arc::new(ShapeRecorder::default());
-    let vb = VarBuilder::from_backend(Box::new(SharedRecorder(recorder.clone())), DType::F32, Device::Cpu);
+    let recorder = ShapeRecorder::default();
+    let vb = VarBuilder::from_backend(Box::new(recorder.clone()), DType::F32, Device::Cpu);
     let model = EmbeddingModel::new(cfg, vb)?;
     let s = cfg.input_size;
     let x = Tensor::zeros((1, cfg.in_channels, s, s), DType::F32, &Device::Cpu)?;
