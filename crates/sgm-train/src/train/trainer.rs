@@ -141,7 +141,9 @@ impl Trainer {
         let mut progress = Progress::epoch(self.progress, epoch + 1, self.cfg.epochs, batches.len());
         let (mut total, mut steps) = (0.0, 0);
         for (b, idx) in batches.iter().enumerate() {
+            let t_start = std::time::Instant::now();
             let batch = self.builder.build(train, idx, e, b as u64)?;
+            let t_batch = t_start.elapsed();
             let out = self.model.forward(&batch.images, true)?;
             let loss = match self.cfg.loss {
                 LossKind::Sgm => Some(sgm.forward(&out.embedding, &batch.labels)?),
@@ -171,8 +173,18 @@ impl Trainer {
                     last_loss: (steps > 0).then(|| total / steps as f64),
                 });
             }
+            let t_forward = t_start.elapsed();
             let grads = loss.backward()?;
+            let t_backward = t_start.elapsed();
             self.opt.step(&grads)?;
+            tracing::debug!(
+                "step {}: batch {:?}, forward+loss {:?}, backward {:?}, optimiser {:?}",
+                b + 1,
+                t_batch,
+                t_forward - t_batch,
+                t_backward - t_forward,
+                t_start.elapsed() - t_backward
+            );
             total += value;
             steps += 1;
             progress.step(b + 1, idx.len(), value);
