@@ -185,6 +185,17 @@ pub fn run(cmd: DataCommand) -> anyhow::Result<()> {
 
 fn list(registry: &Registry) -> anyhow::Result<()> {
     say!("{:<10} {:<12} {:>7} {:>9}  {:<7} root", "name", "format", "classes", "images", "found");
+    let synth = sgm_data::SynthConfig::default();
+    let synth_images = 8 * (synth.train_per_class + synth.valid_per_class + synth.test_per_class);
+    say!(
+        "{:<10} {:<12} {:>7} {:>9}  {:<7} generated in memory",
+        super::dataset::SYNTH,
+        "built-in",
+        8,
+        synth_images,
+        "yes"
+    );
+    say!("{:<10} the default of --data for train/embed; `sgm data synth --out DIR` writes it as files", "");
     for d in &registry.datasets {
         let (root, source) = d.resolve_root(None);
         let images: Option<usize> = d.splits.iter().map(|s| s.images.or(s.kept)).sum();
