@@ -12,6 +12,17 @@ pub enum ClusterError {
     /// linfa's k-means failed.
     #[error("k-means failed: {0}")]
     KMeans(#[from] linfa_clustering::KMeansError),
+    /// A mixture component whose covariance cannot be inverted even after regularisation.
+    #[error(
+        "Gaussian mixture component {component} has an ill-defined covariance: {reason}; \
+         use fewer components or a larger reg_covar"
+    )]
+    IllDefinedCovariance {
+        /// The component.
+        component: usize,
+        /// What went wrong.
+        reason: String,
+    },
     /// An error from sgm-core.
     #[error(transparent)]
     Core(#[from] sgm_core::CoreError),

@@ -7,6 +7,7 @@
 //! which is the same rule. The final labels are recomputed from the final centres (as scikit-learn does).
 
 use crate::error::{ClusterError, Result};
+use crate::kmeans_pp::{greedy_kmeans_plus_plus, sq_dist};
 use linfa::prelude::*;
 use linfa_clustering::{KMeans, KMeansInit};
 use ndarray::{Array1, Array2};
@@ -21,7 +22,7 @@ use sgm_core::Embeddings;
 pub enum KMeansInitMethod {
     /// One random sample of each class (the paper's): needs labels and k = number of classes present.
     PerClass,
-    /// k-means++ (linfa's), `n_runs` runs keeping the lowest inertia.
+    /// Greedy k-means++ (scikit-learn's), `n_runs` independently seeded runs keeping the lowest inertia.
     KMeansPlusPlus {
         /// Independent runs.
         n_runs: usize,
@@ -111,25 +112,33 @@ pub fn kmeans(emb: &Embeddings, cfg: &KMeansConfig, labels: Option<&[u32]>) -> R
             fit_from(init, cfg, tolerance, &dataset)?
         }
         KMeansInitMethod::KMeansPlusPlus { n_runs } => {
-            use rand_xoshiro::rand_core::SeedableRng as _;
-            let rng = rand_xoshiro::Xoshiro256Plus::seed_from_u64(cfg.seed);
-            KMeans::params_with_rng(cfg.k, rng)
-                .init_method(KMeansInit::KMeansPlusPlus)
-                .n_runs(n_runs)
-                .max_n_iterations(cfg.max_iter)
-                .tolerance(tolerance)
-                .fit(&dataset)?
+            // Each run draws its own greedy k-means++ centres (linfa's `n_runs` reuses one initialisation).
+            let mut best: Option<(f64, KMeans<f64, linfa_nn::distance::L2Dist>)> = None;
+            for run in 0..n_runs {
+                let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
+                rng.set_stream(run as u64);
+                let init = greedy_kmeans_plus_plus(&x, cfg.k, &mut rng);
+                let model = fit_from(init, cfg, tolerance, &dataset)?;
+                let inertia = inertia_of(&x, &model);
+                if best.as_ref().is_none_or(|b| inertia < b.0) {
+                    best = Some((inertia, model));
+                }
+            }
+            best.expect("n_runs ≥ 1 is validated").1
         }
     };
     let assignments: Vec<u32> = model.predict(&x).iter().map(|&c| c as u32).collect();
+    let inertia = inertia_of(&x, &model);
+    Ok(Clustering { assignments, centroids: model.centroids().iter().copied().collect(), inertia })
+}
+
+/// Sum of squared distances of the points to their nearest centre.
+fn inertia_of(x: &Array2<f64>, model: &KMeans<f64, linfa_nn::distance::L2Dist>) -> f64 {
     let centroids = model.centroids();
-    let inertia = x
-        .rows()
+    x.rows()
         .into_iter()
-        .zip(&assignments)
-        .map(|(row, &c)| row.iter().zip(centroids.row(c as usize)).map(|(a, b)| (a - b) * (a - b)).sum::<f64>())
-        .sum();
-    Ok(Clustering { assignments, centroids: centroids.iter().copied().collect(), inertia })
+        .map(|row| centroids.rows().into_iter().map(|c| sq_dist(row, c)).fold(f64::INFINITY, f64::min))
+        .sum()
 }
 
 /// One run of Lloyd's algorithm from the given centres.

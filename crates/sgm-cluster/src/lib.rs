@@ -1,7 +1,8 @@
 //! # sgm-cluster
 //!
 //! Clustering of sgm embeddings, on top of linfa: k-means with the paper's per-class initialisation (Table 1) or
-//! k-means++. Later layers add Gaussian mixtures, the sub-class splitting of the paper's Algorithm 2 and medoids.
+//! greedy k-means++ (several seeded runs, the best kept), and Gaussian mixtures fitted by EM in f64 with full,
+//! diagonal or spherical covariances (checked against scikit-learn in `tests/gmm_reference.rs`).
 //!
 //! ## Tutorial
 //!
@@ -25,11 +26,21 @@
 //! let clustering = kmeans(&emb, &KMeansConfig::paper(3, 1), Some(&labels))?;
 //! assert_eq!(clustering.assignments, labels); // cluster i is aligned with class i
 //! assert_eq!(nmi(&labels, &clustering.assignments)?, 1.0);
+//!
+//! // A Gaussian mixture with diagonal covariances, three seeded initialisations, the best kept.
+//! use sgm_cluster::{gmm, CovarianceType, GmmConfig};
+//! let mixture = gmm(&emb, &GmmConfig { n_init: 3, ..GmmConfig::new(3, CovarianceType::Diagonal, 1) })?;
+//! assert!(mixture.converged);
+//! assert_eq!(nmi(&labels, &mixture.assignments)?, 1.0);
 //! # Ok(()) }
 //! ```
 
 pub mod error;
+pub mod gmm;
 pub mod kmeans;
+pub mod kmeans_pp;
 
 pub use error::{ClusterError, Result};
+pub use gmm::{gmm, CovarianceType, Covariances, GaussianMixture, GmmConfig, GmmInit};
 pub use kmeans::{kmeans, Clustering, KMeansConfig, KMeansInitMethod};
+pub use kmeans_pp::greedy_kmeans_plus_plus;

@@ -1,0 +1,254 @@
+//! Gaussian mixtures fitted by EM, in f64, with full, diagonal or spherical covariances.
+//!
+//! This follows scikit-learn's `GaussianMixture` step for step (initialisation from a k-means labelling, E-step by
+//! log-sum-exp, M-step with `reg_covar` added to every variance, the mean log-likelihood as the lower bound, stop
+//! when it changes by less than `tol`, several initialisations keeping the best). linfa-clustering 0.8.1's
+//! `GaussianMixtureModel` is not used: its E-step sums `exp(log p)` before taking the log (so far points underflow
+//! to `ln 0` in 64 dimensions), it returns `Err(NotConverged)` at `max_iter` and discards the model, `n_runs > 1`
+//! reuses one initialisation, and it only has full covariances. Here an unconverged fit is a `tracing` warning
+//! and [`GaussianMixture::converged`] = false, as in scikit-learn; the full covariances are factorised with linfa's
+//! own Cholesky (`linfa-linalg`).
+
+mod covariance;
+
+pub use covariance::{CovarianceType, Covariances};
+
+use crate::error::{ClusterError, Result};
+use crate::kmeans::{kmeans, KMeansConfig, KMeansInitMethod};
+use ndarray::{Array1, Array2, Axis};
+use sgm_core::Embeddings;
+
+/// How each EM run is started.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum GmmInit {
+    /// scikit-learn's default: a k-means labelling (greedy k-means++ seeding, one run) as hard responsibilities.
+    KMeans,
+    /// Hard responsibilities from a given labelling (values `0..k`, one per point); every run is the same.
+    Labels(Vec<u32>),
+}
+
+/// Gaussian-mixture parameters, validated by [`GmmConfig::validate`].
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GmmConfig {
+    /// Number of components.
+    pub k: usize,
+    /// Covariance structure.
+    pub covariance: CovarianceType,
+    /// Stop when the mean log-likelihood changes by less than this (scikit-learn: 1e-3).
+    pub tol: f64,
+    /// Added to every variance so that a collapsed component stays invertible (scikit-learn: 1e-6).
+    pub reg_covar: f64,
+    /// EM iteration cap per run (scikit-learn: 100).
+    pub max_iter: usize,
+    /// Independent initialisations; the one with the highest lower bound is kept.
+    pub n_init: usize,
+    /// Initialisation.
+    pub init: GmmInit,
+    /// Seed of every random choice (run `r` uses stream `r`).
+    pub seed: u64,
+}
+
+impl GmmConfig {
+    /// scikit-learn's defaults for `k` components with the given covariance type.
+    pub fn new(k: usize, covariance: CovarianceType, seed: u64) -> Self {
+        Self { k, covariance, tol: 1e-3, reg_covar: 1e-6, max_iter: 100, n_init: 1, init: GmmInit::KMeans, seed }
+    }
+
+    /// Checks the parameters.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |m: String| Err(ClusterError::InvalidParams(m));
+        if self.k == 0 {
+            return bad("k must be at least 1".into());
+        }
+        if !(self.tol.is_finite() && self.tol >= 0.0) {
+            return bad(format!("tol must be ≥ 0, got {}", self.tol));
+        }
+        if !(self.reg_covar.is_finite() && self.reg_covar >= 0.0) {
+            return bad(format!("reg_covar must be ≥ 0, got {}", self.reg_covar));
+        }
+        if self.max_iter == 0 || self.n_init == 0 {
+            return bad("max_iter and n_init must be at least 1".into());
+        }
+        if let GmmInit::Labels(labels) = &self.init {
+            if let Some(&l) = labels.iter().find(|&&l| l as usize >= self.k) {
+                return bad(format!("initial label {l} is not below k = {}", self.k));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A fitted Gaussian mixture.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GaussianMixture {
+    /// Mixing weights (sum to 1).
+    pub weights: Array1<f64>,
+    /// `k × d` means.
+    pub means: Array2<f64>,
+    /// Covariances and their precision factors.
+    pub covariances: Covariances,
+    /// Whether the kept run converged before `max_iter`.
+    pub converged: bool,
+    /// EM iterations of the kept run.
+    pub n_iter: usize,
+    /// Mean log-likelihood per point at the last E-step of the kept run (scikit-learn's `lower_bound_`).
+    pub lower_bound: f64,
+    /// Most probable component of each training point under the final parameters.
+    pub assignments: Vec<u32>,
+}
+
+impl GaussianMixture {
+    /// `n × k` log responsibilities and the `n` per-point log-likelihoods, by log-sum-exp.
+    pub fn log_responsibilities(&self, x: &Array2<f64>) -> (Array2<f64>, Array1<f64>) {
+        let mut weighted = self.covariances.log_gaussian_prob(x, &self.means);
+        weighted += &self.weights.mapv(f64::ln);
+        let norm: Array1<f64> = weighted.rows().into_iter().map(|r| log_sum_exp(r.iter().copied())).collect();
+        weighted -= &norm.view().insert_axis(Axis(1));
+        (weighted, norm)
+    }
+
+    /// Mean log-likelihood of `x` (scikit-learn's `score`).
+    pub fn score(&self, x: &Array2<f64>) -> f64 {
+        self.log_responsibilities(x).1.mean().unwrap_or(f64::NAN)
+    }
+
+    /// Most probable component of each row of `x`.
+    pub fn predict(&self, x: &Array2<f64>) -> Vec<u32> {
+        argmax_rows(&self.log_responsibilities(x).0)
+    }
+
+    /// Bayesian information criterion on `x` (lower is better), as scikit-learn's `bic`.
+    pub fn bic(&self, x: &Array2<f64>) -> f64 {
+        let (k, d) = self.means.dim();
+        let p = self.covariances.n_parameters(k, d) + k * d + k - 1;
+        -2.0 * self.score(x) * x.nrows() as f64 + p as f64 * (x.nrows() as f64).ln()
+    }
+}
+
+/// Converts validated embeddings to an f64 matrix.
+pub(crate) fn to_f64(emb: &Embeddings) -> Array2<f64> {
+    Array2::from_shape_vec((emb.rows(), emb.dim()), emb.as_slice().iter().map(|&v| v as f64).collect())
+        .expect("Embeddings guarantees rows × dim values")
+}
+
+/// Fits a Gaussian mixture to `emb` by EM.
+pub fn gmm(emb: &Embeddings, cfg: &GmmConfig) -> Result<GaussianMixture> {
+    cfg.validate()?;
+    let n = emb.rows();
+    if cfg.k > n {
+        return Err(ClusterError::InvalidParams(format!("k = {} is more than the {n} points", cfg.k)));
+    }
+    if let GmmInit::Labels(labels) = &cfg.init {
+        if labels.len() != n {
+            return Err(ClusterError::Shape(format!("{} initial labels for {n} points", labels.len())));
+        }
+    }
+    let x = to_f64(emb);
+    let mut best: Option<GaussianMixture> = None;
+    for run in 0..cfg.n_init {
+        let labels = match &cfg.init {
+            GmmInit::Labels(labels) => labels.clone(),
+            GmmInit::KMeans => {
+                let km = KMeansConfig {
+                    k: cfg.k,
+                    init: KMeansInitMethod::KMeansPlusPlus { n_runs: 1 },
+                    max_iter: 300,
+                    tol: 1e-4,
+                    seed: cfg.seed.wrapping_add(run as u64),
+                };
+                kmeans(emb, &km, None)?.assignments
+            }
+        };
+        let fit = em_run(&x, &labels, cfg)?;
+        if best.as_ref().is_none_or(|b| fit.lower_bound > b.lower_bound) {
+            best = Some(fit);
+        }
+        if matches!(cfg.init, GmmInit::Labels(_)) {
+            break; // every run would be identical
+        }
+    }
+    let mut best = best.expect("n_init ≥ 1 is validated");
+    if !best.converged {
+        tracing::warn!(
+            k = cfg.k,
+            max_iter = cfg.max_iter,
+            "Gaussian mixture did not converge within max_iter; try a larger max_iter or tol, or check the data"
+        );
+    }
+    best.assignments = best.predict(&x);
+    Ok(best)
+}
+
+/// One EM run from hard initial responsibilities.
+fn em_run(x: &Array2<f64>, labels: &[u32], cfg: &GmmConfig) -> Result<GaussianMixture> {
+    let mut resp = Array2::zeros((x.nrows(), cfg.k));
+    for (i, &l) in labels.iter().enumerate() {
+        resp[[i, l as usize]] = 1.0;
+    }
+    let mut model = m_step(x, &resp, cfg, GaussianMixture::placeholder())?;
+    let mut lower_bound = f64::NEG_INFINITY;
+    for iter in 1..=cfg.max_iter {
+        let previous = lower_bound;
+        let (log_resp, norm) = model.log_responsibilities(x);
+        lower_bound = norm.mean().expect("n ≥ 1");
+        if !lower_bound.is_finite() {
+            return Err(ClusterError::IllDefinedCovariance {
+                component: 0,
+                reason: format!("the log-likelihood became {lower_bound} at iteration {iter}"),
+            });
+        }
+        model = m_step(x, &log_resp.mapv(f64::exp), cfg, model)?;
+        model.lower_bound = lower_bound;
+        model.n_iter = iter;
+        if (lower_bound - previous).abs() < cfg.tol {
+            model.converged = true;
+            break;
+        }
+    }
+    Ok(model)
+}
+
+/// The M-step: weights, means and covariances from responsibilities (scikit-learn adds `10 ε` to each `n_k` so
+/// that an empty component does not divide by zero).
+fn m_step(x: &Array2<f64>, resp: &Array2<f64>, cfg: &GmmConfig, previous: GaussianMixture) -> Result<GaussianMixture> {
+    let nk = resp.sum_axis(Axis(0)) + 10.0 * f64::EPSILON;
+    let means = resp.t().dot(x) / nk.view().insert_axis(Axis(1));
+    let covariances = Covariances::estimate(cfg.covariance, x, resp, &nk, &means, cfg.reg_covar)?;
+    let weights = &nk / nk.sum();
+    Ok(GaussianMixture { weights, means, covariances, ..previous })
+}
+
+impl GaussianMixture {
+    fn placeholder() -> Self {
+        Self {
+            weights: Array1::zeros(0),
+            means: Array2::zeros((0, 0)),
+            covariances: Covariances::Spherical { covariances: Array1::zeros(0), precisions_chol: Array1::zeros(0) },
+            converged: false,
+            n_iter: 0,
+            lower_bound: f64::NEG_INFINITY,
+            assignments: Vec::new(),
+        }
+    }
+}
+
+/// `ln Σ exp(vᵢ)` without overflow or underflow.
+pub(crate) fn log_sum_exp(v: impl Iterator<Item = f64> + Clone) -> f64 {
+    let max = v.clone().fold(f64::NEG_INFINITY, f64::max);
+    if !max.is_finite() {
+        return max;
+    }
+    max + v.map(|x| (x - max).exp()).sum::<f64>().ln()
+}
+
+/// Index of the largest value of each row (first on ties).
+fn argmax_rows(a: &Array2<f64>) -> Vec<u32> {
+    a.rows()
+        .into_iter()
+        .map(|r| {
+            r.iter().enumerate().fold((0, f64::NEG_INFINITY), |b, (j, &v)| if v > b.1 { (j, v) } else { b }).0 as u32
+        })
+        .collect()
+}
