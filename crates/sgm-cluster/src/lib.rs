@@ -37,10 +37,12 @@
 
 pub mod error;
 pub mod gmm;
+pub mod groups;
 pub mod kmeans;
 pub mod kmeans_pp;
 
 pub use error::{ClusterError, Result};
 pub use gmm::{gmm, CovarianceType, Covariances, GaussianMixture, GmmConfig, GmmInit};
+pub use groups::{groups_with_medoids, Group};
 pub use kmeans::{kmeans, Clustering, KMeansConfig, KMeansInitMethod};
 pub use kmeans_pp::greedy_kmeans_plus_plus;
