@@ -37,6 +37,8 @@ pub enum Command {
     /// The backbones sgm has.
     #[command(subcommand)]
     Models(commands::models::ModelsCommand),
+    /// EM (or k-means) groups over embeddings, each with its medoid and the members nearest it.
+    Cluster(commands::cluster::ClusterArgs),
 }
 
 /// Parses `args` and runs the command. Errors are returned, not printed.
@@ -58,6 +60,7 @@ pub fn run_cli(cli: Cli) -> anyhow::Result<()> {
         Command::Train(args) => commands::train::run(*args),
         Command::Embed(args) => commands::embed::run(args),
         Command::Models(cmd) => commands::models::run(cmd),
+        Command::Cluster(args) => commands::cluster::run(args),
     }
 }
 

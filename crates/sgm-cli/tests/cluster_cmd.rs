@@ -1,0 +1,49 @@
+//! `sgm cluster` end to end, in-process, on a small formula data set.
+
+use sgm_cli::commands::embed::write_embeddings;
+
+fn blobs() -> (Vec<f32>, Vec<u32>) {
+    let mut x = Vec::new();
+    let mut labels = Vec::new();
+    for i in 0..120 {
+        let g = i % 3;
+        for j in 0..4 {
+            x.push(6.0 * g as f32 * ((j % 2) as f32 - 0.5) + g as f32 * 3.0 + ((i * (j + 1)) as f32 * 0.9).sin());
+        }
+        labels.push(g as u32);
+    }
+    (x, labels)
+}
+
+#[test]
+fn cluster_writes_groups_with_medoids_for_both_methods() {
+    let dir = tempfile::tempdir().unwrap();
+    let (x, labels) = blobs();
+    let emb = dir.path().join("emb.safetensors");
+    write_embeddings(&emb, &x, 120, 4, &labels, None).unwrap();
+    for method in ["gmm", "kmeans"] {
+        let out = dir.path().join(method);
+        let args = ["sgm", "cluster", "--embeddings", emb.to_str().unwrap(), "--groups", "3", "--method", method];
+        let mut args: Vec<&str> = args.to_vec();
+        args.extend(["--top", "5", "--out", out.to_str().unwrap()]);
+        sgm_cli::run(args).unwrap();
+        let json: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("groups.json")).unwrap()).unwrap();
+        let groups = json["groups"].as_array().unwrap();
+        assert_eq!(groups.len(), 3, "{method}");
+        assert_eq!(groups.iter().map(|g| g["size"].as_u64().unwrap()).sum::<u64>(), 120);
+        for g in groups {
+            assert_eq!(g["purity"].as_f64(), Some(1.0), "{method}: the blobs are separable");
+            assert_eq!(g["top"][0], g["medoid"]);
+            assert_eq!(g["top"].as_array().unwrap().len(), 5);
+        }
+        let csv = std::fs::read_to_string(out.join("groups.csv")).unwrap();
+        assert_eq!(csv.lines().count(), 1 + 3 * 5);
+        let assignments = std::fs::read_to_string(out.join("assignments.csv")).unwrap();
+        assert_eq!(assignments.lines().count(), 121);
+    }
+    // Errors name the file.
+    let err = sgm_cli::run(["sgm", "cluster", "--embeddings", "missing.npy", "--out", "x"]).unwrap_err();
+    assert!(format!("{err:#}").contains("missing.npy"), "{err:#}");
+    let too_many = ["sgm", "cluster", "--embeddings", emb.to_str().unwrap(), "--groups", "500", "--out", "x"];
+    assert!(format!("{:#}", sgm_cli::run(too_many).unwrap_err()).contains("emb.safetensors"));
+}
