@@ -40,9 +40,13 @@ pub mod gmm;
 pub mod groups;
 pub mod kmeans;
 pub mod kmeans_pp;
+pub mod subclasses;
 
 pub use error::{ClusterError, Result};
 pub use gmm::{gmm, CovarianceType, Covariances, GaussianMixture, GmmConfig, GmmInit};
 pub use groups::{groups_with_medoids, Group};
 pub use kmeans::{kmeans, Clustering, KMeansConfig, KMeansInitMethod};
 pub use kmeans_pp::greedy_kmeans_plus_plus;
+pub use subclasses::{
+    cluster_within_classes, relabel_contiguous, split_subclasses, subclasses_per_class, within_class_nmi, SplitMethod,
+};

@@ -5,6 +5,7 @@ pub mod fit;
 pub mod progress;
 pub mod run_dir;
 pub mod schedule;
+pub mod subclass;
 pub mod trainer;
 
 pub use config::{LossKind, TrainConfig, ValidationConfig};
