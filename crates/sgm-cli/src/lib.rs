@@ -39,6 +39,8 @@ pub enum Command {
     Models(commands::models::ModelsCommand),
     /// EM (or k-means) groups over embeddings, each with its medoid and the members nearest it.
     Cluster(commands::cluster::ClusterArgs),
+    /// Algorithm 2: split each class into sub-classes and train over them, level by level.
+    Subclasses(Box<commands::subclasses::SubclassesArgs>),
 }
 
 /// Parses `args` and runs the command. Errors are returned, not printed.
@@ -61,6 +63,7 @@ pub fn run_cli(cli: Cli) -> anyhow::Result<()> {
         Command::Embed(args) => commands::embed::run(args),
         Command::Models(cmd) => commands::models::run(cmd),
         Command::Cluster(args) => commands::cluster::run(args),
+        Command::Subclasses(args) => commands::subclasses::run(*args),
     }
 }
 

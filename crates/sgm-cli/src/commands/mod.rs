@@ -6,4 +6,5 @@ pub mod dataset;
 pub mod embed;
 pub mod eval;
 pub mod models;
+pub mod subclasses;
 pub mod train;
