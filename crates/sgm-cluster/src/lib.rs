@@ -41,6 +41,7 @@ pub mod groups;
 pub mod kmeans;
 pub mod kmeans_pp;
 pub mod subclasses;
+pub mod tsne;
 
 pub use error::{ClusterError, Result};
 pub use gmm::{gmm, CovarianceType, Covariances, GaussianMixture, GmmConfig, GmmInit};
@@ -50,3 +51,4 @@ pub use kmeans_pp::greedy_kmeans_plus_plus;
 pub use subclasses::{
     cluster_within_classes, relabel_contiguous, split_subclasses, subclasses_per_class, within_class_nmi, SplitMethod,
 };
+pub use tsne::{pca_init, tsne_2d, TsneConfig};
