@@ -41,6 +41,8 @@ pub enum Command {
     Cluster(commands::cluster::ClusterArgs),
     /// Algorithm 2: split each class into sub-classes and train over them, level by level.
     Subclasses(Box<commands::subclasses::SubclassesArgs>),
+    /// A 2-d t-SNE map of embeddings (perplexity 30, PCA initialisation, the first 4000 points) as CSV.
+    Tsne(commands::tsne::TsneArgs),
 }
 
 /// Parses `args` and runs the command. Errors are returned, not printed.
@@ -64,6 +66,7 @@ pub fn run_cli(cli: Cli) -> anyhow::Result<()> {
         Command::Models(cmd) => commands::models::run(cmd),
         Command::Cluster(args) => commands::cluster::run(args),
         Command::Subclasses(args) => commands::subclasses::run(*args),
+        Command::Tsne(args) => commands::tsne::run(args),
     }
 }
 

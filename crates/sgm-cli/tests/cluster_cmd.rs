@@ -47,3 +47,23 @@ fn cluster_writes_groups_with_medoids_for_both_methods() {
     let too_many = ["sgm", "cluster", "--embeddings", emb.to_str().unwrap(), "--groups", "500", "--out", "x"];
     assert!(format!("{:#}", sgm_cli::run(too_many).unwrap_err()).contains("emb.safetensors"));
 }
+
+#[test]
+fn tsne_writes_one_row_per_point_with_labels() {
+    let dir = tempfile::tempdir().unwrap();
+    let (x, labels) = blobs();
+    let emb = dir.path().join("emb.safetensors");
+    write_embeddings(&emb, &x, 120, 4, &labels, None).unwrap();
+    let out = dir.path().join("tsne.csv");
+    let args = ["sgm", "tsne", "--embeddings", emb.to_str().unwrap(), "--epochs", "100", "--max-points", "100"];
+    sgm_cli::run(args.into_iter().chain(["--out", out.to_str().unwrap()])).unwrap();
+    let text = std::fs::read_to_string(&out).unwrap();
+    let rows: Vec<Vec<&str>> = text.lines().map(|l| l.split(',').collect()).collect();
+    assert_eq!(rows[0], ["index", "x", "y", "label"]);
+    assert_eq!(rows.len(), 101, "the first --max-points points");
+    for (i, r) in rows[1..].iter().enumerate() {
+        assert_eq!(r[0].parse::<usize>().unwrap(), i);
+        assert!(r[1].parse::<f32>().unwrap().is_finite() && r[2].parse::<f32>().unwrap().is_finite());
+        assert_eq!(r[3].parse::<u32>().unwrap(), labels[i]);
+    }
+}

@@ -8,3 +8,4 @@ pub mod eval;
 pub mod models;
 pub mod subclasses;
 pub mod train;
+pub mod tsne;
