@@ -35,15 +35,8 @@ use std::path::{Path, PathBuf};
 use tempfile::TempDir;
 
 fn data(n: usize, d: usize, phase: f64, nclass: usize) -> (Vec<f32>, Vec<i64>) {
-    let labels: Vec<i64> = (0..n).map(|i| (i * 7 % nclass) as i64).collect();
-    let mut x = Vec::with_capacity(n * d);
-    for (i, &lab) in labels.iter().enumerate() {
-        for j in 0..d {
-            let off = (lab as f64 * 1.7 + j as f64 * 0.9).cos() * 0.6;
-            x.push((off + (1.3 * i as f64 * (j + 1) as f64 + 0.7 * j as f64 + phase).sin()) as f32);
-        }
-    }
-    (x, labels)
+    let (x, labels) = sgm_core::testing::formula_data(n, d, phase, nclass);
+    (x, labels.into_iter().map(i64::from).collect())
 }
 
 fn write_npy<T: npyz::AutoSerialize + Copy>(path: &Path, shape: &[u64], values: &[T]) {

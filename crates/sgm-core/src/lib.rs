@@ -51,6 +51,7 @@ pub mod error;
 pub mod knn;
 pub mod loss;
 pub mod metrics;
+pub mod testing;
 
 pub use embeddings::Embeddings;
 pub use error::{CoreError, Result};

@@ -45,16 +45,9 @@ fn close(got: f64, want: f64) {
     assert!((got - want).abs() < 1e-12, "got {got}, want {want}");
 }
 
-/// The formula data of the Python above, rounded to f32 as numpy does.
+/// The formula data of the Python above ([`sgm_core::testing::formula_data`]).
 fn data(n: usize, d: usize, phase: f64, nclass: usize) -> (Embeddings, Vec<u32>) {
-    let labels: Vec<u32> = (0..n).map(|i| (i * 7 % nclass) as u32).collect();
-    let mut x = Vec::with_capacity(n * d);
-    for (i, &lab) in labels.iter().enumerate() {
-        for j in 0..d {
-            let off = (lab as f64 * 1.7 + j as f64 * 0.9).cos() * 0.6;
-            x.push((off + (1.3 * i as f64 * (j + 1) as f64 + 0.7 * j as f64 + phase).sin()) as f32);
-        }
-    }
+    let (x, labels) = sgm_core::testing::formula_data(n, d, phase, nclass);
     (Embeddings::new(x, n, d, "formula data").unwrap(), labels)
 }
 
