@@ -23,6 +23,9 @@ pub enum ClusterError {
         /// What went wrong.
         reason: String,
     },
+    /// EM produced a non-finite log-likelihood (overflowing data, NaN inputs).
+    #[error("Gaussian mixture: {0}")]
+    Numerical(String),
     /// An error from sgm-core.
     #[error(transparent)]
     Core(#[from] sgm_core::CoreError),

@@ -194,10 +194,9 @@ fn em_run(x: &Array2<f64>, labels: &[u32], cfg: &GmmConfig) -> Result<GaussianMi
         let (log_resp, norm) = model.log_responsibilities(x);
         lower_bound = norm.mean().expect("n ≥ 1");
         if !lower_bound.is_finite() {
-            return Err(ClusterError::IllDefinedCovariance {
-                component: 0,
-                reason: format!("the log-likelihood became {lower_bound} at iteration {iter}"),
-            });
+            return Err(ClusterError::Numerical(format!(
+                "the mean log-likelihood became {lower_bound} at EM iteration {iter}"
+            )));
         }
         model = m_step(x, &log_resp.mapv(f64::exp), cfg, model)?;
         model.lower_bound = lower_bound;
