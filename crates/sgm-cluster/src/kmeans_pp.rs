@@ -12,37 +12,51 @@ pub(crate) fn sq_dist(a: ArrayView1<f64>, b: ArrayView1<f64>) -> f64 {
     a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum()
 }
 
+/// Squared Euclidean distance of two equal-length slices.
+fn sq_dist_slices(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum()
+}
+
 /// `k` initial centres of `x` (`n × d`, `k ≤ n`) by greedy k-means++.
 pub fn greedy_kmeans_plus_plus<R: Rng>(x: &Array2<f64>, k: usize, rng: &mut R) -> Array2<f64> {
-    let n = x.nrows();
+    let (n, d) = x.dim();
     assert!(k >= 1 && k <= n, "greedy k-means++ needs 1 ≤ k ≤ n");
+    let x = x.as_standard_layout();
+    let data = x.as_slice().expect("standard layout");
+    let row = |i: usize| &data[i * d..(i + 1) * d];
     let trials = 2 + (k as f64).ln() as usize;
-    let mut centres = Array2::zeros((k, x.ncols()));
+    let mut centres = Array2::zeros((k, d));
     let first = rng.random_range(0..n);
     centres.row_mut(0).assign(&x.row(first));
-    let mut closest: Vec<f64> = x.rows().into_iter().map(|r| sq_dist(r, x.row(first))).collect();
+    let mut closest: Vec<f64> = (0..n).map(|i| sq_dist_slices(row(i), row(first))).collect();
     let mut potential: f64 = closest.iter().sum();
+    let mut cumulative = vec![0.0; n];
+    let mut candidate = vec![0.0; n];
+    let mut best_closest = vec![0.0; n];
     for c in 1..k {
-        let mut cumulative = Vec::with_capacity(n);
         let mut acc = 0.0;
-        for &d in &closest {
-            acc += d;
-            cumulative.push(acc);
+        for (cum, &dd) in cumulative.iter_mut().zip(&closest) {
+            acc += dd;
+            *cum = acc;
         }
-        let mut best: Option<(usize, f64, Vec<f64>)> = None;
+        let mut best: Option<(usize, f64)> = None;
         for _ in 0..trials {
             let target = rng.random::<f64>() * potential;
             let id = cumulative.partition_point(|&v| v < target).min(n - 1);
-            let updated: Vec<f64> =
-                x.rows().into_iter().zip(&closest).map(|(r, &d)| d.min(sq_dist(r, x.row(id)))).collect();
-            let pot: f64 = updated.iter().sum();
-            if best.as_ref().is_none_or(|b| pot < b.1) {
-                best = Some((id, pot, updated));
+            let centre = row(id);
+            let mut pot = 0.0;
+            for (i, (slot, &old)) in candidate.iter_mut().zip(&closest).enumerate() {
+                *slot = old.min(sq_dist_slices(row(i), centre));
+                pot += *slot;
+            }
+            if best.is_none_or(|b| pot < b.1) {
+                best = Some((id, pot));
+                std::mem::swap(&mut best_closest, &mut candidate);
             }
         }
-        let (id, pot, updated) = best.expect("at least two trials");
+        let (id, pot) = best.expect("at least two trials");
         centres.row_mut(c).assign(&x.row(id));
-        closest = updated;
+        std::mem::swap(&mut closest, &mut best_closest);
         potential = pot;
     }
     centres
