@@ -99,33 +99,42 @@ impl Covariances {
         }
     }
 
-    /// `n × k` log densities `ln N(xᵢ | μₖ, Σₖ)`.
+    /// `n × k` log densities `ln N(xᵢ | μₖ, Σₖ)`. The diagonal and spherical cases expand the squared distance
+    /// into matrix products, as scikit-learn does.
     pub(crate) fn log_gaussian_prob(&self, x: &Array2<f64>, means: &Array2<f64>) -> Array2<f64> {
         let (n, d) = x.dim();
         let k = means.nrows();
         let log_2pi_d = d as f64 * (2.0 * std::f64::consts::PI).ln();
-        let mut out = Array2::zeros((n, k));
-        for c in 0..k {
-            let mu = means.row(c);
-            let (sq, log_det): (Array1<f64>, f64) = match self {
-                Self::Full { precisions_chol, .. } => {
+        let (sq, log_det): (Array2<f64>, Array1<f64>) = match self {
+            Self::Full { precisions_chol, .. } => {
+                let mut sq = Array2::zeros((n, k));
+                for c in 0..k {
                     let pc = precisions_chol.index_axis(Axis(0), c);
-                    let y = (x - &mu).dot(&pc);
-                    (y.mapv(|v| v * v).sum_axis(Axis(1)), pc.diag().iter().map(|v| v.ln()).sum())
+                    let y = x.dot(&pc) - means.row(c).dot(&pc);
+                    sq.column_mut(c).assign(&y.mapv(|v| v * v).sum_axis(Axis(1)));
                 }
-                Self::Diagonal { precisions_chol, .. } => {
-                    let pc = precisions_chol.row(c);
-                    let y = (x - &mu) * pc;
-                    (y.mapv(|v| v * v).sum_axis(Axis(1)), pc.iter().map(|v| v.ln()).sum())
-                }
-                Self::Spherical { precisions_chol, .. } => {
-                    let p = precisions_chol[c];
-                    let sq = (x - &mu).mapv(|v| v * v).sum_axis(Axis(1)) * (p * p);
-                    (sq, d as f64 * p.ln())
-                }
-            };
-            out.column_mut(c).assign(&sq.mapv(|q| -0.5 * (log_2pi_d + q) + log_det));
-        }
+                let log_det =
+                    (0..k).map(|c| precisions_chol.index_axis(Axis(0), c).diag().mapv(f64::ln).sum()).collect();
+                (sq, log_det)
+            }
+            Self::Diagonal { precisions_chol, .. } => {
+                let prec = precisions_chol.mapv(|v| v * v);
+                let means_term = (means.mapv(|v| v * v) * &prec).sum_axis(Axis(1));
+                let cross = x.dot(&(means * &prec).t());
+                let sq = x.mapv(|v| v * v).dot(&prec.t()) - 2.0 * cross + means_term.insert_axis(Axis(0));
+                (sq, precisions_chol.mapv(f64::ln).sum_axis(Axis(1)))
+            }
+            Self::Spherical { precisions_chol, .. } => {
+                let prec = precisions_chol.mapv(|v| v * v);
+                let means_term = means.mapv(|v| v * v).sum_axis(Axis(1)) * &prec;
+                let cross = x.dot(&(means.t().to_owned() * &prec));
+                let norms = x.mapv(|v| v * v).sum_axis(Axis(1));
+                let outer = norms.insert_axis(Axis(1)) * prec.view().insert_axis(Axis(0));
+                (outer - 2.0 * cross + means_term.insert_axis(Axis(0)), precisions_chol.mapv(|p| d as f64 * p.ln()))
+            }
+        };
+        let mut out = sq.mapv(|q| -0.5 * (log_2pi_d + q));
+        out += &log_det.insert_axis(Axis(0));
         out
     }
 
