@@ -3,6 +3,8 @@
 //! paper's protocol: perplexity 30, PCA initialisation, the first 4000 points.
 //!
 //! The PCA start is scaled as scikit-learn's `init="pca"`: the first coordinate has standard deviation 1e-4.
+//! bhtsne sums gradients in parallel with rayon, so with several threads the last bits depend on scheduling and
+//! grow over the iterations; [`TsneConfig::deterministic`] (the default) runs it on one thread, bit-reproducibly.
 
 use crate::error::{ClusterError, Result};
 use linfa_linalg::eigh::{EigSort, Eigh};
@@ -21,11 +23,13 @@ pub struct TsneConfig {
     pub epochs: usize,
     /// Only the first this many points are embedded (the paper: 4000).
     pub max_points: usize,
+    /// Run on one thread so that the map is bit-identical from run to run (default); `false` uses rayon's pool.
+    pub deterministic: bool,
 }
 
 impl Default for TsneConfig {
     fn default() -> Self {
-        Self { perplexity: 30.0, theta: 0.5, epochs: 1000, max_points: 4000 }
+        Self { perplexity: 30.0, theta: 0.5, epochs: 1000, max_points: 4000, deterministic: true }
     }
 }
 
@@ -91,12 +95,23 @@ pub fn tsne_2d(emb: &Embeddings, cfg: &TsneConfig) -> Result<Vec<f32>> {
     let x = Array2::from_shape_fn((m, d), |(i, j)| rows[i][j] as f64);
     let init = pca_init(&x)?;
     let dist = |a: &&[f32], b: &&[f32]| a.iter().zip(*b).map(|(p, q)| (p - q) * (p - q)).sum::<f32>().sqrt();
-    let mut t: bhtsne::tSNE<f32, &[f32]> = bhtsne::tSNE::new(&rows);
-    t.perplexity(cfg.perplexity).epochs(cfg.epochs).initial_embedding(init);
-    if cfg.theta > 0.0 {
-        t.barnes_hut(cfg.theta, dist);
+    let run = || {
+        let mut t: bhtsne::tSNE<f32, &[f32]> = bhtsne::tSNE::new(&rows);
+        t.perplexity(cfg.perplexity).epochs(cfg.epochs).initial_embedding(init.clone());
+        if cfg.theta > 0.0 {
+            t.barnes_hut(cfg.theta, dist);
+        } else {
+            t.exact(|a, b| dist(a, b).powi(2));
+        }
+        t.embedding()
+    };
+    if cfg.deterministic {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .build()
+            .map_err(|e| ClusterError::InvalidParams(format!("cannot start a one-thread pool: {e}")))?;
+        Ok(pool.install(run))
     } else {
-        t.exact(|a, b| dist(a, b).powi(2));
+        Ok(run())
     }
-    Ok(t.embedding())
 }

@@ -32,6 +32,10 @@ pub struct TsneArgs {
     /// Only the first this many points are mapped (the paper: 4000).
     #[arg(long, default_value_t = 4000)]
     pub max_points: usize,
+    /// Use all cores (faster; the map then differs from run to run in its last bits). Default: one thread,
+    /// bit-reproducible.
+    #[arg(long)]
+    pub parallel: bool,
     /// Output CSV: index,x,y[,label].
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,
@@ -45,7 +49,13 @@ pub fn run(a: TsneArgs) -> Result<()> {
         None if is_safetensors(&a.embeddings) => read_labels(&a.embeddings, "labels").ok(),
         None => None,
     };
-    let cfg = TsneConfig { perplexity: a.perplexity, theta: a.theta, epochs: a.epochs, max_points: a.max_points };
+    let cfg = TsneConfig {
+        perplexity: a.perplexity,
+        theta: a.theta,
+        epochs: a.epochs,
+        max_points: a.max_points,
+        deterministic: !a.parallel,
+    };
     let start = std::time::Instant::now();
     let y = tsne_2d(&emb, &cfg).with_context(|| format!("t-SNE of {}", a.embeddings.display()))?;
     let m = y.len() / 2;
