@@ -94,3 +94,20 @@ fn embed_refuses_a_truncated_checkpoint() {
     assert!(err.contains("cut.safetensors") && err.contains("truncated or corrupt"), "{err}");
     assert!(!out.exists());
 }
+
+#[test]
+fn duplicate_groups_cover_every_image() {
+    use sgm_cli::commands::dataset::duplicate_groups;
+    let mut set = sgm_data::generate_synth(&sgm_data::SynthConfig::small(2, 1), sgm_data::Split::Test).unwrap();
+    assert_eq!(duplicate_groups(&set), None, "no duplicate index: no groups");
+    set.samples[0].group = Some(4);
+    set.samples[3].group = Some(4);
+    let g = duplicate_groups(&set).unwrap();
+    assert_eq!(g.len(), set.len());
+    assert_eq!(g[0], g[3], "grouped copies share their id");
+    let mut others: Vec<u32> = g.iter().enumerate().filter(|(i, _)| *i != 0 && *i != 3).map(|(_, &x)| x).collect();
+    others.sort_unstable();
+    others.dedup();
+    assert_eq!(others.len(), set.len() - 2, "every other image is alone in its group");
+    assert!(!others.contains(&4));
+}

@@ -78,3 +78,11 @@ impl DataArgs {
             .collect()
     }
 }
+
+/// Duplicate-group ids of every image of `set`, for retrieval that must not count copies of the query as hits:
+/// images the loader grouped keep their group; every other image gets a group of its own. `None` when the loader
+/// grouped nothing (no duplicate index for this data set).
+pub fn duplicate_groups(set: &ImageSet) -> Option<Vec<u32>> {
+    let next = set.samples.iter().filter_map(|s| s.group).max()? + 1;
+    Some(set.samples.iter().enumerate().map(|(i, s)| s.group.unwrap_or(next + i as u32)).collect())
+}

@@ -54,7 +54,7 @@ pub fn run(a: EmbedArgs) -> Result<()> {
     let set = a.data.load(&[a.split])?.pop().expect("one split");
     let (emb, _) = trainer.embed(&set)?;
     let labels = set.labels();
-    let groups: Option<Vec<u32>> = set.samples.iter().map(|s| s.group).collect();
+    let groups = super::dataset::duplicate_groups(&set);
     write_embeddings(&a.out, emb.as_slice(), emb.rows(), emb.dim(), &labels, groups.as_deref())?;
     eprintln!("{} embeddings of dimension {} written to {}", emb.rows(), emb.dim(), a.out.display());
     Ok(())

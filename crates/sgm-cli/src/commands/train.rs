@@ -189,7 +189,7 @@ fn test_report(cfg: &TrainConfig, a: &TrainArgs, train: &sgm_data::ImageSet, tes
     trainer.load(&best, false).with_context(|| format!("loading {}", best.display()))?;
     let (train_emb, _) = trainer.embed(train)?;
     let (test_emb, _) = trainer.embed(test)?;
-    let groups: Option<Vec<u32>> = test.samples.iter().map(|s| s.group).collect();
+    let groups = super::dataset::duplicate_groups(test);
     let train_labels = train.labels();
     let opts = ReportOptions { seed: cfg.seed, ..ReportOptions::default() };
     let report = report_for(Some((&train_emb, &train_labels)), &test_emb, &test.labels(), groups.as_deref(), &opts)?;
