@@ -170,3 +170,27 @@ fn the_time_budget_stops_at_an_epoch_boundary() {
     let err = fit(tiny(LossKind::Sgm, 1), &train, Some(&valid), fresh.path(), bad).unwrap_err().to_string();
     assert!(err.contains("max_minutes must be positive"), "{err}");
 }
+
+#[test]
+fn export_drops_the_optimiser_and_keeps_the_model() {
+    let dir = tempfile::tempdir().unwrap();
+    run(tiny(LossKind::Sgm, 1), dir.path(), Existing::Refuse).unwrap();
+    let out = dir.path().join("model.safetensors");
+    let summary = sgm_train::train::export(&dir.path().join("resume.safetensors"), &out).unwrap();
+    assert!(summary.dropped > 0 && summary.tensors > 0);
+    assert_eq!(weights(&out), weights(&dir.path().join("last.safetensors")));
+    let ck = checkpoint::load(&out, &candle_core::Device::Cpu).unwrap();
+    assert!(ck.tensors.keys().all(|n| !n.starts_with("optim/")));
+    // The export rebuilds the same model.
+    let (_, valid) = sets();
+    let mut a = Trainer::new(tiny(LossKind::Sgm, 1), candle_core::Device::Cpu).unwrap();
+    a.load(&out, false).unwrap();
+    let mut b = Trainer::new(tiny(LossKind::Sgm, 1), candle_core::Device::Cpu).unwrap();
+    b.load(&dir.path().join("last.safetensors"), false).unwrap();
+    assert_eq!(a.embed(&valid).unwrap().0, b.embed(&valid).unwrap().0);
+    // A foreign checkpoint is refused.
+    let foreign = dir.path().join("foreign.safetensors");
+    checkpoint::save(&foreign, &[], &serde_json::json!({})).unwrap();
+    let err = sgm_train::train::export(&foreign, &out).unwrap_err().to_string();
+    assert!(err.contains("not a model checkpoint"), "{err}");
+}

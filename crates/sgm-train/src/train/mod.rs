@@ -1,6 +1,7 @@
 //! The training loop.
 
 pub mod config;
+pub mod export;
 pub mod fit;
 pub mod progress;
 pub mod run_dir;
@@ -9,6 +10,7 @@ pub mod subclass;
 pub mod trainer;
 
 pub use config::{LossKind, TrainConfig, ValidationConfig};
+pub use export::{export, ExportSummary};
 pub use fit::{fit, Existing, FitOptions, FitSummary};
 pub use progress::ProgressMode;
 pub use run_dir::{EpochRecord, RunDir};
