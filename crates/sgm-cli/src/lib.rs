@@ -43,6 +43,8 @@ pub enum Command {
     Subclasses(Box<commands::subclasses::SubclassesArgs>),
     /// A 2-d t-SNE map of embeddings (perplexity 30, PCA initialisation, the first 4000 points) as CSV.
     Tsne(commands::tsne::TsneArgs),
+    /// One contact-sheet PNG per group of `sgm cluster`: the top-k images, medoid first.
+    Sheets(Box<commands::sheets::SheetsArgs>),
 }
 
 /// Parses `args` and runs the command. Errors are returned, not printed.
@@ -67,6 +69,7 @@ pub fn run_cli(cli: Cli) -> anyhow::Result<()> {
         Command::Cluster(args) => commands::cluster::run(args),
         Command::Subclasses(args) => commands::subclasses::run(*args),
         Command::Tsne(args) => commands::tsne::run(args),
+        Command::Sheets(args) => commands::sheets::run(*args),
     }
 }
 

@@ -67,3 +67,39 @@ fn tsne_writes_one_row_per_point_with_labels() {
         assert_eq!(r[3].parse::<u32>().unwrap(), labels[i]);
     }
 }
+
+#[test]
+fn sheets_draw_each_groups_top_images_with_the_medoid_framed() {
+    let dir = tempfile::tempdir().unwrap();
+    // The synthetic test split with --synth-per-class 30 has 5 images per class, 40 in all; embeddings from a
+    // formula stand in for a model's.
+    let labels: Vec<u32> = (0..40).map(|i| i / 5).collect();
+    let x: Vec<f32> =
+        (0..40).flat_map(|i| [(i / 5) as f32 * 10.0 + (i as f32).sin(), (i as f32 * 0.7).cos()]).collect();
+    let emb = dir.path().join("emb.safetensors");
+    write_embeddings(&emb, &x, 40, 2, &labels, None).unwrap();
+    let groups = dir.path().join("groups");
+    let args = ["sgm", "cluster", "--embeddings", emb.to_str().unwrap(), "--groups", "8", "--method", "kmeans"];
+    sgm_cli::run(args.into_iter().chain(["--top", "4", "--out", groups.to_str().unwrap()])).unwrap();
+    let sheets = dir.path().join("sheets");
+    let json = groups.join("groups.json");
+    let args = ["sgm", "sheets", "--groups", json.to_str().unwrap(), "--data", "synth", "--synth-per-class", "30"];
+    sgm_cli::run(args.into_iter().chain(["--columns", "2", "--out", sheets.to_str().unwrap()])).unwrap();
+    let mut names: Vec<String> =
+        std::fs::read_dir(&sheets).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    names.sort();
+    assert_eq!(names.len(), 8, "{names:?}");
+    assert!(
+        names.iter().all(|n| n.starts_with("group-") && n.contains("-n5-") && n.ends_with("-p100.png")),
+        "{names:?}"
+    );
+    let img = sgm_data::image_io::decode_luma(&sheets.join(&names[0])).unwrap();
+    // 2 × 2 images of 48 px with 2 px gaps; the medoid's frame is white.
+    assert_eq!(img.dimensions(), (2 * 50 + 2, 2 * 50 + 2));
+    assert_eq!(img.get_pixel(1, 1).0, [255]);
+    assert_eq!(img.get_pixel(50, 20).0, [255]);
+    // A groups file for another split is refused, naming the file.
+    let args = ["sgm", "sheets", "--groups", json.to_str().unwrap(), "--data", "synth", "--synth-per-class", "60"];
+    let err = sgm_cli::run(args.into_iter().chain(["--out", sheets.to_str().unwrap()])).unwrap_err();
+    assert!(format!("{err:#}").contains("groups.json"), "{err:#}");
+}

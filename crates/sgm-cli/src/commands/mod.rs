@@ -6,6 +6,7 @@ pub mod dataset;
 pub mod embed;
 pub mod eval;
 pub mod models;
+pub mod sheets;
 pub mod subclasses;
 pub mod train;
 pub mod tsne;
