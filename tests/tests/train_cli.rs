@@ -44,7 +44,17 @@ fn train_embed_eval() {
     }
     assert!(report["clustering"]["nmi"].is_f64());
 
-    let ck = run.join("best.safetensors");
+    // An exported model embeds like the checkpoint it came from.
+    let model = dir.path().join("model.safetensors");
+    sgm(&[
+        "export",
+        "--checkpoint",
+        run.join("resume.safetensors").to_str().unwrap(),
+        "--out",
+        model.to_str().unwrap(),
+    ])
+    .unwrap();
+    let ck = model;
     let (tr, te) = (dir.path().join("train.safetensors"), dir.path().join("test.npy"));
     let common = ["--checkpoint", ck.to_str().unwrap(), "--synth-per-class", "6"];
     sgm(&[&["embed"][..], &common, &["--split", "train", "--out", tr.to_str().unwrap()]].concat()).unwrap();

@@ -34,6 +34,8 @@ pub enum Command {
     Train(Box<commands::train::TrainArgs>),
     /// Compute the embeddings of a data set split with a trained checkpoint.
     Embed(commands::embed::EmbedArgs),
+    /// Write an inference-only model file (no optimiser state) from a training checkpoint.
+    Export(commands::export::ExportArgs),
     /// The backbones sgm has.
     #[command(subcommand)]
     Models(commands::models::ModelsCommand),
@@ -65,6 +67,7 @@ pub fn run_cli(cli: Cli) -> anyhow::Result<()> {
         Command::Data(cmd) => commands::data::run(cmd),
         Command::Train(args) => commands::train::run(*args),
         Command::Embed(args) => commands::embed::run(args),
+        Command::Export(args) => commands::export::run(args),
         Command::Models(cmd) => commands::models::run(cmd),
         Command::Cluster(args) => commands::cluster::run(args),
         Command::Subclasses(args) => commands::subclasses::run(*args),

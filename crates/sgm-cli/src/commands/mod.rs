@@ -5,6 +5,7 @@ pub mod data;
 pub mod dataset;
 pub mod embed;
 pub mod eval;
+pub mod export;
 pub mod models;
 pub mod sheets;
 pub mod subclasses;
