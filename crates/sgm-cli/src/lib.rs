@@ -47,6 +47,8 @@ pub enum Command {
     Tsne(commands::tsne::TsneArgs),
     /// One contact-sheet PNG per group of `sgm cluster`: the top-k images, medoid first.
     Sheets(Box<commands::sheets::SheetsArgs>),
+    /// Images whose label disagrees with most of their nearest neighbours, ranked (label audit).
+    Audit(Box<commands::audit::AuditArgs>),
 }
 
 /// Parses `args` and runs the command. Errors are returned, not printed.
@@ -73,6 +75,7 @@ pub fn run_cli(cli: Cli) -> anyhow::Result<()> {
         Command::Subclasses(args) => commands::subclasses::run(*args),
         Command::Tsne(args) => commands::tsne::run(args),
         Command::Sheets(args) => commands::sheets::run(*args),
+        Command::Audit(args) => commands::audit::run(*args),
     }
 }
 

@@ -103,3 +103,27 @@ fn sheets_draw_each_groups_top_images_with_the_medoid_framed() {
     let err = sgm_cli::run(args.into_iter().chain(["--out", sheets.to_str().unwrap()])).unwrap_err();
     assert!(format!("{err:#}").contains("groups.json"), "{err:#}");
 }
+
+#[test]
+fn audit_ranks_planted_flips_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let (x, mut labels) = blobs();
+    for i in [5usize, 40, 61] {
+        labels[i] = (labels[i] + 1) % 3; // one flip per blob
+    }
+    let emb = dir.path().join("emb.safetensors");
+    write_embeddings(&emb, &x, 120, 4, &labels, None).unwrap();
+    let out = dir.path().join("audit");
+    let args = ["sgm", "audit", "--embeddings", emb.to_str().unwrap(), "--k", "11", "--top", "10"];
+    sgm_cli::run(args.into_iter().chain(["--out", out.to_str().unwrap()])).unwrap();
+    let text = std::fs::read_to_string(out.join("audit.csv")).unwrap();
+    let rows: Vec<Vec<&str>> = text.lines().skip(1).map(|l| l.split(',').collect()).collect();
+    assert_eq!(rows.len(), 10);
+    let mut top: Vec<usize> = rows[..3].iter().map(|r| r[1].parse().unwrap()).collect();
+    top.sort_unstable();
+    assert_eq!(top, [5, 40, 61]);
+    assert!(rows[..3].iter().all(|r| r[6].parse::<f64>().unwrap() > 0.5), "{rows:?}");
+    assert!(rows[3..].iter().all(|r| r[6].parse::<f64>().unwrap() < 0.5), "{rows:?}");
+    // Neither a checkpoint nor embeddings: a usage error.
+    assert!(sgm_cli::run(["sgm", "audit", "--out", "x"]).is_err());
+}

@@ -35,6 +35,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod audit;
 pub mod error;
 pub mod gmm;
 pub mod groups;
@@ -43,6 +44,7 @@ pub mod kmeans_pp;
 pub mod subclasses;
 pub mod tsne;
 
+pub use audit::{audit_labels, Suspect};
 pub use error::{ClusterError, Result};
 pub use gmm::{gmm, CovarianceType, Covariances, GaussianMixture, GmmConfig, GmmInit};
 pub use groups::{groups_with_medoids, Group};

@@ -1,5 +1,6 @@
 //! One module per `sgm` subcommand.
 
+pub mod audit;
 pub mod cluster;
 pub mod data;
 pub mod dataset;
