@@ -15,4 +15,6 @@ pub use fit::{fit, Existing, FitOptions, FitSummary};
 pub use progress::ProgressMode;
 pub use run_dir::{EpochRecord, RunDir};
 pub use schedule::Schedule;
-pub use trainer::{embed_set, load_weights, subset_of, trainable, EpochStats, Trainer, Validation};
+pub use trainer::{
+    embed_set, load_weights, load_weights_except, subset_of, trainable, EpochStats, Trainer, Validation,
+};

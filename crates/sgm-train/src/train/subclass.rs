@@ -9,7 +9,7 @@ use crate::checkpoint;
 use crate::error::{Result, TrainError};
 use crate::optim::Adam;
 use crate::train::config::TrainConfig;
-use crate::train::trainer::{embed_set, trainable, EpochStats};
+use crate::train::trainer::{embed_set, load_weights_except, trainable, EpochStats};
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarMap;
 use sgm_core::{CrossEntropyLoss, Embeddings, SgmLoss};
@@ -88,25 +88,8 @@ impl SubclassTrainer {
         let vb = seeded_var_builder(&varmap, derive_seed(&[cfg.seed, 0x5C1]), DType::F32, &device);
         let model = EmbeddingModel::new(&cfg.model, vb)?;
         model.set_noise_state(NoiseState { seed: derive_seed(&[cfg.seed, 0x5C2]), forwards: 0 });
-        {
-            let data = varmap.data().lock().unwrap_or_else(|p| p.into_inner());
-            let mut names: Vec<&String> = data.keys().collect();
-            names.sort();
-            for name in names {
-                let var = &data[name];
-                match ck.tensors.get(name) {
-                    Some(t) if t.shape() == var.as_tensor().shape() => var.set(&t.to_dtype(DType::F32)?)?,
-                    Some(t) => {
-                        return Err(bad(format!(
-                            "weight '{name}' has shape {:?}, the model expects {:?}",
-                            t.dims(),
-                            var.as_tensor().dims()
-                        )))
-                    }
-                    None if name.starts_with("head.") => tracing::info!("{}: new class head '{name}'", path.display()),
-                    None => return Err(bad(format!("lacks the model weight '{name}'"))),
-                }
-            }
+        for name in load_weights_except(&varmap, &ck.tensors, path, |n| n.starts_with("head."))? {
+            tracing::info!("{}: new class head '{name}'", path.display());
         }
         let opt = Adam::new(trainable(&varmap), cfg.optimizer.clone())?;
         let builder = BatchBuilder::new(

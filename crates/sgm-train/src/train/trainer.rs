@@ -296,13 +296,32 @@ pub fn trainable(varmap: &VarMap) -> Vec<(String, candle_core::Var)> {
 
 /// Copies checkpoint tensors into the model's variables; every variable must be present with its shape.
 pub fn load_weights(varmap: &VarMap, tensors: &HashMap<String, Tensor>, path: &Path) -> Result<()> {
+    load_weights_except(varmap, tensors, path, |_| false).map(|_| ())
+}
+
+/// As [`load_weights`], except that variables for which `may_be_new(name)` holds may be absent from the
+/// checkpoint (a class head added to a trained embedding, say): they keep their initial values and their names are
+/// returned, sorted.
+pub fn load_weights_except(
+    varmap: &VarMap,
+    tensors: &HashMap<String, Tensor>,
+    path: &Path,
+    may_be_new: impl Fn(&str) -> bool,
+) -> Result<Vec<String>> {
     let bad = |reason: String| TrainError::CheckpointFile { path: path.to_path_buf(), reason };
     let data = varmap.data().lock().unwrap_or_else(|p| p.into_inner());
     let mut names: Vec<&String> = data.keys().collect();
     names.sort();
+    let mut new = Vec::new();
     for name in names {
         let var = &data[name];
-        let t = tensors.get(name).ok_or_else(|| bad(format!("lacks the model weight '{name}'")))?;
+        let Some(t) = tensors.get(name) else {
+            if may_be_new(name) {
+                new.push(name.clone());
+                continue;
+            }
+            return Err(bad(format!("lacks the model weight '{name}'")));
+        };
         if t.shape() != var.as_tensor().shape() {
             return Err(bad(format!(
                 "weight '{name}' has shape {:?}, the model expects {:?} (a checkpoint of another model?)",
@@ -312,7 +331,7 @@ pub fn load_weights(varmap: &VarMap, tensors: &HashMap<String, Tensor>, path: &P
         }
         var.set(&t.to_dtype(var.as_tensor().dtype())?)?;
     }
-    Ok(())
+    Ok(new)
 }
 
 /// Embeds every image of `set` in evaluation mode; returns the embeddings and the flattened logits, if any.
