@@ -5,6 +5,7 @@
 pub mod atomic;
 pub mod checkpoint;
 pub mod error;
+pub mod hub;
 pub mod optim;
 pub mod train;
 
