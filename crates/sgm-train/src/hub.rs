@@ -522,12 +522,12 @@ fn download(cache_dir: &Path, file: &HubFile, detail: String) -> Result<PathBuf,
         detail,
         reason: format!(
             "this sgm was built without the `hub` feature and cannot download; rebuild with `--features hub`, or fetch \
-             the file into {} with `huggingface-cli download {}/{} {} --revision {}`",
-            cache_dir.display(),
+             the file into the cache with `huggingface-cli download {}/{} {} --revision {} --cache-dir {}`",
             file.owner,
             file.repo,
             file.filename,
-            file.revision
+            file.revision,
+            cache_dir.display()
         ),
     })
 }

@@ -12,13 +12,18 @@ use std::path::{Path, PathBuf};
 /// Arguments of `sgm embed`.
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
-  sgm embed --checkpoint runs/demo/best.safetensors --split train --out train.safetensors
-  sgm embed --checkpoint runs/demo/best.safetensors --split test --out test.safetensors
-  sgm eval --train train.safetensors --test test.safetensors")]
+  sgm embed --weights runs/demo/best.safetensors --split train --out train.safetensors
+  sgm embed --weights runs/demo/best.safetensors --split test --out test.safetensors
+  sgm eval --train train.safetensors --test test.safetensors
+  sgm embed --weights hf:OWNER/REPO/model.safetensors --offline --split test --out test.safetensors")]
 pub struct EmbedArgs {
-    /// A checkpoint written by `sgm train` (best.safetensors, last.safetensors, epoch-NNN.safetensors).
-    #[arg(long, value_name = "FILE")]
-    pub checkpoint: PathBuf,
+    /// A checkpoint written by `sgm train` or `sgm export`: a path, or hf:OWNER/REPO/FILE[@REVISION][#sha256=HEX]
+    /// from the Hugging Face hub (see docs/training.md, "Pretrained weights").
+    #[arg(long, visible_alias = "checkpoint", value_name = "SPEC")]
+    pub weights: String,
+    /// How hub weights are found and checked.
+    #[command(flatten)]
+    pub hub: super::weights::HubArgs,
     /// The data set.
     #[command(flatten)]
     pub data: DataArgs,
@@ -50,7 +55,8 @@ pub fn trainer_from_checkpoint(path: &Path, device: Device) -> Result<Trainer> {
 
 /// Runs `sgm embed`.
 pub fn run(a: EmbedArgs) -> Result<()> {
-    let trainer = trainer_from_checkpoint(&a.checkpoint, device(&a.device)?)?;
+    let weights = super::weights::resolve_weights(&a.weights, &a.hub)?;
+    let trainer = trainer_from_checkpoint(&weights, device(&a.device)?)?;
     let set = a.data.load(&[a.split])?.pop().expect("one split");
     let (emb, _) = trainer.embed(&set)?;
     let labels = set.labels();

@@ -12,3 +12,4 @@ pub mod sheets;
 pub mod subclasses;
 pub mod train;
 pub mod tsne;
+pub mod weights;

@@ -6,7 +6,7 @@ use anyhow::{Context, Result};
 use clap::Args;
 use sgm_core::Miner;
 use sgm_data::Split;
-use sgm_models::BackboneKind;
+use sgm_models::{BackboneKind, ModelConfig};
 use sgm_train::train::{fit, Existing, FitOptions, LossKind, ProgressMode, TrainConfig, Trainer};
 use std::path::{Path, PathBuf};
 
@@ -16,7 +16,8 @@ use std::path::{Path, PathBuf};
 #[command(after_help = "Examples:
   sgm train --out runs/demo                                   # SGM on the built-in synthetic faces
   sgm train --data ferplus --root ~/data/ferplus --backbone resnet18 --loss sgm --epochs 30 --out runs/fer-sgm
-  sgm train --config train.toml --out runs/exp --resume")]
+  sgm train --config train.toml --out runs/exp --resume
+  sgm train --data ferplus --weights hf:OWNER/REPO/model.safetensors --epochs 5 --out runs/fer-finetune")]
 pub struct TrainArgs {
     /// The data set.
     #[command(flatten)]
@@ -87,6 +88,14 @@ pub struct TrainArgs {
     /// Skip the final evaluation on the test split.
     #[arg(long)]
     pub no_test: bool,
+    /// Start from pretrained weights (a model of `sgm export` or any checkpoint): a path, or
+    /// hf:OWNER/REPO/FILE[@REVISION][#sha256=HEX]. The model configuration is the file's; a class head of another
+    /// size is initialised afresh.
+    #[arg(long, value_name = "SPEC")]
+    pub weights: Option<String>,
+    /// How hub weights are found and checked.
+    #[command(flatten)]
+    pub hub: super::weights::HubArgs,
 }
 
 /// Parses `cpu`, `cuda`, `cuda:N` or `metal`.
@@ -104,12 +113,16 @@ pub fn device(name: &str) -> Result<candle_core::Device> {
     Ok(dev)
 }
 
-/// The resolved configuration: defaults, then the config file, then the flags.
-pub fn resolve(a: &TrainArgs, num_classes: usize) -> Result<TrainConfig> {
+/// The resolved configuration: defaults, then the config file, then the model of the pretrained weights, then the
+/// flags.
+pub fn resolve(a: &TrainArgs, num_classes: usize, pretrained: Option<&ModelConfig>) -> Result<TrainConfig> {
     let mut cfg = match &a.config {
         Some(p) => TrainConfig::from_toml_file(p)?,
         None => TrainConfig::default(),
     };
+    if let Some(m) = pretrained {
+        cfg.model = ModelConfig { num_classes: None, ..m.clone() };
+    }
     macro_rules! set {
         ($flag:expr => $($field:tt).+) => {
             if let Some(v) = $flag.clone() {
@@ -150,7 +163,9 @@ pub fn resolve(a: &TrainArgs, num_classes: usize) -> Result<TrainConfig> {
 pub fn run(a: TrainArgs) -> Result<()> {
     let sets = a.data.load(&[Split::Train, Split::Valid, Split::Test])?;
     let [train, valid, test] = <[_; 3]>::try_from(sets).expect("three splits");
-    let cfg = resolve(&a, train.num_classes())?;
+    let init = a.weights.as_deref().map(|spec| super::weights::resolve_weights(spec, &a.hub)).transpose()?;
+    let pretrained = init.as_deref().map(pretrained_model).transpose()?;
+    let cfg = resolve(&a, train.num_classes(), pretrained.as_ref())?;
     let existing = match (a.resume, a.overwrite) {
         (true, _) => Existing::Resume,
         (_, true) => Existing::Overwrite,
@@ -167,8 +182,13 @@ pub fn run(a: TrainArgs) -> Result<()> {
         cfg.epochs,
         a.out.display()
     );
-    let opts =
-        FitOptions { existing, progress: ProgressMode::Auto, device: device(&a.device)?, max_minutes: a.max_minutes };
+    let opts = FitOptions {
+        existing,
+        progress: ProgressMode::Auto,
+        device: device(&a.device)?,
+        max_minutes: a.max_minutes,
+        init,
+    };
     let summary = fit(cfg.clone(), &train, Some(&valid), &a.out, opts)?;
     if let Some((epoch, score)) = summary.best {
         eprintln!(
@@ -180,6 +200,17 @@ pub fn run(a: TrainArgs) -> Result<()> {
         test_report(&cfg, &a, &train, &test)?;
     }
     Ok(())
+}
+
+/// The model configuration recorded in a checkpoint or exported model (whose checksum is verified on the way).
+fn pretrained_model(path: &Path) -> Result<ModelConfig> {
+    let ck = sgm_train::checkpoint::load(path, &candle_core::Device::Cpu)?;
+    let model =
+        ck.meta.get("model").cloned().filter(|v| !v.is_null()).with_context(|| {
+            format!("{}: not an sgm model (no model configuration in its metadata)", path.display())
+        })?;
+    serde_json::from_value(model)
+        .with_context(|| format!("{}: unreadable model configuration in the metadata", path.display()))
 }
 
 /// Scores the best checkpoint on the test split as `sgm eval` does; writes `test_report.json`.

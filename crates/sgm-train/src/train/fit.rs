@@ -34,11 +34,19 @@ pub struct FitOptions {
     /// Wall-time budget in minutes: the run stops at the first epoch boundary where another epoch (of the mean
     /// length so far) would overrun it. Checkpoints, logs and the best model are kept as usual.
     pub max_minutes: Option<f64>,
+    /// Pretrained weights for a fresh run (see [`Trainer::init_from`]); a resumed run continues from its own state.
+    pub init: Option<PathBuf>,
 }
 
 impl Default for FitOptions {
     fn default() -> Self {
-        Self { existing: Existing::Refuse, progress: ProgressMode::Hidden, device: Device::Cpu, max_minutes: None }
+        Self {
+            existing: Existing::Refuse,
+            progress: ProgressMode::Hidden,
+            device: Device::Cpu,
+            max_minutes: None,
+            init: None,
+        }
     }
 }
 
@@ -93,6 +101,12 @@ pub fn fit(
                 tracing::info!("resuming {} after epoch {start} of {}", out.display(), cfg.epochs);
             }
         }
+    }
+    if let (0, Some(init)) = (start, &opts.init) {
+        for name in trainer.init_from(init)? {
+            tracing::info!("{}: new '{name}' (not in the pretrained weights)", init.display());
+        }
+        tracing::info!("initialised from {}", init.display());
     }
     run.write_config(&cfg.to_toml()?)?;
 

@@ -284,6 +284,21 @@ impl Trainer {
         }
         Ok(ck.meta)
     }
+
+    /// Initialises a fresh model from pretrained weights (any sgm checkpoint or exported model; its checksum is
+    /// verified). Every weight of the model must be in the file with its shape, except the class head (`head.*`):
+    /// a head that is absent or shaped for another number of classes keeps its seeded initialisation. Returns the
+    /// names of the variables so kept, sorted. The optimiser state starts afresh.
+    pub fn init_from(&mut self, path: &Path) -> Result<Vec<String>> {
+        let mut ck = checkpoint::load(path, &self.device)?;
+        {
+            let data = self.varmap.data().lock().unwrap_or_else(|p| p.into_inner());
+            ck.tensors.retain(|n, t| {
+                !n.starts_with("head.") || data.get(n).is_some_and(|v| v.as_tensor().shape() == t.shape())
+            });
+        }
+        load_weights_except(&self.varmap, &ck.tensors, path, |n| n.starts_with("head."))
+    }
 }
 
 /// The trainable parameters of `varmap` (everything but BatchNorm running statistics), sorted by name.
