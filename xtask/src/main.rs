@@ -1,9 +1,12 @@
-//! Project automation: `cargo xtask validate` (what CI runs) and `cargo xtask bench` (criterion benchmarks).
+//! Project automation: `cargo xtask validate` (what CI runs) and `cargo xtask bench` (sgm against PyTorch and
+//! scikit-learn, written to `docs/performance.md`; `--criterion` runs the criterion benchmarks instead).
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::Command;
+
+mod bench;
 
 #[derive(Debug, Parser)]
 #[command(name = "cargo xtask", about = "sgm project automation")]
@@ -16,11 +19,9 @@ struct Xtask {
 enum Task {
     /// Format check, clippy with warnings denied, then the test suite: exactly what `.ci/run` runs.
     Validate,
-    /// Run the criterion benchmarks (pass a filter to run a subset, e.g. `cargo xtask bench knn`).
-    Bench {
-        /// Only benchmarks whose name contains this.
-        filter: Option<String>,
-    },
+    /// sgm against PyTorch (train step, eval, embedding per backbone) and scikit-learn (kNN, k-means, GMM, t-SNE):
+    /// a table of times and ratios, printed and written to docs/performance.md.
+    Bench(bench::BenchArgs),
 }
 
 fn main() -> Result<()> {
@@ -29,13 +30,19 @@ fn main() -> Result<()> {
             let ci = workspace_root().join(".ci").join("run");
             run(Command::new("bash").arg(&ci))
         }
-        Task::Bench { filter } => {
+        Task::Bench(args) if args.criterion => {
             let mut cmd = cargo();
             cmd.args(["bench", "--workspace", "--bench", "*"]);
-            if let Some(f) = filter {
+            if let Some(f) = args.filter {
                 cmd.args(["--", &f]);
             }
             run(&mut cmd)
+        }
+        Task::Bench(args) => {
+            if let Some(f) = &args.filter {
+                bail!("unexpected argument {f:?} (a criterion filter needs --criterion)");
+            }
+            bench::bench(&args)
         }
     }
 }
