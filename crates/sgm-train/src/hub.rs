@@ -534,14 +534,15 @@ fn download(cache_dir: &Path, file: &HubFile, detail: String) -> Result<PathBuf,
 
 #[cfg(feature = "hub")]
 fn download(cache_dir: &Path, file: &HubFile, detail: String) -> Result<PathBuf, HubError> {
-    use hf_hub::{HFClient, HFClientSync, HFError};
+    use hf_hub::{HFClient, HFError};
     let fail = |reason: String| HubError::Download { file: file.to_string(), detail: detail.clone(), reason };
+    // The same cache folder as the lookup above; the token comes from HF_TOKEN (or HF_TOKEN_PATH, $HF_HOME/token).
     let client = HFClient::builder()
         .cache_dir(cache_dir)
-        .build()
-        .and_then(HFClientSync::from_inner)
+        .build_sync()
         .map_err(|e| fail(format!("cannot set up the hub client: {e}")))?;
     tracing::info!("downloading {file} into {}", cache_dir.display());
+    let started = std::time::Instant::now();
     let result = client
         .model(file.owner.as_str(), file.repo.as_str())
         .download_file()
@@ -555,8 +556,13 @@ fn download(cache_dir: &Path, file: &HubFile, detail: String) -> Result<PathBuf,
             | HFError::RevisionNotFound { .. }
             | HFError::AuthRequired { .. }
             | HFError::Forbidden { .. } => format!("the hub answered: {e}"),
-            // Connection errors and timeouts: hf-hub retried, then looked in the cache again.
-            _ => format!("the hub could not be reached: {e}; use --offline (or HF_HUB_OFFLINE=1) to skip the network"),
+            // Connection errors and timeouts: hf-hub has retried, then looked in the cache again.
+            HFError::Request { .. } => format!(
+                "the hub could not be reached after {:.1} s: {e}; use --offline (or HF_HUB_OFFLINE=1) to skip the \
+                 network",
+                started.elapsed().as_secs_f64()
+            ),
+            _ => e.to_string(),
         };
         fail(reason)
     })
