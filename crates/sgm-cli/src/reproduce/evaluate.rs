@@ -1,0 +1,206 @@
+//! Evaluating one run's best checkpoint the paper's way: Table 2 (kNN, or argmax for the CNN), Table 1 (k-means
+//! NMI in and across domains), Figure 3 (Recall@K / Acc@K), Figure 5 (kNN F1 against K) and Figure 2 (t-SNE).
+
+use super::plan::{Plan, RunSpec};
+use super::results::{RunResult, Scores, TrainingSummary};
+use crate::commands::embed::trainer_from_checkpoint;
+use crate::commands::eval::{report_for, ReportOptions};
+use anyhow::{Context, Result};
+use candle_core::Device;
+use sgm_cluster::{kmeans, tsne_2d, KMeansConfig, TsneConfig};
+use sgm_core::{classification_report, knn_search, nmi, Embeddings, Exclusion};
+use sgm_data::ImageSet;
+use sgm_train::train::EpochRecord;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::Path;
+use std::time::Instant;
+
+/// The in-domain splits, loaded once for every run.
+pub struct Splits {
+    /// Training split (kNN is fitted on all of it).
+    pub train: ImageSet,
+    /// Validation split (model selection, F1 against K).
+    pub valid: ImageSet,
+    /// Test split (every reported number).
+    pub test: ImageSet,
+    /// Duplicate groups of the test split (retrieval does not count copies of the query).
+    pub test_groups: Option<Vec<u32>>,
+}
+
+/// What training left in a run directory, from its `metrics.jsonl`.
+pub fn training_summary(run_dir: &Path, epochs_planned: usize, stopped_by_budget: bool) -> Result<TrainingSummary> {
+    let path = run_dir.join("metrics.jsonl");
+    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let mut records = Vec::new();
+    for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+        let r: EpochRecord =
+            serde_json::from_str(line).with_context(|| format!("{}: line {}: not an epoch record", path.display(), i + 1))?;
+        records.push(r);
+    }
+    let best = records
+        .iter()
+        .filter_map(|r| r.selection_score().map(|s| (r.epoch, s)))
+        .fold(None, |acc: Option<(usize, f64)>, (e, s)| match acc {
+            Some((_, b)) if b >= s => acc,
+            _ => Some((e, s)),
+        });
+    let n = records.len().max(1) as f64;
+    Ok(TrainingSummary {
+        epochs_done: records.last().map_or(0, |r| r.epoch),
+        epochs_planned,
+        best_epoch: best.map(|b| b.0),
+        best_validation: best.map(|b| b.1),
+        train_seconds: records.iter().map(|r| r.seconds).sum(),
+        images_per_second: records.iter().map(|r| r.images_per_second).sum::<f64>() / n,
+        stopped_by_budget,
+    })
+}
+
+/// A stamp that changes when the file changes (size and modification time).
+pub fn file_stamp(path: &Path) -> Result<String> {
+    let m = std::fs::metadata(path).with_context(|| format!("reading {}", path.display()))?;
+    let mtime = m.modified().ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok()).unwrap_or_default();
+    Ok(format!("{}:{}.{:09}", m.len(), mtime.as_secs(), mtime.subsec_nanos()))
+}
+
+/// Labels renumbered 0..k in order of first appearance of each sorted value (k-means' per-class initialisation
+/// wants every label below k).
+fn contiguous(labels: &[u32]) -> (Vec<u32>, usize) {
+    let mut values = labels.to_vec();
+    values.sort_unstable();
+    values.dedup();
+    let map: BTreeMap<u32, u32> = values.iter().enumerate().map(|(i, &v)| (v, i as u32)).collect();
+    (labels.iter().map(|l| map[l]).collect(), values.len())
+}
+
+/// k-means NMI of a whole set with the paper's initialisation (k = its number of classes).
+pub fn clustering_nmi(emb: &Embeddings, labels: &[u32], seed: u64) -> Result<f64> {
+    let (labels, k) = contiguous(labels);
+    let c = kmeans(emb, &KMeansConfig::paper(k, seed), Some(&labels)).context("k-means")?;
+    Ok(nmi(&labels, &c.assignments)?)
+}
+
+/// kNN paper-F1 of `query` (fitted on `db`) for every K of `ks`, from one neighbour search.
+pub fn f1_by_k(db: &Embeddings, db_labels: &[u32], query: &Embeddings, truth: &[u32], ks: &[usize]) -> Result<BTreeMap<usize, f64>> {
+    let kmax = ks.iter().copied().max().unwrap_or(1).min(db.rows());
+    let nb = knn_search(query, db, kmax, Exclusion::None)?;
+    let n_labels = db_labels.iter().copied().max().map_or(0, |m| m as usize + 1);
+    let mut out = BTreeMap::new();
+    for &k in ks.iter().filter(|&&k| k <= kmax) {
+        let pred: Vec<u32> = (0..truth.len())
+            .map(|i| {
+                let mut votes = vec![0usize; n_labels];
+                nb.indices(i).iter().take(k).for_each(|&j| votes[db_labels[j as usize] as usize] += 1);
+                // The most votes; ties go to the smallest label, as scikit-learn's mode.
+                let best = votes.iter().copied().max().unwrap_or(0);
+                votes.iter().position(|&v| v == best).unwrap_or(0) as u32
+            })
+            .collect();
+        out.insert(k, classification_report(truth, &pred)?.f1);
+    }
+    Ok(out)
+}
+
+fn argmax(row: &[f32]) -> u32 {
+    let mut best = 0;
+    for (i, &v) in row.iter().enumerate() {
+        if v > row[best] {
+            best = i;
+        }
+    }
+    best as u32
+}
+
+/// Evaluates `spec`'s best checkpoint.
+#[allow(clippy::too_many_arguments)]
+pub fn evaluate_run(
+    spec: &RunSpec,
+    run_dir: &Path,
+    training: TrainingSummary,
+    splits: &Splits,
+    cross: &[(String, ImageSet)],
+    plan: &Plan,
+    device: &Device,
+    report_dir: &Path,
+) -> Result<RunResult> {
+    let t0 = Instant::now();
+    let best = run_dir.join("best.safetensors");
+    let trainer = trainer_from_checkpoint(&best, device.clone()).with_context(|| format!("loading {}", best.display()))?;
+    let (train_emb, _) = trainer.embed(&splits.train)?;
+    let (valid_emb, _) = trainer.embed(&splits.valid)?;
+    let (test_emb, logits) = trainer.embed(&splits.test)?;
+    let (train_labels, valid_labels, test_labels) = (splits.train.labels(), splits.valid.labels(), splits.test.labels());
+
+    let opts = ReportOptions { k: 11.min(train_emb.rows()), recall_k: plan.recall_ks.clone(), seed: plan.seed, ..Default::default() };
+    let report = report_for(Some((&train_emb, &train_labels)), &test_emb, &test_labels, splits.test_groups.as_deref(), &opts)?;
+    let knn = report.knn.as_ref().expect("kNN was asked for");
+    let knn_scores = Scores {
+        accuracy: knn.accuracy,
+        precision: knn.precision,
+        recall: knn.recall,
+        f1: knn.f1,
+        macro_f1: knn.macro_f1,
+    };
+    let (argmax_scores, confusion) = match logits {
+        Some(l) => {
+            let c = l.len() / test_labels.len();
+            let pred: Vec<u32> = (0..test_labels.len()).map(|i| argmax(&l[i * c..(i + 1) * c])).collect();
+            let r = classification_report(&test_labels, &pred)?;
+            (Some(Scores::from(&r)), r.confusion)
+        }
+        None => (None, knn.confusion.clone()),
+    };
+    let clustering = report.clustering.as_ref().expect("clustering was asked for");
+    let retrieval = report.retrieval.as_ref().expect("retrieval was asked for");
+
+    let mut cross_nmi = BTreeMap::new();
+    for (name, set) in cross {
+        let (emb, _) = trainer.embed(set)?;
+        let v = clustering_nmi(&emb, &set.labels(), plan.seed).with_context(|| format!("clustering {name}"))?;
+        cross_nmi.insert(name.clone(), v);
+    }
+
+    let f1 = f1_by_k(&train_emb, &train_labels, &valid_emb, &valid_labels, &plan.f1_ks)?;
+
+    let tsne_csv = tsne(&test_emb, &test_labels, plan, &report_dir.join(format!("tsne-{}.csv", spec.name)))?;
+    Ok(RunResult {
+        name: spec.name.clone(),
+        method: spec.cfg.loss.to_string(),
+        backbone: spec.cfg.model.backbone.to_string(),
+        training,
+        knn: knn_scores,
+        argmax: argmax_scores,
+        confusion,
+        nmi: clustering.nmi,
+        cross_nmi,
+        recall_at_k: retrieval.recall_at_k.clone(),
+        acc_at_k: retrieval.acc_at_k.clone(),
+        f1_by_k: f1,
+        tsne_csv: tsne_csv.map(|_| format!("tsne-{}.csv", spec.name)),
+        eval_seconds: t0.elapsed().as_secs_f64(),
+        checkpoint_stamp: file_stamp(&best)?,
+    })
+}
+
+/// The perplexity used for `m` points: the paper's 30, lowered when there are too few points for it.
+pub fn perplexity_for(m: usize) -> f32 {
+    (((m as f32) - 3.0) / 3.0).clamp(1.0, 30.0)
+}
+
+/// A 2-d t-SNE map of the first `plan.tsne_points` rows, written as `index,x,y,label`; None when there are too
+/// few points for a map.
+pub fn tsne(emb: &Embeddings, labels: &[u32], plan: &Plan, out: &Path) -> Result<Option<()>> {
+    let m = emb.rows().min(plan.tsne_points);
+    if m < 8 {
+        return Ok(None);
+    }
+    let cfg = TsneConfig { perplexity: perplexity_for(m), max_points: m, ..TsneConfig::default() };
+    let y = tsne_2d(emb, &cfg).context("t-SNE")?;
+    let mut csv = String::from("index,x,y,label\n");
+    for i in 0..y.len() / 2 {
+        writeln!(csv, "{i},{},{},{}", y[2 * i], y[2 * i + 1], labels[i])?;
+    }
+    sgm_train::atomic::write_atomic(out, csv.as_bytes())?;
+    Ok(Some(()))
+}

@@ -1,0 +1,406 @@
+//! `sgm reproduce` (and `cargo xtask reproduce`): the paper's protocol in one command, with a report next to
+//! the paper's numbers.
+//!
+//! With no arguments it runs on the built-in synthetic faces in a few minutes: the CNN, triplet and SGM
+//! embeddings on a ResNet18, their kNN classification (Table 2), k-means NMI (Table 1), Recall@K / Acc@K
+//! (Figure 3), kNN F1 against K (Figure 5), t-SNE maps (Figure 2), the sub-class step scored against the true
+//! sub-classes (Figure 7) and the EM groups with their medoids (Figure 8). `--data ferplus --root DIR` does the
+//! same on real data within `--budget-minutes`. Everything lands in `--out` (default `report/`):
+//!
+//! ```text
+//! report/
+//!   report.md         the numbers next to the paper's, the settings, the departures from the protocol
+//!   results.json      every number (format "sgm-reproduce/1")
+//!   *.png             the figures
+//!   tsne-*.csv        the t-SNE maps
+//!   runs/LOSS-BACKBONE/   the training runs (resumable sgm train run directories) and their eval.json
+//!   subclasses/       Algorithm 2's levels
+//!   groups/           the EM groups (groups.json, groups.csv, assignments.csv)
+//! ```
+//!
+//! Re-running the same command continues: finished runs are not retrained (nor re-evaluated when their best
+//! checkpoint is unchanged), half-finished runs resume from their last epoch.
+
+mod evaluate;
+mod figures;
+mod paper;
+mod plan;
+mod progress;
+mod report;
+mod results;
+
+pub use paper::PaperNumbers;
+pub use plan::{Plan, RunSpec, ALL_LOSSES};
+pub use results::{Results, RunResult, RESULTS_FORMAT};
+
+use crate::commands::dataset::{duplicate_groups, DataArgs};
+use crate::commands::subclasses::{SplitKind, SubclassesArgs};
+use crate::commands::train::device;
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use evaluate::{evaluate_run, file_stamp, training_summary, Splits};
+use progress::Stages;
+use results::{Settings, SubclassResult};
+use sgm_data::{ImageSet, Split};
+use sgm_models::BackboneKind;
+use sgm_train::train::{fit, Existing, FitOptions, LossKind, ProgressMode};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// Arguments of `sgm reproduce`.
+#[derive(Debug, Clone, Args)]
+#[command(after_help = "Examples:
+  sgm reproduce                                        # the synthetic set, a few minutes on 2 cores
+  sgm reproduce --data ferplus --root data/ferplus --budget-minutes 120 --out report-ferplus
+  sgm reproduce --data ferplus --root data/ferplus --cross ckplus=data/ckplus,jaffe=data/jaffe
+  sgm reproduce --quick --out /tmp/r                   # seconds: checks the pipeline (what CI runs)")]
+pub struct ReproduceArgs {
+    /// Data set: `synth` (built in) or a registry name (ferplus, …).
+    #[arg(long, default_value = crate::commands::dataset::SYNTH)]
+    pub data: String,
+    /// Root folder of the data set.
+    #[arg(long, value_name = "DIR")]
+    pub root: Option<PathBuf>,
+    /// Cross-domain sets for the other columns of Table 1, as NAME=DIR (affectnet, ckplus, jaffe, bu3dfe).
+    #[arg(long, value_delimiter = ',', value_name = "NAME=DIR,…")]
+    pub cross: Vec<String>,
+    /// Losses to train (default: softmax, triplet, sgm).
+    #[arg(long, value_delimiter = ',', value_name = "LOSS,…")]
+    pub losses: Option<Vec<LossKind>>,
+    /// Backbones (default: resnet18).
+    #[arg(long, value_delimiter = ',', value_name = "BACKBONE,…")]
+    pub backbones: Option<Vec<BackboneKind>>,
+    /// Input side in pixels (default: 32 on the synthetic set, 48 on real data).
+    #[arg(long)]
+    pub size: Option<usize>,
+    /// Epochs per run (default: 6 on the synthetic set; 30 of 40 batches on real data, cut by the budget).
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    /// Learning rate (default 1e-3: short runs; the paper: 1e-4).
+    #[arg(long)]
+    pub lr: Option<f64>,
+    /// Wall-time budget of this invocation in minutes (default: 4.5 synthetic, 120 real). Training gets most of
+    /// it, split over the runs that still have epochs to train; a run cut short resumes on the next invocation.
+    #[arg(long, value_name = "MINUTES")]
+    pub budget_minutes: Option<f64>,
+    /// Skip the sub-class step (Algorithm 2).
+    #[arg(long)]
+    pub no_subclasses: bool,
+    /// Skip unreadable images (counted) instead of stopping.
+    #[arg(long)]
+    pub skip_bad: bool,
+    /// A CI-sized run of the synthetic set (seconds): checks that the report is produced, not the method.
+    #[arg(long)]
+    pub quick: bool,
+    /// Delete earlier results in --out and start over.
+    #[arg(long)]
+    pub fresh: bool,
+    /// Seed.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Device: cpu, cuda[:N] or metal.
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
+    /// Output folder.
+    #[arg(long, value_name = "DIR", default_value = "report")]
+    pub out: PathBuf,
+}
+
+/// Runs a reproduction and writes its report.
+pub fn run(a: ReproduceArgs) -> Result<Results> {
+    let started = Instant::now();
+    let plan = Plan::from_args(&a)?;
+    let dev = device(&a.device)?;
+    let out = a.out.clone();
+    if a.fresh && out.exists() {
+        for sub in ["runs", "subclasses", "groups"] {
+            let p = out.join(sub);
+            if p.exists() {
+                std::fs::remove_dir_all(&p).with_context(|| format!("removing {}", p.display()))?;
+            }
+        }
+    }
+    std::fs::create_dir_all(out.join("runs")).with_context(|| format!("creating {}", out.display()))?;
+    let mut stages = Stages::new(&plan, started);
+
+    stages.begin("loading the data", None);
+    let sets = plan.data.load(&[Split::Train, Split::Valid, Split::Test])?;
+    let [train, valid, test] = <[ImageSet; 3]>::try_from(sets).expect("three splits");
+    let test_groups = duplicate_groups(&test);
+    let splits = Splits { train, valid, test, test_groups };
+    let mut cross = Vec::new();
+    for (name, root) in &plan.cross {
+        let args = DataArgs {
+            data: name.clone(),
+            root: Some(root.clone()),
+            skip_bad: a.skip_bad,
+            drop_cross_split_duplicates: false,
+            synth_per_class: None,
+            synth_seed: 1,
+        };
+        cross.push((name.clone(), load_whole(&args)?));
+    }
+    stages.note(&format!(
+        "{}: {} train / {} valid / {} test images, {} classes{}",
+        plan.data.data,
+        splits.train.len(),
+        splits.valid.len(),
+        splits.test.len(),
+        splits.train.num_classes(),
+        if cross.is_empty() {
+            String::new()
+        } else {
+            format!("; cross-domain: {}", cross.iter().map(|(n, s)| format!("{n} ({})", s.len())).collect::<Vec<_>>().join(", "))
+        }
+    ));
+
+    // Training, then evaluation, run by run.
+    let training_budget = plan.budget_minutes * plan.training_share;
+    let mut runs = Vec::new();
+    for (i, spec) in plan.runs.iter().enumerate() {
+        let dir = out.join("runs").join(&spec.name);
+        let done = epochs_done(&dir);
+        let mut stopped = false;
+        if done < spec.cfg.epochs {
+            let unfinished =
+                plan.runs[i..].iter().filter(|s| epochs_done(&out.join("runs").join(&s.name)) < s.cfg.epochs).count();
+            let spent = started.elapsed().as_secs_f64() / 60.0;
+            let minutes = ((training_budget - spent) / unfinished.max(1) as f64).max(0.0);
+            if minutes < 0.05 && dir.join("best.safetensors").exists() {
+                stages.note(&format!("{}: no training time left in the budget; evaluating epoch {done}", spec.name));
+                stopped = true;
+            } else {
+                stages.begin(
+                    &format!("training {} ({} epochs, {} done)", spec.name, spec.cfg.epochs, done),
+                    Some(minutes.max(0.05)),
+                );
+                let opts = FitOptions {
+                    existing: Existing::Resume,
+                    progress: ProgressMode::Auto,
+                    device: dev.clone(),
+                    max_minutes: Some(minutes.max(0.05)),
+                    ..FitOptions::default()
+                };
+                let summary = fit(spec.cfg.clone(), &splits.train, Some(&splits.valid), &dir, opts)
+                    .with_context(|| format!("training {} in {}", spec.name, dir.display()))?;
+                stopped = summary.out_of_time;
+            }
+        }
+        let training = training_summary(&dir, spec.cfg.epochs, stopped)?;
+        stages.begin(&format!("evaluating {}", spec.name), None);
+        let result = cached_eval(&dir, &plan, || {
+            evaluate_run(spec, &dir, training.clone(), &splits, &cross, &plan, &dev, &out)
+        })?;
+        let mut result = result;
+        result.training = training;
+        stages.note(&format!(
+            "{}: test kNN accuracy {:.4}, F1 {:.4}{}; NMI {:.4}; Recall@1 {:.4}",
+            spec.name,
+            result.knn.accuracy,
+            result.knn.f1,
+            result.argmax.map_or(String::new(), |s| format!(" (argmax accuracy {:.4})", s.accuracy)),
+            result.nmi,
+            result.recall_at_k.get(&1).copied().unwrap_or(f64::NAN)
+        ));
+        runs.push(result);
+    }
+
+    let subclasses = match (&plan.subclasses, plan.runs.iter().find(|r| r.cfg.loss == LossKind::Sgm)) {
+        (Some(sp), Some(sgm_run)) => {
+            stages.begin(&format!("Algorithm 2 from {}", sgm_run.name), None);
+            Some(run_subclasses(&plan, sp, sgm_run, &out, &a.device)?)
+        }
+        _ => None,
+    };
+
+    stages.begin("EM groups and figures", None);
+    let group_model = match &subclasses {
+        Some(s) => {
+            let last = out.join(&s.dir).join(format!("level-{}", s.subclasses_per_level.len())).join("model.safetensors");
+            (last, format!("{} after Algorithm 2", s.from_run))
+        }
+        None => {
+            let r = plan.runs.iter().find(|r| r.cfg.loss == LossKind::Sgm).unwrap_or(&plan.runs[0]);
+            (out.join("runs").join(&r.name).join("best.safetensors"), r.name.clone())
+        }
+    };
+    let groups = figures::groups(&plan, &group_model.0, &group_model.1, &splits.test, &dev, &out)?;
+    let mut figures = figures::draw(&plan, &runs, &splits, &out)?;
+    if let Some(g) = &groups {
+        figures.extend(g.sheets.iter().cloned());
+    }
+
+    let results = Results {
+        format: RESULTS_FORMAT.into(),
+        settings: settings(&a, &plan, &splits, started),
+        runs,
+        subclasses,
+        groups,
+        figures,
+    };
+    sgm_train::atomic::write_atomic(&out.join("results.json"), &serde_json::to_vec_pretty(&results)?)?;
+    let md = report::render(&results, &plan);
+    sgm_train::atomic::write_atomic(&out.join("report.md"), md.as_bytes())?;
+    stages.finish(&out);
+    Ok(results)
+}
+
+/// Epochs finished in a run directory (0 when it has none).
+fn epochs_done(dir: &Path) -> usize {
+    std::fs::read_to_string(dir.join("metrics.jsonl"))
+        .ok()
+        .and_then(|t| t.lines().rev().find(|l| !l.trim().is_empty()).map(str::to_string))
+        .and_then(|l| serde_json::from_str::<sgm_train::train::EpochRecord>(&l).ok())
+        .map_or(0, |r| r.epoch)
+}
+
+/// Reuses `eval.json` when the best checkpoint and the evaluation settings are unchanged.
+fn cached_eval(dir: &Path, plan: &Plan, compute: impl FnOnce() -> Result<RunResult>) -> Result<RunResult> {
+    let path = dir.join("eval.json");
+    let stamp = format!("{}|{}", file_stamp(&dir.join("best.safetensors"))?, eval_key(plan));
+    if let Ok(bytes) = std::fs::read(&path) {
+        if let Ok(r) = serde_json::from_slice::<RunResult>(&bytes) {
+            if r.checkpoint_stamp == stamp {
+                return Ok(r);
+            }
+        }
+    }
+    let mut r = compute()?;
+    r.checkpoint_stamp = stamp;
+    sgm_train::atomic::write_atomic(&path, &serde_json::to_vec_pretty(&r)?)?;
+    Ok(r)
+}
+
+/// The evaluation settings that change an evaluation's numbers.
+fn eval_key(plan: &Plan) -> String {
+    let cross: Vec<String> = plan.cross.iter().map(|(n, r)| format!("{n}={}", r.display())).collect();
+    format!("{:?}|{:?}|{}|{}|{}", plan.f1_ks, plan.recall_ks, plan.tsne_points, plan.seed, cross.join(","))
+}
+
+/// Every split of a data set as one set (cross-domain sets are scored whole).
+fn load_whole(args: &DataArgs) -> Result<ImageSet> {
+    let mut parts = Vec::new();
+    for split in [Split::Train, Split::Valid, Split::Test] {
+        match args.load(&[split]) {
+            Ok(mut v) => parts.push(v.remove(0)),
+            Err(e) if format!("{e:#}").contains("has no") => {}
+            Err(e) => return Err(e),
+        }
+    }
+    if parts.is_empty() {
+        // Sets without splits load as one.
+        parts = args.load(&[Split::All])?;
+    }
+    let mut whole = parts.remove(0);
+    for p in parts {
+        if (p.height, p.width) != (whole.height, whole.width) {
+            bail!("{}: splits of different image sizes", args.data);
+        }
+        whole.pixels.extend_from_slice(&p.pixels);
+        whole.samples.extend(p.samples);
+    }
+    whole.split = Split::All;
+    Ok(whole)
+}
+
+/// Algorithm 2 from the SGM run's best checkpoint, reusing an earlier result for the same checkpoint.
+fn run_subclasses(
+    plan: &Plan,
+    sp: &plan::SubclassPlan,
+    from: &RunSpec,
+    out: &Path,
+    device_name: &str,
+) -> Result<SubclassResult> {
+    let t0 = Instant::now();
+    let dir = out.join("subclasses");
+    let checkpoint = out.join("runs").join(&from.name).join("best.safetensors");
+    let stamp = format!("{}|{}", file_stamp(&checkpoint)?, serde_json::to_string(sp)?);
+    let stamp_file = dir.join("stamp.txt");
+    let report_file = dir.join("report.json");
+    let fresh = std::fs::read_to_string(&stamp_file).ok().as_deref() == Some(stamp.as_str()) && report_file.exists();
+    if !fresh {
+        crate::commands::subclasses::run(SubclassesArgs {
+            checkpoint: checkpoint.clone(),
+            data: plan.data.clone(),
+            levels: sp.levels,
+            split: SplitKind::Gmm,
+            min_size: 400,
+            max_per_class: sp.max_per_class,
+            epochs_per_level: sp.epochs_per_level,
+            samples_per_subclass: sp.samples_per_subclass,
+            batches_per_epoch: sp.batches_per_epoch,
+            ce_weight: 1.0,
+            seed: plan.seed,
+            device: device_name.to_string(),
+            out: dir.clone(),
+        })?;
+        sgm_train::atomic::write_atomic(&stamp_file, stamp.as_bytes())?;
+    }
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&report_file)?)
+        .with_context(|| format!("reading {}", report_file.display()))?;
+    let nmi = |k: &str| report["nmi"][k].as_f64();
+    Ok(SubclassResult {
+        from_run: from.name.clone(),
+        subclasses_per_level: report["levels"]
+            .as_array()
+            .map(|l| l.iter().filter_map(|v| v["subclasses"].as_u64().map(|n| n as usize)).collect())
+            .unwrap_or_default(),
+        nmi_discovered: nmi("discovered"),
+        nmi_final_embedding: nmi("final_embedding"),
+        nmi_plain_sgm: nmi("plain_sgm_baseline"),
+        nmi_untrained: nmi("untrained_baseline"),
+        dir: "subclasses".into(),
+        seconds: t0.elapsed().as_secs_f64(),
+    })
+}
+
+/// The settings block of the report.
+fn settings(a: &ReproduceArgs, plan: &Plan, splits: &Splits, started: Instant) -> Settings {
+    let first = &plan.runs[0].cfg;
+    let real = a.data != crate::commands::dataset::SYNTH;
+    Settings {
+        profile: plan.profile.clone(),
+        data: a.data.clone(),
+        root: a.root.as_ref().map(|r| r.display().to_string()),
+        images: [splits.train.len(), splits.valid.len(), splits.test.len()],
+        class_names: splits.train.class_names.clone(),
+        input_size: first.model.input_size,
+        sigma: first.sgm.sigma,
+        labels: if real { "FER+ majority vote (fer2013new.csv), 8 classes".into() } else { "synthetic".into() },
+        dedup: if splits.test_groups.is_some() {
+            "duplicates kept in every split; retrieval does not count copies of the query as hits".into()
+        } else {
+            "no duplicate index for this set".into()
+        },
+        seed: plan.seed,
+        device: a.device.clone(),
+        version: version(),
+        budget_minutes: plan.budget_minutes,
+        wall_seconds: started.elapsed().as_secs_f64(),
+        date: progress::utc_now(),
+        deviations: plan.deviations.clone(),
+    }
+}
+
+/// The sgm version, with the git commit of the checkout it was built from when that checkout is still there
+/// (and `+dirty` when it has uncommitted changes).
+pub fn version() -> String {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let git = |args: &[&str]| {
+        std::process::Command::new("git")
+            .arg("-C")
+            .arg(src)
+            .args(args)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+    };
+    match git(&["rev-parse", "--short=12", "HEAD"]) {
+        Some(c) if !c.is_empty() => {
+            let dirty = git(&["status", "--porcelain", "--untracked-files=no"]).is_some_and(|s| !s.is_empty());
+            format!("{} (commit {c}{})", env!("CARGO_PKG_VERSION"), if dirty { "+dirty" } else { "" })
+        }
+        _ => env!("CARGO_PKG_VERSION").to_string(),
+    }
+}
