@@ -49,6 +49,12 @@ pub enum Command {
     Sheets(Box<commands::sheets::SheetsArgs>),
     /// Images whose label disagrees with most of their nearest neighbours, ranked (label audit).
     Audit(Box<commands::audit::AuditArgs>),
+    /// PNG plots: training curves of a run, a t-SNE map, Recall@K / F1-vs-K / confusion matrix of a report.
+    Plot(Box<commands::plot::PlotArgs>),
+    /// The k expressions of an index (`sgm embed`) nearest to a query image, as a picture and a JSON list.
+    Retrieve(Box<commands::retrieve::RetrieveArgs>),
+    /// Summarise a photo album: n groups of faces, one representative (medoid) each, largest group first.
+    Summarize(Box<commands::summarize::SummarizeArgs>),
 }
 
 /// Parses `args` and runs the command. Errors are returned, not printed.
@@ -76,6 +82,9 @@ pub fn run_cli(cli: Cli) -> anyhow::Result<()> {
         Command::Tsne(args) => commands::tsne::run(args),
         Command::Sheets(args) => commands::sheets::run(*args),
         Command::Audit(args) => commands::audit::run(*args),
+        Command::Plot(args) => commands::plot::run(*args),
+        Command::Retrieve(args) => commands::retrieve::run(*args),
+        Command::Summarize(args) => commands::summarize::run(*args),
     }
 }
 

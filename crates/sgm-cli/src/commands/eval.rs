@@ -9,8 +9,10 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 use serde::Serialize;
 use sgm_cluster::{kmeans, KMeansConfig, KMeansInitMethod};
+use sgm_core::knn::Exclusion;
 use sgm_core::{
-    ami, classification_report, knn_classify, nmi, retrieval_scores, ClassificationReport, Embeddings, RetrievalReport,
+    ami, classification_report, knn_classify, knn_search, nmi, retrieval_scores, ClassificationReport, Embeddings,
+    RetrievalReport,
 };
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -40,6 +42,10 @@ pub struct EvalArgs {
     /// K values for Recall@K and Acc@K.
     #[arg(long, value_delimiter = ',', default_value = "1,2,4,8", value_name = "K,…")]
     pub recall_k: Vec<usize>,
+    /// K values of the kNN F1-against-K curve (the paper's Figure 5), from one neighbour search; K larger than
+    /// the training set are skipped. An empty list (`--f1-k ''`) skips the curve.
+    #[arg(long, value_delimiter = ',', default_value = "1,3,5,7,9,11,13,15,17,19,21", value_name = "K,…")]
+    pub f1_k: Vec<usize>,
     /// Clusters for k-means (default: the number of test classes, with the paper's one-sample-per-class
     /// initialisation; any other number uses k-means++ with 10 runs).
     #[arg(long, value_name = "N")]
@@ -110,6 +116,9 @@ pub struct KnnSection {
     pub per_class: Vec<sgm_core::metrics::ClassScores>,
     /// Confusion matrix, rows = truth, columns = prediction, in `per_class` order.
     pub confusion: Vec<Vec<usize>>,
+    /// The paper's F1 for each K of `--f1-k` (Figure 5); absent from reports written before it existed.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub f1_by_k: BTreeMap<usize, f64>,
 }
 
 /// Clustering scores.
@@ -180,6 +189,8 @@ pub struct ReportOptions {
     pub k: usize,
     /// K values of Recall@K / Acc@K.
     pub recall_k: Vec<usize>,
+    /// K values of the kNN F1-against-K curve (empty: none).
+    pub f1_k: Vec<usize>,
     /// Number of k-means clusters (default: the number of test classes, paper initialisation).
     pub clusters: Option<usize>,
     /// k-means seed.
@@ -192,9 +203,20 @@ pub struct ReportOptions {
 
 impl Default for ReportOptions {
     fn default() -> Self {
-        Self { k: 11, recall_k: vec![1, 2, 4, 8], clusters: None, seed: 1, clustering: true, retrieval: true }
+        Self {
+            k: 11,
+            recall_k: vec![1, 2, 4, 8],
+            f1_k: DEFAULT_F1_K.to_vec(),
+            clusters: None,
+            seed: 1,
+            clustering: true,
+            retrieval: true,
+        }
     }
 }
+
+/// The K values of the F1-against-K curve by default: odd K from 1 to 21 (the paper's Figure 5 peaks at 11).
+pub const DEFAULT_F1_K: [usize; 11] = [1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21];
 
 /// Computes the report (without printing it) from the files named in `args`.
 pub fn evaluate(args: &EvalArgs) -> Result<EvalReport> {
@@ -232,6 +254,7 @@ pub fn evaluate(args: &EvalArgs) -> Result<EvalReport> {
     let opts = ReportOptions {
         k: args.k as usize,
         recall_k: args.recall_k.clone(),
+        f1_k: args.f1_k.clone(),
         clusters: args.clusters,
         seed: args.seed,
         clustering: !args.no_clustering,
@@ -259,6 +282,7 @@ pub fn report_for(
             let pred = knn_classify(train, train_labels, test, opts.k)
                 .with_context(|| format!("kNN classification with K = {}", opts.k))?;
             let r: ClassificationReport = classification_report(test_labels, &pred)?;
+            let f1_by_k = f1_by_k(train, train_labels, test, test_labels, &opts.f1_k)?;
             Some(KnnSection {
                 k: opts.k as u32,
                 accuracy: r.accuracy,
@@ -268,6 +292,7 @@ pub fn report_for(
                 macro_f1: r.macro_f1,
                 per_class: r.per_class,
                 confusion: r.confusion,
+                f1_by_k,
             })
         }
     };
@@ -320,6 +345,39 @@ pub fn report_for(
     })
 }
 
+/// The paper's F1 of kNN classification for each K of `ks` (those up to the training set's size), from one search
+/// for the largest K: the votes of the first K neighbours, ties to the smallest label, as [`knn_classify`].
+pub fn f1_by_k(
+    train: &Embeddings,
+    train_labels: &[u32],
+    test: &Embeddings,
+    test_labels: &[u32],
+    ks: &[usize],
+) -> Result<BTreeMap<usize, f64>> {
+    let mut ks: Vec<usize> = ks.iter().copied().filter(|&k| k >= 1 && k <= train.rows()).collect();
+    ks.sort_unstable();
+    ks.dedup();
+    let Some(&k_max) = ks.last() else { return Ok(BTreeMap::new()) };
+    let neighbors = knn_search(test, train, k_max, Exclusion::None).context("kNN search for the F1-against-K curve")?;
+    let n_labels = train_labels.iter().copied().max().map_or(0, |m| m as usize + 1);
+    let mut out = BTreeMap::new();
+    for k in ks {
+        let pred: Vec<u32> = (0..test.rows())
+            .map(|i| {
+                let mut votes = vec![0usize; n_labels];
+                for &x in &neighbors.indices(i)[..k.min(neighbors.indices(i).len())] {
+                    votes[train_labels[x as usize] as usize] += 1;
+                }
+                // The first maximum: the smallest label wins ties.
+                let best = votes.iter().copied().max().unwrap_or(0);
+                votes.iter().position(|&v| v == best).unwrap_or(0) as u32
+            })
+            .collect();
+        out.insert(k, classification_report(test_labels, &pred)?.f1);
+    }
+    Ok(out)
+}
+
 /// The human-readable report.
 pub fn render(r: &EvalReport) -> String {
     use std::fmt::Write;
@@ -340,6 +398,13 @@ pub fn render(r: &EvalReport) -> String {
                 "  {:>5}  {:>9.4}  {:>6.4}  {:>6.4}  {:>7}",
                 c.label, c.precision, c.recall, c.f1, c.support
             );
+        }
+        if !k.f1_by_k.is_empty() {
+            let _ = write!(s, "\n  F1 by K  ");
+            for (kk, f1) in &k.f1_by_k {
+                let _ = write!(s, " {kk}:{f1:.4}");
+            }
+            s.push('\n');
         }
     }
     if let Some(c) = &r.clustering {

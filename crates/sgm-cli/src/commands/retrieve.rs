@@ -1,0 +1,169 @@
+//! `sgm retrieve`: the expressions most similar to a query image (the paper's Figure 4). The query is embedded
+//! with the model, its k nearest neighbours are found among the embeddings of an index (written by `sgm embed`),
+//! and the query and the results (label, distance, source image) are drawn as one picture plus a JSON list.
+
+use super::dataset::DataArgs;
+use super::embed::trainer_from_checkpoint;
+use super::faces::{image_set, input_side, set_tile, short, tile, write_json};
+use super::train::device;
+use crate::io::{is_safetensors, read_embeddings, read_labels};
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use serde::Serialize;
+use sgm_core::{knn_search, Exclusion};
+use sgm_data::Split;
+use sgm_plot::Gallery;
+use std::path::PathBuf;
+
+/// Arguments of `sgm retrieve`.
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  sgm embed --checkpoint runs/demo/best.safetensors --data synth --split test --out test.safetensors
+  sgm retrieve --checkpoint runs/demo/best.safetensors --index test.safetensors --data synth --split test \\
+               --query face.png --k 5 --out result.png")]
+pub struct RetrieveArgs {
+    /// A checkpoint written by `sgm train` or `sgm export`.
+    #[arg(long, value_name = "FILE")]
+    pub checkpoint: PathBuf,
+    /// Embeddings to search, written by `sgm embed` from the same model (.safetensors with `embeddings` and
+    /// `labels`, or .npy with labels beside it as <stem>.labels.npy).
+    #[arg(long, value_name = "FILE")]
+    pub index: PathBuf,
+    /// The query image (PNG, JPEG, TIFF or BMP; colour is converted to gray, any size is resized).
+    #[arg(long, value_name = "FILE")]
+    pub query: PathBuf,
+    /// Results to return.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
+    pub k: u32,
+    /// The data set the index was embedded from (same split, same order): its images are drawn.
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// The split the index was embedded from.
+    #[arg(long, default_value = "test")]
+    pub split: Split,
+    /// Output picture (PNG). The JSON list is written beside it (same name, .json) unless --json says otherwise.
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// Output JSON list of the results.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// Device: cpu, cuda[:N] or metal.
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
+}
+
+/// One result of the JSON list.
+#[derive(Debug, Serialize)]
+pub struct Hit {
+    /// 1-based rank.
+    pub rank: usize,
+    /// Row of the index (= image of the split).
+    pub index: usize,
+    /// Label stored in the index.
+    pub label: u32,
+    /// Its class name.
+    pub class: String,
+    /// Euclidean distance to the query's embedding.
+    pub distance: f32,
+    /// Where the image came from (a file, or a synthetic id).
+    pub source: String,
+}
+
+/// The JSON written by `sgm retrieve`.
+#[derive(Debug, Serialize)]
+pub struct RetrieveReport {
+    /// The query image.
+    pub query: String,
+    /// The checkpoint.
+    pub checkpoint: String,
+    /// The index file.
+    pub index: String,
+    /// Results asked for.
+    pub k: usize,
+    /// The results, nearest first.
+    pub results: Vec<Hit>,
+}
+
+/// Runs `sgm retrieve`.
+pub fn run(a: RetrieveArgs) -> Result<()> {
+    let index = read_embeddings(&a.index)?;
+    let labels_path = if is_safetensors(&a.index) { a.index.clone() } else { a.index.with_extension("labels.npy") };
+    let labels = read_labels(&labels_path, "labels")
+        .with_context(|| format!("{}: the index needs its labels", a.index.display()))?;
+    if labels.len() != index.rows() {
+        bail!("{}: {} labels for {} embeddings", labels_path.display(), labels.len(), index.rows());
+    }
+    let set = a.data.load(&[a.split])?.remove(0);
+    if set.len() != index.rows() {
+        bail!(
+            "{}: {} embeddings, but the {} split of {} has {} images (embed the same split with `sgm embed`)",
+            a.index.display(),
+            index.rows(),
+            a.split,
+            a.data.data,
+            set.len()
+        );
+    }
+    let trainer = trainer_from_checkpoint(&a.checkpoint, device(&a.device)?)?;
+    let query = sgm_data::image_io::decode_luma(&a.query)?;
+    let query_set = image_set("query", &[(a.query.clone(), query.clone())], input_side(&trainer));
+    let (q, _) = trainer.embed(&query_set)?;
+    if q.dim() != index.dim() {
+        bail!(
+            "{}: embeddings of dimension {}, but {} embeds to dimension {} (an index of another model?)",
+            a.index.display(),
+            index.dim(),
+            a.checkpoint.display(),
+            q.dim()
+        );
+    }
+    let k = (a.k as usize).min(index.rows());
+    let nn = knn_search(&q, &index, k, Exclusion::None)?;
+    let class = |l: u32| set.class_names.get(l as usize).cloned().unwrap_or_else(|| format!("class {l}"));
+    let results: Vec<Hit> = nn
+        .indices(0)
+        .iter()
+        .zip(nn.distances(0))
+        .enumerate()
+        .map(|(r, (&i, &d))| Hit {
+            rank: r + 1,
+            index: i as usize,
+            label: labels[i as usize],
+            class: class(labels[i as usize]),
+            distance: d,
+            source: set.samples[i as usize].source.display().to_string(),
+        })
+        .collect();
+    let query_name = a.query.file_name().map_or_else(|| a.query.display().to_string(), |n| n.to_string_lossy().into());
+    let mut tiles = vec![tile(&query, vec!["query".into(), short(&query_name, 22)], true)];
+    for h in &results {
+        let source =
+            std::path::Path::new(&h.source).file_name().map_or(h.source.clone(), |n| n.to_string_lossy().into());
+        tiles.push(set_tile(
+            &set,
+            h.index,
+            vec![format!("#{} {}", h.rank, h.class), format!("d = {:.3}", h.distance), short(&source, 22)],
+        ));
+    }
+    let gallery = Gallery {
+        title: format!("{} nearest expressions to {}", results.len(), short(&query_name, 40)),
+        columns: tiles.len(),
+        tiles,
+        tile_size: 112,
+    };
+    sgm_plot::gallery(&gallery, &a.out).with_context(|| format!("writing {}", a.out.display()))?;
+    let json = a.json.clone().unwrap_or_else(|| a.out.with_extension("json"));
+    let report = RetrieveReport {
+        query: a.query.display().to_string(),
+        checkpoint: a.checkpoint.display().to_string(),
+        index: a.index.display().to_string(),
+        k,
+        results,
+    };
+    write_json(&json, &report)?;
+    for h in &report.results {
+        println!("{:>3}  {:>6}  {:<10}  {:.4}  {}", h.rank, h.index, h.class, h.distance, h.source);
+    }
+    println!("written to {} and {}", a.out.display(), json.display());
+    Ok(())
+}
