@@ -82,6 +82,10 @@ fn hub_weights_embed_exactly_like_the_local_file_and_bad_caches_are_refused() {
         embed(spec, &cache, &out, &["--offline"]).unwrap();
         assert_eq!(tensors(&out), want, "{spec}");
     }
+    // A cached file is used without asking the hub, also when not offline (and in a build with `hub`).
+    let out = dir.path().join("hub-online.safetensors");
+    embed("hf:me/fer-sgm/model.safetensors", &cache, &out, &[]).unwrap();
+    assert_eq!(tensors(&out), want);
     // `--checkpoint` still works, as an alias of `--weights`.
     let out = dir.path().join("alias.safetensors");
     sgm(&["embed", "--checkpoint", model.to_str().unwrap(), "--synth-per-class", "12", "--out", out.to_str().unwrap()])

@@ -10,13 +10,13 @@ use std::path::PathBuf;
 #[derive(Debug, Clone, Default, Args)]
 pub struct HubArgs {
     /// Never use the network for hf: weights, read the hub cache only (also turned on by HF_HUB_OFFLINE=1).
-    #[arg(long)]
+    #[arg(long, requires = "weights")]
     pub offline: bool,
     /// Expected SHA-256 of the weights file (64 hex digits; as `#sha256=HEX` after the spec); a mismatch is an error.
-    #[arg(long, value_name = "HEX")]
+    #[arg(long, value_name = "HEX", requires = "weights")]
     pub weights_sha256: Option<String>,
     /// The Hugging Face hub cache [default: $HF_HUB_CACHE, else $HF_HOME/hub, else ~/.cache/huggingface/hub].
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", requires = "weights")]
     pub hub_cache: Option<PathBuf>,
 }
 
