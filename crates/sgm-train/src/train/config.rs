@@ -52,11 +52,17 @@ pub struct ValidationConfig {
     /// The kNN classifier is fitted on the embeddings of at most this many training images, drawn once with the
     /// run's seed (the whole training set when `None`). Final evaluation (`sgm eval`) always uses the whole set.
     pub train_subset: Option<usize>,
+    /// Before validating, re-estimate every BatchNorm's running statistics for the current weights as the mean of
+    /// the batch statistics of this many training batches without augmentation ("precise BN"). Off by default, as
+    /// the paper. In short runs at a high learning rate the moving averages lag far behind the weights, and
+    /// evaluation-mode outputs (the CNN's argmax above all) suffer; the saved checkpoints carry the re-estimated
+    /// statistics.
+    pub precise_bn_batches: Option<usize>,
 }
 
 impl Default for ValidationConfig {
     fn default() -> Self {
-        Self { k: 11, train_subset: Some(5000) }
+        Self { k: 11, train_subset: Some(5000), precise_bn_batches: None }
     }
 }
 
@@ -157,8 +163,14 @@ impl TrainConfig {
                 return bad(format!("{name} must be at least 1"));
             }
         }
-        if self.batches_per_epoch == Some(0) || self.validation.train_subset == Some(0) {
-            return bad("batches_per_epoch and validation.train_subset must be at least 1 when set".into());
+        if self.batches_per_epoch == Some(0)
+            || self.validation.train_subset == Some(0)
+            || self.validation.precise_bn_batches == Some(0)
+        {
+            return bad(
+                "batches_per_epoch, validation.train_subset and validation.precise_bn_batches must be at least 1 when set"
+                    .into(),
+            );
         }
         if self.loss == LossKind::Softmax && self.model.num_classes.is_none() {
             return bad("the softmax loss needs a class head: set model.num_classes".into());

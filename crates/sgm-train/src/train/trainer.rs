@@ -202,8 +202,63 @@ impl Trainer {
         embed_set(&self.model, &self.eval_builder, set, self.cfg.eval_batch_size, &set.name)
     }
 
-    /// Scores the model on `valid`: kNN (fitted on a seeded subset of `train`) and, with a class head, top-1.
+    /// Re-estimates every BatchNorm's running statistics for the current weights ("precise BN", Wu & Johnson 2021):
+    /// the mean of the batch statistics of `batches` training batches (seeded, without augmentation) replaces the
+    /// exponential moving average. The model's noise state is left as it was, so training continues unchanged.
+    pub fn recalibrate_batch_norm(&self, train: &ImageSet, batches: usize) -> Result<()> {
+        use rand::seq::SliceRandom;
+        let stats: Vec<candle_core::Var> = {
+            let data = self.varmap.data().lock().unwrap_or_else(|p| p.into_inner());
+            let mut v: Vec<(String, candle_core::Var)> =
+                data.iter().filter(|(n, _)| is_buffer(n)).map(|(n, v)| (n.clone(), v.clone())).collect();
+            v.sort_by(|a, b| a.0.cmp(&b.0));
+            v.into_iter().map(|(_, v)| v).collect()
+        };
+        if stats.is_empty() || batches == 0 || train.len() < 2 {
+            return Ok(());
+        }
+        // With the statistic zeroed before a training-mode forward, the moving-average update leaves
+        // `momentum · batch statistic` in it (PyTorch's momentum 0.1, as every sgm BatchNorm).
+        const MOMENTUM: f64 = 0.1;
+        let noise = self.model.noise_state();
+        let mut idx: Vec<usize> = (0..train.len()).collect();
+        idx.shuffle(&mut seeded_rng(&[self.cfg.seed, 0xB7]));
+        let size = self.cfg.batch_size.clamp(2, train.len());
+        let mut sums: Vec<Option<Tensor>> = vec![None; stats.len()];
+        let mut n = 0usize;
+        for (b, chunk) in idx.chunks(size).take(batches).enumerate() {
+            if chunk.len() < 2 {
+                break;
+            }
+            for v in &stats {
+                v.set(&v.as_tensor().zeros_like()?)?;
+            }
+            let images = self.eval_builder.images(train, chunk, 0, b as u64)?;
+            self.model.forward(&images, true)?;
+            for (sum, v) in sums.iter_mut().zip(&stats) {
+                let s = v.as_tensor().to_dtype(DType::F64)?;
+                *sum = Some(match sum.take() {
+                    Some(t) => (t + s)?,
+                    None => s,
+                });
+            }
+            n += 1;
+        }
+        for (sum, v) in sums.into_iter().zip(&stats) {
+            if let Some(s) = sum {
+                v.set(&(s / (MOMENTUM * n as f64))?.to_dtype(v.dtype())?)?;
+            }
+        }
+        self.model.set_noise_state(noise);
+        Ok(())
+    }
+
+    /// Scores the model on `valid`: kNN (fitted on a seeded subset of `train`) and, with a class head, top-1. With
+    /// `validation.precise_bn_batches`, the BatchNorm statistics are re-estimated first.
     pub fn validate(&self, train: &ImageSet, valid: &ImageSet) -> Result<Validation> {
+        if let Some(b) = self.cfg.validation.precise_bn_batches {
+            self.recalibrate_batch_norm(train, b)?;
+        }
         let subset = self.validation_subset(train);
         let sub = subset_of(train, &subset);
         let (train_emb, _) = self.embed(&sub)?;
