@@ -1,4 +1,5 @@
-//! Project automation: `cargo xtask validate` (what CI runs) and `cargo xtask bench` (sgm against PyTorch and
+//! Project automation: `cargo xtask reproduce` (the paper's protocol, with a report next to the paper's numbers),
+//! `cargo xtask validate` (what CI runs) and `cargo xtask bench` (sgm against PyTorch and
 //! scikit-learn, written to `docs/performance.md`; `--criterion` runs the criterion benchmarks instead).
 
 use anyhow::{bail, Context, Result};
@@ -17,6 +18,9 @@ struct Xtask {
 
 #[derive(Debug, Subcommand)]
 enum Task {
+    /// The paper's protocol in one command (the synthetic set by default), writing report/ next to the paper's
+    /// numbers. The same as `sgm reproduce`.
+    Reproduce(Box<sgm_cli::reproduce::ReproduceArgs>),
     /// Format check, clippy with warnings denied, then the test suite: exactly what `.ci/run` runs.
     Validate,
     /// sgm against PyTorch (train step, eval, embedding per backbone) and scikit-learn (kNN, k-means, GMM, t-SNE):
@@ -26,6 +30,18 @@ enum Task {
 
 fn main() -> Result<()> {
     match Xtask::parse().command {
+        Task::Reproduce(args) => {
+            let cli = sgm_cli::Cli { verbose: 0, command: sgm_cli::Command::Reproduce(args) };
+            if let Err(err) = sgm_cli::run_cli(cli) {
+                // The same error report as the sgm binary: the message and its causes, no backtrace.
+                eprintln!("error: {err}");
+                for cause in err.chain().skip(1) {
+                    eprintln!("  caused by: {cause}");
+                }
+                std::process::exit(1);
+            }
+            Ok(())
+        }
         Task::Validate => {
             let ci = workspace_root().join(".ci").join("run");
             run(Command::new("bash").arg(&ci))

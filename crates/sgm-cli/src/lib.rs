@@ -9,6 +9,7 @@ use std::process::ExitCode;
 
 pub mod commands;
 pub mod io;
+pub mod reproduce;
 
 /// sgm: deep metric learning for facial expressions (Structured Gaussian Manifold loss).
 #[derive(Debug, Parser)]
@@ -55,6 +56,8 @@ pub enum Command {
     Retrieve(Box<commands::retrieve::RetrieveArgs>),
     /// Summarise a photo album: n groups of faces, one representative (medoid) each, largest group first.
     Summarize(Box<commands::summarize::SummarizeArgs>),
+    /// The paper's protocol in one command, with a report next to the paper's numbers (also `cargo xtask reproduce`).
+    Reproduce(Box<reproduce::ReproduceArgs>),
 }
 
 /// Parses `args` and runs the command. Errors are returned, not printed.
@@ -85,6 +88,7 @@ pub fn run_cli(cli: Cli) -> anyhow::Result<()> {
         Command::Plot(args) => commands::plot::run(*args),
         Command::Retrieve(args) => commands::retrieve::run(*args),
         Command::Summarize(args) => commands::summarize::run(*args),
+        Command::Reproduce(args) => reproduce::run(*args).map(|_| ()),
     }
 }
 

@@ -9,6 +9,12 @@ use anyhow::{Context, Result};
 use candle_core::Device;
 use sgm_cluster::{gmm, groups_with_medoids, CovarianceType, GmmConfig};
 use sgm_data::ImageSet;
+use sgm_plot::confusion::confusion_matrix;
+use sgm_plot::curves::{f1_vs_k, retrieval_curves, RetrievalCurve, Series};
+use sgm_plot::gallery::{gallery, Gallery, Tile};
+use sgm_plot::scatter::{scatter, Scatter};
+use sgm_plot::style::Figure;
+use sgm_plot::training::{training_curves, TrainingCurves};
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -71,38 +77,60 @@ pub fn groups(
     }))
 }
 
-/// One row per group: its top members, the medoid first with a white frame.
+/// One row per group: its top members, the medoid first (framed) with the group's size, majority class and
+/// purity; every member captioned with its own label.
 fn montage(set: &ImageSet, groups: &[sgm_cluster::Group], path: &Path) -> Result<()> {
-    let (h, w, gap) = (set.height, set.width, 3);
-    let (sw, sh) = (MONTAGE_COLUMNS * (w + gap) + gap, groups.len().max(1) * (h + gap) + gap);
-    let mut sheet = vec![32u8; sw * sh];
+    let name = |l: u32| set.class_names.get(l as usize).cloned().unwrap_or_else(|| l.to_string());
+    let mut tiles = Vec::new();
     for (r, g) in groups.iter().enumerate() {
-        for (c, &i) in g.top.iter().take(MONTAGE_COLUMNS).enumerate() {
-            let (x0, y0) = (gap + c * (w + gap), gap + r * (h + gap));
-            let img = set.image(i);
-            for y in 0..h {
-                sheet[(y0 + y) * sw + x0..(y0 + y) * sw + x0 + w].copy_from_slice(&img[y * w..(y + 1) * w]);
-            }
-            if c == 0 {
-                for x in x0 - 1..x0 + w + 1 {
-                    sheet[(y0 - 1) * sw + x] = 255;
-                    sheet[(y0 + h) * sw + x] = 255;
-                }
-                for y in y0 - 1..y0 + h + 1 {
-                    sheet[y * sw + x0 - 1] = 255;
-                    sheet[y * sw + x0 + w] = 255;
-                }
-            }
+        for c in 0..MONTAGE_COLUMNS {
+            let Some(&i) = g.top.get(c) else {
+                // Short groups leave the rest of their row blank.
+                tiles.push(Tile {
+                    pixels: vec![255; set.width * set.height],
+                    width: set.width as u32,
+                    height: set.height as u32,
+                    caption: vec![String::new(), String::new()],
+                    highlight: false,
+                });
+                continue;
+            };
+            let caption = if c == 0 {
+                vec![
+                    format!("#{} n={}", r + 1, g.size),
+                    format!(
+                        "{} {:.0}%",
+                        g.majority_label.map(name).unwrap_or_default(),
+                        g.purity.unwrap_or(0.0) * 100.0
+                    ),
+                ]
+            } else {
+                vec![name(set.samples[i].label), String::new()]
+            };
+            tiles.push(Tile {
+                pixels: set.image(i).to_vec(),
+                width: set.width as u32,
+                height: set.height as u32,
+                caption,
+                highlight: c == 0,
+            });
         }
     }
-    sgm_data::image_io::write_png_atomic(path, sw as u32, sh as u32, 1, &sheet)
-        .with_context(|| format!("writing {}", path.display()))
+    let g = Gallery {
+        title: "EM groups: medoid (framed) and nearest members, largest groups first".into(),
+        tiles,
+        columns: MONTAGE_COLUMNS,
+        tile_size: 64,
+    };
+    gallery(&g, path).with_context(|| format!("writing {}", path.display()))?;
+    Ok(())
 }
 
-/// Writes the figures' data as CSV (and the plots) into `out`; returns their names.
+/// Draws the figures of the report into `out` and writes their data as CSV; returns the file names written.
 pub fn draw(plan: &Plan, runs: &[RunResult], splits: &Splits, out: &Path) -> Result<Vec<String>> {
-    let _ = splits;
     let mut written = Vec::new();
+    let class_names = &splits.train.class_names;
+
     // Figure 3: Recall@K and Acc@K of every run.
     let mut csv = String::from("run,k,recall_at_k,acc_at_k\n");
     for r in runs {
@@ -112,6 +140,21 @@ pub fn draw(plan: &Plan, runs: &[RunResult], splits: &Splits, out: &Path) -> Res
     }
     sgm_train::atomic::write_atomic(&out.join("recall_at_k.csv"), csv.as_bytes())?;
     written.push("recall_at_k.csv".to_string());
+    let curves: Vec<RetrievalCurve> = runs
+        .iter()
+        .map(|r| RetrievalCurve {
+            name: r.name.clone(),
+            ks: r.recall_at_k.keys().copied().collect(),
+            recall: r.recall_at_k.values().copied().collect(),
+            acc: r.acc_at_k.values().copied().collect(),
+        })
+        .collect();
+    if !curves.is_empty() {
+        let fig = Figure::new("Recall@K and Acc@K on the test split (Figure 3)").with_size(900, 600);
+        retrieval_curves(&fig, &curves, &out.join("recall_at_k.png")).context("drawing recall_at_k.png")?;
+        written.push("recall_at_k.png".to_string());
+    }
+
     // Figure 5: kNN F1 against K on the validation split.
     let mut csv = String::from("run,k,f1\n");
     for r in runs {
@@ -121,6 +164,103 @@ pub fn draw(plan: &Plan, runs: &[RunResult], splits: &Splits, out: &Path) -> Res
     }
     sgm_train::atomic::write_atomic(&out.join("f1_by_k.csv"), csv.as_bytes())?;
     written.push("f1_by_k.csv".to_string());
+    let series: Vec<Series> = runs
+        .iter()
+        .filter(|r| !r.f1_by_k.is_empty())
+        .map(|r| Series::new(r.name.clone(), r.f1_by_k.iter().map(|(&k, &v)| (k as f64, v)).collect()))
+        .collect();
+    if !series.is_empty() {
+        let fig = Figure::new("kNN F1 against K on the validation split (Figure 5)");
+        f1_vs_k(&fig, &series, &out.join("f1_by_k.png")).context("drawing f1_by_k.png")?;
+        written.push("f1_by_k.png".to_string());
+    }
+
+    for r in runs {
+        // Figure 2: the t-SNE map of the test split.
+        if let Some(csv) = &r.tsne_csv {
+            let (points, labels, _) = read_tsne_csv(&out.join(csv))?;
+            let file = format!("tsne-{}.png", r.name);
+            let fig = Figure::new(format!("t-SNE of the test embeddings, {} (Figure 2)", r.name));
+            scatter(&fig, &Scatter::new(points, labels, class_names.clone()), &out.join(&file))
+                .with_context(|| format!("drawing {file}"))?;
+            written.push(file);
+        }
+        // The confusion matrix of the Table 2 prediction.
+        if !r.confusion.is_empty() {
+            let file = format!("confusion-{}.png", r.name);
+            let how = if r.argmax.is_some() { "argmax" } else { "kNN, K = 11" };
+            let fig = Figure::new(format!("Confusion matrix on the test split, {} ({how})", r.name));
+            confusion_matrix(&fig, &r.confusion, class_names, &out.join(&file))
+                .with_context(|| format!("drawing {file}"))?;
+            written.push(file);
+        }
+        // Training curves from the run's log.
+        let log = out.join("runs").join(&r.name).join("metrics.jsonl");
+        if let Some(curves) = training_curves_of(&log)? {
+            let file = format!("curves-{}.png", r.name);
+            let fig = Figure::new(format!("Training, {}", r.name));
+            training_curves(&fig, &curves, &out.join(&file)).with_context(|| format!("drawing {file}"))?;
+            written.push(file);
+        }
+    }
+
+    // Figure 7: the training embedding after Algorithm 2, coloured by class and shaded by discovered sub-class.
+    let sub = out.join("tsne-subclasses.csv");
+    if sub.exists() {
+        let (points, labels, subclasses) = read_tsne_csv(&sub)?;
+        if let Some(subclasses) = subclasses {
+            let fig = Figure::new("t-SNE of the training embedding by discovered sub-class (Figure 7)");
+            scatter(&fig, &Scatter::new(points, labels, class_names.clone()).with_subclasses(subclasses), &out.join("tsne-subclasses.png"))
+                .context("drawing tsne-subclasses.png")?;
+            written.push("tsne-subclasses.csv".to_string());
+            written.push("tsne-subclasses.png".to_string());
+        }
+    }
     let _ = plan;
     Ok(written)
+}
+
+/// Reads `index,x,y,label[,subclass]` rows.
+#[allow(clippy::type_complexity)]
+fn read_tsne_csv(path: &Path) -> Result<(Vec<(f64, f64)>, Vec<u32>, Option<Vec<u32>>)> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let (mut points, mut labels, mut subs) = (Vec::new(), Vec::new(), Vec::new());
+    for (i, line) in text.lines().enumerate().skip(1).filter(|(_, l)| !l.trim().is_empty()) {
+        let f: Vec<&str> = line.split(',').collect();
+        let bad = || anyhow::anyhow!("{}: line {}: expected index,x,y,label[,subclass]", path.display(), i + 1);
+        if f.len() < 4 {
+            return Err(bad());
+        }
+        points.push((f[1].parse().map_err(|_| bad())?, f[2].parse().map_err(|_| bad())?));
+        labels.push(f[3].parse().map_err(|_| bad())?);
+        if let Some(s) = f.get(4) {
+            subs.push(s.parse().map_err(|_| bad())?);
+        }
+    }
+    let subs = (subs.len() == labels.len() && !subs.is_empty()).then_some(subs);
+    Ok((points, labels, subs))
+}
+
+/// The loss and validation curves of a run's `metrics.jsonl` (None when it has no epoch).
+fn training_curves_of(path: &Path) -> Result<Option<TrainingCurves>> {
+    let Ok(text) = std::fs::read_to_string(path) else { return Ok(None) };
+    let mut records = Vec::new();
+    for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+        let r: sgm_train::train::EpochRecord = serde_json::from_str(line)
+            .with_context(|| format!("{}: line {}: not an epoch record", path.display(), i + 1))?;
+        records.push(r);
+    }
+    if records.is_empty() {
+        return Ok(None);
+    }
+    let epochs: Vec<f64> = records.iter().map(|r| r.epoch as f64).collect();
+    let mut metrics = Vec::new();
+    let series = |name: &str, f: &dyn Fn(&sgm_train::train::EpochRecord) -> Option<f64>| {
+        let pts: Vec<(f64, f64)> = records.iter().filter_map(|r| f(r).map(|v| (r.epoch as f64, v))).collect();
+        (!pts.is_empty()).then(|| Series::new(name, pts))
+    };
+    metrics.extend(series("validation kNN accuracy", &|r| r.val_knn_accuracy));
+    metrics.extend(series("validation kNN F1", &|r| r.val_knn_f1));
+    metrics.extend(series("validation top-1", &|r| r.val_top1));
+    Ok(Some(TrainingCurves { epochs, loss: records.iter().map(|r| r.train_loss).collect(), metrics }))
 }

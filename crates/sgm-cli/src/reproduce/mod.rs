@@ -208,7 +208,9 @@ pub fn run(a: ReproduceArgs) -> Result<Results> {
     let subclasses = match (&plan.subclasses, plan.runs.iter().find(|r| r.cfg.loss == LossKind::Sgm)) {
         (Some(sp), Some(sgm_run)) => {
             stages.begin(&format!("Algorithm 2 from {}", sgm_run.name), None);
-            Some(run_subclasses(&plan, sp, sgm_run, &out, &a.device)?)
+            let r = run_subclasses(&plan, sp, sgm_run, &out, &a.device)?;
+            subclass_map(&plan, &r, &splits.train, &dev, &out)?;
+            Some(r)
         }
         _ => None,
     };
@@ -352,6 +354,42 @@ fn run_subclasses(
         dir: "subclasses".into(),
         seconds: t0.elapsed().as_secs_f64(),
     })
+}
+
+/// Figure 7's data: a t-SNE map of the first training images in the final sub-class model's embedding, with
+/// each image's class and discovered sub-class (`tsne-subclasses.csv`).
+fn subclass_map(plan: &Plan, r: &SubclassResult, train: &ImageSet, dev: &candle_core::Device, out: &Path) -> Result<()> {
+    let level = out.join(&r.dir).join(format!("level-{}", r.subclasses_per_level.len()));
+    let assignment = level.join("assignment.csv");
+    let text = std::fs::read_to_string(&assignment).with_context(|| format!("reading {}", assignment.display()))?;
+    let mut sub = Vec::with_capacity(train.len());
+    for (i, line) in text.lines().enumerate().skip(1).filter(|(_, l)| !l.trim().is_empty()) {
+        let v = line.rsplit(',').next().and_then(|s| s.parse::<u32>().ok());
+        sub.push(v.with_context(|| format!("{}: line {}: no sub-class", assignment.display(), i + 1))?);
+    }
+    if sub.len() != train.len() {
+        bail!("{}: {} rows for {} training images", assignment.display(), sub.len(), train.len());
+    }
+    let m = train.len().min(plan.tsne_points);
+    let first: Vec<usize> = (0..m).collect();
+    let subset = sgm_train::train::subset_of(train, &first);
+    let model = level.join("model.safetensors");
+    let trainer = crate::commands::embed::trainer_from_checkpoint(&model, dev.clone())
+        .with_context(|| format!("loading {}", model.display()))?;
+    let (emb, _) = trainer.embed(&subset)?;
+    let labels = subset.labels();
+    if m < 8 {
+        return Ok(());
+    }
+    let cfg = sgm_cluster::TsneConfig { perplexity: evaluate::perplexity_for(m), max_points: m, ..Default::default() };
+    let y = sgm_cluster::tsne_2d(&emb, &cfg).context("t-SNE of the sub-class embedding")?;
+    let mut csv = String::from("index,x,y,label,subclass\n");
+    for i in 0..y.len() / 2 {
+        use std::fmt::Write as _;
+        writeln!(csv, "{i},{},{},{},{}", y[2 * i], y[2 * i + 1], labels[i], sub[i])?;
+    }
+    sgm_train::atomic::write_atomic(&out.join("tsne-subclasses.csv"), csv.as_bytes())?;
+    Ok(())
 }
 
 /// The settings block of the report.
