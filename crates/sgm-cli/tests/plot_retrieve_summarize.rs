@@ -67,7 +67,7 @@ fn plot_draws_a_runs_curves_its_test_report_and_a_tsne_map() {
     sgm(&["plot", s(&run)]).unwrap();
     assert_eq!(png_size(&run.join("curves.png")), (800, 600));
     let out = dir.path().join("small.png");
-    sgm(&["plot", "run", s(&run), "--out", s(&out), "--width", "640", "--height", "480"]).unwrap();
+    sgm(&["plot", "training", s(&run), "--out", s(&out), "--width", "640", "--height", "480"]).unwrap();
     assert_eq!(png_size(&out), (640, 480));
 
     // The test report carries the new F1-against-K curve; its K = 11 point is the report's F1.

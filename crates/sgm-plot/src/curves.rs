@@ -166,8 +166,8 @@ pub(crate) fn draw_lines(area: &Area<'_>, fig: &Figure, chart: &LineChart, color
         .axis_desc_style(font(fig.label_size()))
         .x_label_formatter(&fmt_x)
         .y_label_formatter(&fmt_y)
-        .light_line_style(BLACK.mix(0.04))
-        .bold_line_style(BLACK.mix(0.12))
+        .light_line_style(TRANSPARENT)
+        .bold_line_style(BLACK.mix(0.15))
         .draw()?;
     let r = (3.5 * s).round().max(2.0) as i32;
     for (i, series) in chart.series.iter().enumerate() {

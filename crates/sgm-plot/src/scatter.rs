@@ -123,7 +123,7 @@ pub fn scatter(fig: &Figure, data: &Scatter, out: &Path) -> Result<()> {
             .axis_desc_style(font(fig.label_size()))
             .x_label_formatter(&fmt)
             .y_label_formatter(&fmt)
-            .light_line_style(BLACK.mix(0.04))
+            .light_line_style(TRANSPARENT)
             .bold_line_style(BLACK.mix(0.1))
             .draw()?;
         let r = (if data.points.len() > 2000 { 2.0 } else { 3.0 } * s).round().max(1.0) as i32;

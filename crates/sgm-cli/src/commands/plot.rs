@@ -27,7 +27,8 @@ pub struct PlotArgs {
     /// What to plot.
     #[command(subcommand)]
     pub what: Option<PlotCommand>,
-    /// A run directory of `sgm train`: plots its training curves (same as `sgm plot run DIR`).
+    /// A run directory of `sgm train`: plots its training curves (same as `sgm plot training DIR`; write `./NAME`
+    /// for a folder named like a subcommand).
     #[arg(value_name = "RUN_DIR")]
     pub run: Option<PathBuf>,
     /// Output PNG for the training curves (default: RUN_DIR/curves.png).
@@ -45,14 +46,14 @@ pub struct PlotArgs {
 #[derive(Debug, Subcommand)]
 pub enum PlotCommand {
     /// Training curves of a run directory (loss and validation metrics per epoch, from metrics.jsonl).
-    Run(RunPlotArgs),
+    Training(RunPlotArgs),
     /// The t-SNE map written by `sgm tsne` (CSV index,x,y[,label][,subclass]), coloured by class.
     Tsne(TsnePlotArgs),
     /// Recall@K / Acc@K, F1 against K and the confusion matrix of `sgm eval --json` output or test_report.json.
     Report(ReportPlotArgs),
 }
 
-/// Arguments of `sgm plot run`.
+/// Arguments of `sgm plot training`.
 #[derive(Debug, Args)]
 pub struct RunPlotArgs {
     /// The run directory (holds metrics.jsonl).
@@ -123,12 +124,12 @@ pub struct ReportPlotArgs {
 /// Runs `sgm plot`.
 pub fn run(a: PlotArgs) -> Result<()> {
     match a.what {
-        Some(PlotCommand::Run(r)) => plot_run(&r),
+        Some(PlotCommand::Training(r)) => plot_run(&r),
         Some(PlotCommand::Tsne(t)) => plot_tsne(&t),
         Some(PlotCommand::Report(r)) => plot_reports(&r),
         None => match a.run {
             Some(run) => plot_run(&RunPlotArgs { run, out: a.out, width: a.width, height: a.height }),
-            None => bail!("sgm plot: give a run directory, or one of `run`, `tsne`, `report` (see sgm plot --help)"),
+            None => bail!("sgm plot: give a run directory, or one of `training`, `tsne`, `report` (see sgm plot --help)"),
         },
     }
 }
