@@ -129,7 +129,9 @@ pub fn run(a: PlotArgs) -> Result<()> {
         Some(PlotCommand::Report(r)) => plot_reports(&r),
         None => match a.run {
             Some(run) => plot_run(&RunPlotArgs { run, out: a.out, width: a.width, height: a.height }),
-            None => bail!("sgm plot: give a run directory, or one of `training`, `tsne`, `report` (see sgm plot --help)"),
+            None => {
+                bail!("sgm plot: give a run directory, or one of `training`, `tsne`, `report` (see sgm plot --help)")
+            }
         },
     }
 }
