@@ -26,12 +26,22 @@ pub struct Scatter {
     pub x_label: String,
     /// The y axis label.
     pub y_label: String,
+    /// One unit the same length on both axes (t-SNE maps have no preferred direction).
+    pub equal_aspect: bool,
 }
 
 impl Scatter {
     /// A t-SNE scatter of `points` coloured by `classes`.
     pub fn new(points: Vec<(f64, f64)>, classes: Vec<u32>, class_names: Vec<String>) -> Self {
-        Self { points, classes, class_names, subclasses: None, x_label: "t-SNE 1".into(), y_label: "t-SNE 2".into() }
+        Self {
+            points,
+            classes,
+            class_names,
+            subclasses: None,
+            x_label: "t-SNE 1".into(),
+            y_label: "t-SNE 2".into(),
+            equal_aspect: true,
+        }
     }
 
     /// The same scatter with sub-class shades and markers.
@@ -107,12 +117,27 @@ pub fn scatter(fig: &Figure, data: &Scatter, out: &Path) -> Result<()> {
         let (w, _) = body.dim_in_pixel();
         let (plot, legend) = body.split_horizontally(w.saturating_sub(lw));
         let s = fig.scale();
-        let (x0, x1) = padded_range(data.points.iter().map(|p| p.0), 0.04);
-        let (y0, y1) = padded_range(data.points.iter().map(|p| p.1), 0.04);
+        let (mut x0, mut x1) = padded_range(data.points.iter().map(|p| p.0), 0.04);
+        let (mut y0, mut y1) = padded_range(data.points.iter().map(|p| p.1), 0.04);
+        let (margin, x_area, y_area) = ((12.0 * s) as u32, (44.0 * s) as u32, (64.0 * s) as u32);
+        if data.equal_aspect {
+            // Widen the narrower range so that a unit spans as many pixels on both axes.
+            let (pw, ph) = plot.dim_in_pixel();
+            let w = f64::from(pw.saturating_sub(2 * margin + y_area).max(1));
+            let h = f64::from(ph.saturating_sub(2 * margin + x_area).max(1));
+            let (ux, uy) = ((x1 - x0) / w, (y1 - y0) / h);
+            if ux > uy {
+                let grow = (ux * h - (y1 - y0)) / 2.0;
+                (y0, y1) = (y0 - grow, y1 + grow);
+            } else {
+                let grow = (uy * w - (x1 - x0)) / 2.0;
+                (x0, x1) = (x0 - grow, x1 + grow);
+            }
+        }
         let mut chart = ChartBuilder::on(&plot)
-            .margin((12.0 * s) as u32)
-            .x_label_area_size((44.0 * s) as u32)
-            .y_label_area_size((64.0 * s) as u32)
+            .margin(margin)
+            .x_label_area_size(x_area)
+            .y_label_area_size(y_area)
             .build_cartesian_2d(x0..x1, y0..y1)?;
         let fmt = |v: &f64| tick_label(*v);
         chart

@@ -278,3 +278,28 @@ fn gallery_places_each_image_and_frames_the_highlighted_one() {
     assert!(matches!(gallery(&bad, &out).unwrap_err(), PlotError::Empty { .. }));
     no_temp_files(dir.path());
 }
+
+#[test]
+fn scatter_keeps_one_scale_on_both_axes_unless_told_otherwise() {
+    let dir = tempfile::tempdir().unwrap();
+    // A line of points 10 units long and 1 unit high.
+    let points: Vec<(f64, f64)> = (0..50).map(|i| (i as f64 * 0.2, (i % 2) as f64)).collect();
+    let data = Scatter::new(points, vec![0; 50], names(1));
+    let extent = |img: &RgbImage| {
+        let c = rgb(class_color(0));
+        let w = img.width() * 4 / 5; // left of the legend panel
+        let hits: Vec<(u32, u32)> =
+            img.enumerate_pixels().filter(|(x, _, p)| *x < w && p.0 == c).map(|(x, y, _)| (x, y)).collect();
+        let span = |v: Vec<u32>| v.iter().max().unwrap() - v.iter().min().unwrap();
+        (span(hits.iter().map(|h| h.0).collect()), span(hits.iter().map(|h| h.1).collect()))
+    };
+    let out = dir.path().join("equal.png");
+    scatter(&Figure::new("equal"), &data, &out).unwrap();
+    let (w, h) = extent(&decode(&out));
+    let ratio = w as f64 / h as f64;
+    assert!((6.0..14.0).contains(&ratio), "10:1 in data, {w}x{h} pixels");
+    let stretched = Scatter { equal_aspect: false, ..data };
+    scatter(&Figure::new("stretched"), &stretched, &out).unwrap();
+    let (w, h) = extent(&decode(&out));
+    assert!((w as f64 / h as f64) < 2.0, "the y range fills the height: {w}x{h} pixels");
+}
