@@ -46,7 +46,13 @@ fn quick_reproduction_writes_a_complete_report_and_resumes() {
         assert!(v.windows(2).all(|w| w[0] <= w[1] + 1e-12), "{name}: Recall@K not monotone: {v:?}");
         assert!(!r["f1_by_k"].as_object().unwrap().is_empty(), "{name}: no F1 against K");
         // The confusion matrix counts every test image once.
-        let total: u64 = r["confusion"].as_array().unwrap().iter().flat_map(|row| row.as_array().unwrap()).map(|c| c.as_u64().unwrap()).sum();
+        let total: u64 = r["confusion"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|row| row.as_array().unwrap())
+            .map(|c| c.as_u64().unwrap())
+            .sum();
         assert_eq!(total as usize, test_images, "{name}: confusion matrix total");
         assert_eq!(r["training"]["epochs_done"], 1, "{name}");
         // Only the CNN has a class head, scored by argmax as in the paper's Table 2.

@@ -4,7 +4,7 @@
 
 use candle_core::Device;
 use sgm_data::augment::BatchBuilder;
-use sgm_data::{generate_synth, SynthConfig, Split};
+use sgm_data::{generate_synth, Split, SynthConfig};
 use sgm_train::train::{LossKind, TrainConfig, Trainer};
 
 #[test]
@@ -41,7 +41,10 @@ fn recalibrated_statistics_equal_the_batch_statistics() {
     // Measured: 0.99 before, 0.08 after (ResNet18, 32 images of 32², so the last stage's statistics come from 32
     // values per channel, where m/(m−1) is 3%).
     assert!(after < 0.15, "evaluation after precise BN differs from batch statistics by {after}");
-    assert!(before > 5.0 * after, "the moving averages were already exact ({before} vs {after}): the test proves nothing");
+    assert!(
+        before > 5.0 * after,
+        "the moving averages were already exact ({before} vs {after}): the test proves nothing"
+    );
 }
 
 #[test]

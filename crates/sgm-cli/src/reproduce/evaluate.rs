@@ -34,17 +34,17 @@ pub fn training_summary(run_dir: &Path, epochs_planned: usize, stopped_by_budget
     let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
     let mut records = Vec::new();
     for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
-        let r: EpochRecord =
-            serde_json::from_str(line).with_context(|| format!("{}: line {}: not an epoch record", path.display(), i + 1))?;
+        let r: EpochRecord = serde_json::from_str(line)
+            .with_context(|| format!("{}: line {}: not an epoch record", path.display(), i + 1))?;
         records.push(r);
     }
-    let best = records
-        .iter()
-        .filter_map(|r| r.selection_score().map(|s| (r.epoch, s)))
-        .fold(None, |acc: Option<(usize, f64)>, (e, s)| match acc {
+    let best = records.iter().filter_map(|r| r.selection_score().map(|s| (r.epoch, s))).fold(
+        None,
+        |acc: Option<(usize, f64)>, (e, s)| match acc {
             Some((_, b)) if b >= s => acc,
             _ => Some((e, s)),
-        });
+        },
+    );
     let n = records.len().max(1) as f64;
     Ok(TrainingSummary {
         epochs_done: records.last().map_or(0, |r| r.epoch),
@@ -82,7 +82,13 @@ pub fn clustering_nmi(emb: &Embeddings, labels: &[u32], seed: u64) -> Result<f64
 }
 
 /// kNN paper-F1 of `query` (fitted on `db`) for every K of `ks`, from one neighbour search.
-pub fn f1_by_k(db: &Embeddings, db_labels: &[u32], query: &Embeddings, truth: &[u32], ks: &[usize]) -> Result<BTreeMap<usize, f64>> {
+pub fn f1_by_k(
+    db: &Embeddings,
+    db_labels: &[u32],
+    query: &Embeddings,
+    truth: &[u32],
+    ks: &[usize],
+) -> Result<BTreeMap<usize, f64>> {
     let kmax = ks.iter().copied().max().unwrap_or(1).min(db.rows());
     let nb = knn_search(query, db, kmax, Exclusion::None)?;
     let n_labels = db_labels.iter().copied().max().map_or(0, |m| m as usize + 1);
@@ -126,14 +132,22 @@ pub fn evaluate_run(
 ) -> Result<RunResult> {
     let t0 = Instant::now();
     let best = run_dir.join("best.safetensors");
-    let trainer = trainer_from_checkpoint(&best, device.clone()).with_context(|| format!("loading {}", best.display()))?;
+    let trainer =
+        trainer_from_checkpoint(&best, device.clone()).with_context(|| format!("loading {}", best.display()))?;
     let (train_emb, _) = trainer.embed(&splits.train)?;
     let (valid_emb, _) = trainer.embed(&splits.valid)?;
     let (test_emb, logits) = trainer.embed(&splits.test)?;
-    let (train_labels, valid_labels, test_labels) = (splits.train.labels(), splits.valid.labels(), splits.test.labels());
+    let (train_labels, valid_labels, test_labels) =
+        (splits.train.labels(), splits.valid.labels(), splits.test.labels());
 
-    let opts = ReportOptions { k: 11.min(train_emb.rows()), recall_k: plan.recall_ks.clone(), seed: plan.seed, ..Default::default() };
-    let report = report_for(Some((&train_emb, &train_labels)), &test_emb, &test_labels, splits.test_groups.as_deref(), &opts)?;
+    let opts = ReportOptions {
+        k: 11.min(train_emb.rows()),
+        recall_k: plan.recall_ks.clone(),
+        seed: plan.seed,
+        ..Default::default()
+    };
+    let report =
+        report_for(Some((&train_emb, &train_labels)), &test_emb, &test_labels, splits.test_groups.as_deref(), &opts)?;
     let knn = report.knn.as_ref().expect("kNN was asked for");
     let knn_scores = Scores {
         accuracy: knn.accuracy,

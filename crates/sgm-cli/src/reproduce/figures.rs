@@ -35,13 +35,13 @@ pub fn groups(
     if !model.exists() {
         return Ok(None);
     }
-    let trainer = trainer_from_checkpoint(model, device.clone()).with_context(|| format!("loading {}", model.display()))?;
+    let trainer =
+        trainer_from_checkpoint(model, device.clone()).with_context(|| format!("loading {}", model.display()))?;
     let (emb, _) = trainer.embed(test)?;
     let labels = test.labels();
     // Full covariances need several points per dimension and group; small sets get diagonal ones.
     let k = plan.groups.min(emb.rows() / 4).max(1);
-    let covariance =
-        if emb.rows() / k >= 2 * emb.dim() { CovarianceType::Full } else { CovarianceType::Diagonal };
+    let covariance = if emb.rows() / k >= 2 * emb.dim() { CovarianceType::Full } else { CovarianceType::Diagonal };
     let cfg = GmmConfig { n_init: 1, ..GmmConfig::new(k, covariance, plan.seed) };
     let fit = gmm(&emb, &cfg).context("EM over the test embeddings")?;
     let groups = groups_with_medoids(&emb, &fit.assignments, MONTAGE_COLUMNS, Some(&labels))?;
@@ -69,7 +69,8 @@ pub fn groups(
         shown: shown
             .iter()
             .map(|g| {
-                let class = g.majority_label.and_then(|l| test.class_names.get(l as usize)).cloned().unwrap_or_default();
+                let class =
+                    g.majority_label.and_then(|l| test.class_names.get(l as usize)).cloned().unwrap_or_default();
                 format!("{} images, {} {:.0}%", g.size, class, g.purity.unwrap_or(0.0) * 100.0)
             })
             .collect(),
@@ -210,8 +211,12 @@ pub fn draw(plan: &Plan, runs: &[RunResult], splits: &Splits, out: &Path) -> Res
         let (points, labels, subclasses) = read_tsne_csv(&sub)?;
         if let Some(subclasses) = subclasses {
             let fig = Figure::new("t-SNE of the training embedding by discovered sub-class (Figure 7)");
-            scatter(&fig, &Scatter::new(points, labels, class_names.clone()).with_subclasses(subclasses), &out.join("tsne-subclasses.png"))
-                .context("drawing tsne-subclasses.png")?;
+            scatter(
+                &fig,
+                &Scatter::new(points, labels, class_names.clone()).with_subclasses(subclasses),
+                &out.join("tsne-subclasses.png"),
+            )
+            .context("drawing tsne-subclasses.png")?;
             written.push("tsne-subclasses.csv".to_string());
             written.push("tsne-subclasses.png".to_string());
         }

@@ -150,7 +150,10 @@ pub fn run(a: ReproduceArgs) -> Result<Results> {
         if cross.is_empty() {
             String::new()
         } else {
-            format!("; cross-domain: {}", cross.iter().map(|(n, s)| format!("{n} ({})", s.len())).collect::<Vec<_>>().join(", "))
+            format!(
+                "; cross-domain: {}",
+                cross.iter().map(|(n, s)| format!("{n} ({})", s.len())).collect::<Vec<_>>().join(", ")
+            )
         }
     ));
 
@@ -218,7 +221,8 @@ pub fn run(a: ReproduceArgs) -> Result<Results> {
     stages.begin("EM groups and figures", None);
     let group_model = match &subclasses {
         Some(s) => {
-            let last = out.join(&s.dir).join(format!("level-{}", s.subclasses_per_level.len())).join("model.safetensors");
+            let last =
+                out.join(&s.dir).join(format!("level-{}", s.subclasses_per_level.len())).join("model.safetensors");
             (last, format!("{} after Algorithm 2", s.from_run))
         }
         None => {
@@ -358,7 +362,13 @@ fn run_subclasses(
 
 /// Figure 7's data: a t-SNE map of the first training images in the final sub-class model's embedding, with
 /// each image's class and discovered sub-class (`tsne-subclasses.csv`).
-fn subclass_map(plan: &Plan, r: &SubclassResult, train: &ImageSet, dev: &candle_core::Device, out: &Path) -> Result<()> {
+fn subclass_map(
+    plan: &Plan,
+    r: &SubclassResult,
+    train: &ImageSet,
+    dev: &candle_core::Device,
+    out: &Path,
+) -> Result<()> {
     let level = out.join(&r.dir).join(format!("level-{}", r.subclasses_per_level.len()));
     let assignment = level.join("assignment.csv");
     let text = std::fs::read_to_string(&assignment).with_context(|| format!("reading {}", assignment.display()))?;

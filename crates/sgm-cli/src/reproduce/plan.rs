@@ -175,8 +175,14 @@ impl Plan {
             );
             deviations.push("No training augmentation (the paper: scale, rotation, flips, photometric jitter).".into());
         }
-        let subclasses = (!a.no_subclasses && losses.contains(&LossKind::Sgm)).then(|| SubclassPlan {
-            levels: if a.quick { 1 } else if synthetic { 2 } else { 3 },
+        let subclasses = (!a.no_subclasses && losses.contains(&LossKind::Sgm)).then_some(SubclassPlan {
+            levels: if a.quick {
+                1
+            } else if synthetic {
+                2
+            } else {
+                3
+            },
             max_per_class: if synthetic { 3 } else { 5 },
             epochs_per_level: 1,
             samples_per_subclass: if a.quick { 2 } else { 8 },
@@ -198,14 +204,26 @@ impl Plan {
             })
             .collect::<Result<Vec<_>>>()?;
         Ok(Plan {
-            profile: if a.quick { "quick".into() } else if synthetic { "synthetic".into() } else { a.data.clone() },
+            profile: if a.quick {
+                "quick".into()
+            } else if synthetic {
+                "synthetic".into()
+            } else {
+                a.data.clone()
+            },
             data,
             cross,
             runs,
             budget_minutes,
             training_share: if synthetic { 0.7 } else { 0.85 },
             subclasses,
-            tsne_points: if a.quick { 200 } else if synthetic { 1500 } else { 4000 },
+            tsne_points: if a.quick {
+                200
+            } else if synthetic {
+                1500
+            } else {
+                4000
+            },
             f1_ks: if a.quick { vec![1, 3, 5] } else { (1..=21).step_by(2).collect() },
             recall_ks: vec![1, 2, 4, 8],
             groups: if a.quick { 8 } else { 40 },

@@ -78,10 +78,14 @@ pub fn render(res: &Results, plan: &Plan) -> String {
     let _ = writeln!(w, "| seed | {} |", s.seed);
     let _ = writeln!(w, "| device | {} |", s.device);
     let _ = writeln!(w, "| kNN | K = 11, Euclidean, fitted on the whole training split |");
-    let _ = writeln!(w, "| clustering | k-means, k = classes, one random sample per class as initial centres, tol 1e-3 |\n");
+    let _ = writeln!(
+        w,
+        "| clustering | k-means, k = classes, one random sample per class as initial centres, tol 1e-3 |\n"
+    );
 
     let _ = writeln!(w, "## Training\n");
-    let _ = writeln!(w, "| run | epochs done / planned | best epoch | best validation score | images/s | training time |");
+    let _ =
+        writeln!(w, "| run | epochs done / planned | best epoch | best validation score | images/s | training time |");
     let _ = writeln!(w, "|---|---|---|---|---|---|");
     for r in &res.runs {
         let t = &r.training;
@@ -249,7 +253,10 @@ pub fn render(res: &Results, plan: &Plan) -> String {
         if let Some(d) = sc.nmi_discovered {
             let f = |v: Option<f64>| v.map_or("—".into(), |v| format!("{v:.4}"));
             let _ = writeln!(w, "Within-class NMI against the true sub-classes (weighted by class size):\n");
-            let _ = writeln!(w, "| discovered split | final embedding, re-clustered | plain SGM embedding | untrained network |");
+            let _ = writeln!(
+                w,
+                "| discovered split | final embedding, re-clustered | plain SGM embedding | untrained network |"
+            );
             let _ = writeln!(w, "|---|---|---|---|");
             let _ = writeln!(
                 w,

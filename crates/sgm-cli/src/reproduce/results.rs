@@ -23,13 +23,7 @@ pub struct Scores {
 
 impl From<&sgm_core::ClassificationReport> for Scores {
     fn from(r: &sgm_core::ClassificationReport) -> Self {
-        Self {
-            accuracy: r.accuracy,
-            precision: r.precision,
-            recall: r.recall,
-            f1: r.f1,
-            macro_f1: r.macro_f1,
-        }
+        Self { accuracy: r.accuracy, precision: r.precision, recall: r.recall, f1: r.f1, macro_f1: r.macro_f1 }
     }
 }
 
