@@ -16,7 +16,7 @@ use candle_core::Tensor;
 use candle_nn::VarBuilder;
 
 use super::{flatten, Backbone};
-use crate::layers::{adaptive_avg_pool2d, Conv, Dense, DenseInit, ForwardCtx, MaxPool2d, SeededDropout};
+use crate::layers::{adaptive_avg_pool2d, relu, Conv, Dense, DenseInit, ForwardCtx, MaxPool2d, SeededDropout};
 use crate::{ModelConfig, Result};
 
 /// Inputs at least this large get torchvision's 11×11/4 stem; smaller ones the 5×5/2 stem.
@@ -63,16 +63,16 @@ impl AlexNet {
 
 impl Backbone for AlexNet {
     fn forward(&self, x: &Tensor, ctx: &mut ForwardCtx) -> Result<Tensor> {
-        let x = self.pool.forward(&self.convs[0].forward(x, ctx)?.relu()?)?;
-        let x = self.pool.forward(&self.convs[1].forward(&x, ctx)?.relu()?)?;
-        let x = self.convs[2].forward(&x, ctx)?.relu()?;
-        let x = self.convs[3].forward(&x, ctx)?.relu()?;
-        let x = self.pool.forward(&self.convs[4].forward(&x, ctx)?.relu()?)?;
+        let x = self.pool.forward(&relu(&self.convs[0].forward(x, ctx)?)?)?;
+        let x = self.pool.forward(&relu(&self.convs[1].forward(&x, ctx)?)?)?;
+        let x = relu(&self.convs[2].forward(&x, ctx)?)?;
+        let x = relu(&self.convs[3].forward(&x, ctx)?)?;
+        let x = self.pool.forward(&relu(&self.convs[4].forward(&x, ctx)?)?)?;
         let x = flatten(&adaptive_avg_pool2d(&x, 6, 6)?)?;
         let x = self.dropout.forward(&x, ctx)?;
-        let x = self.fc1.forward(&x, ctx)?.relu()?;
+        let x = relu(&self.fc1.forward(&x, ctx)?)?;
         let x = self.dropout.forward(&x, ctx)?;
-        let x = self.fc2.forward(&x, ctx)?.relu()?;
+        let x = relu(&self.fc2.forward(&x, ctx)?)?;
         self.embedding.forward(&x, ctx)
     }
 }

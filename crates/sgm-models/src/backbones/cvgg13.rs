@@ -13,7 +13,7 @@ use candle_core::Tensor;
 use candle_nn::VarBuilder;
 
 use super::{flatten, Backbone};
-use crate::layers::{Conv, Dense, DenseInit, ForwardCtx, MaxPool2d, SeededDropout};
+use crate::layers::{relu, Conv, Dense, DenseInit, ForwardCtx, MaxPool2d, SeededDropout};
 use crate::{ModelConfig, Result};
 
 /// The layer plan: `Some(c)` a conv3 with c output channels, `None` a 2×2 max-pool.
@@ -76,11 +76,11 @@ impl Backbone for Cvgg13 {
         let mut x = x.clone();
         for layer in &self.layers {
             x = match layer {
-                Some(conv) => conv.forward(&x, ctx)?.relu()?,
+                Some(conv) => relu(&conv.forward(&x, ctx)?)?,
                 None => self.pool.forward(&x)?,
             };
         }
-        let x = self.fc1.forward(&flatten(&x)?, ctx)?.relu()?;
+        let x = relu(&self.fc1.forward(&flatten(&x)?, ctx)?)?;
         let x = self.dropout.forward(&x, ctx)?;
         self.embedding.forward(&x, ctx)
     }

@@ -16,7 +16,7 @@ use candle_core::Tensor;
 use candle_nn::VarBuilder;
 
 use super::{flatten, Backbone};
-use crate::layers::{Conv, Dense, DenseInit, ForwardCtx, FractionalMaxPool2d, SeededDropout};
+use crate::layers::{relu, Conv, Dense, DenseInit, ForwardCtx, FractionalMaxPool2d, SeededDropout};
 use crate::{ModelConfig, Result};
 
 /// The side of FMPNet's last feature map for an input side.
@@ -69,18 +69,18 @@ impl FmpNet {
 
 impl Backbone for FmpNet {
     fn forward(&self, x: &Tensor, ctx: &mut ForwardCtx) -> Result<Tensor> {
-        let x = self.convs[0].forward(x, ctx)?.relu()?;
+        let x = relu(&self.convs[0].forward(x, ctx)?)?;
         let x = self.pool(&x, ctx)?;
-        let x = self.convs[1].forward(&x, ctx)?.relu()?;
-        let x = self.convs[2].forward(&x, ctx)?.relu()?;
+        let x = relu(&self.convs[1].forward(&x, ctx)?)?;
+        let x = relu(&self.convs[2].forward(&x, ctx)?)?;
         let x = self.pool(&x, ctx)?;
-        let x = self.convs[3].forward(&x, ctx)?.relu()?;
-        let x = self.convs[4].forward(&x, ctx)?.relu()?;
+        let x = relu(&self.convs[3].forward(&x, ctx)?)?;
+        let x = relu(&self.convs[4].forward(&x, ctx)?)?;
         let x = flatten(&self.pool(&x, ctx)?)?;
         let x = self.dropout.forward(&x, ctx)?;
-        let x = self.fc1.forward(&x, ctx)?.relu()?;
+        let x = relu(&self.fc1.forward(&x, ctx)?)?;
         let x = self.dropout.forward(&x, ctx)?;
-        let x = self.fc2.forward(&x, ctx)?.relu()?;
+        let x = relu(&self.fc2.forward(&x, ctx)?)?;
         self.embedding.forward(&x, ctx)
     }
 }

@@ -16,7 +16,7 @@ use candle_core::Tensor;
 use candle_nn::VarBuilder;
 
 use super::{flatten, Backbone};
-use crate::layers::{adaptive_avg_pool2d, Conv, Dense, DenseInit, ForwardCtx, MaxPool2d, Norm2d};
+use crate::layers::{adaptive_avg_pool2d, relu, Conv, Dense, DenseInit, ForwardCtx, MaxPool2d, Norm2d};
 use crate::{ModelConfig, Result};
 
 /// torchvision's `BasicBlock`.
@@ -47,13 +47,13 @@ impl BasicBlock {
     }
 
     fn forward(&self, x: &Tensor, ctx: &mut ForwardCtx) -> Result<Tensor> {
-        let out = self.bn1.forward(&self.conv1.forward(x, ctx)?, ctx.train)?.relu()?;
+        let out = self.bn1.forward_relu(&self.conv1.forward(x, ctx)?, ctx.train)?;
         let out = self.bn2.forward(&self.conv2.forward(&out, ctx)?, ctx.train)?;
         let identity = match &self.downsample {
             Some((conv, bn)) => bn.forward(&conv.forward(x, ctx)?, ctx.train)?,
             None => x.clone(),
         };
-        Ok((out + identity)?.relu()?)
+        relu(&(out + identity)?)
     }
 }
 
@@ -91,7 +91,7 @@ impl ResNet18 {
 
 impl Backbone for ResNet18 {
     fn forward(&self, x: &Tensor, ctx: &mut ForwardCtx) -> Result<Tensor> {
-        let x = self.bn1.forward(&self.conv1.forward(x, ctx)?, ctx.train)?.relu()?;
+        let x = self.bn1.forward_relu(&self.conv1.forward(x, ctx)?, ctx.train)?;
         let mut x = self.pool.forward(&x)?;
         for block in &self.blocks {
             x = block.forward(&x, ctx)?;

@@ -1,34 +1,17 @@
-//! A CPU convolution whose backward runs on matrix products.
+//! A CPU convolution whose forward and backward run on matrix products.
 //!
-//! candle's CPU backward for `conv2d` computes the input gradient with `conv_transpose2d`, a direct loop about ten
-//! times slower than the forward (measured here: 64×64×24×24 input, 3×3 kernel: forward 78 ms, input gradient
-//! 770 ms), which makes CPU training impractical. [`conv2d`] keeps candle's forward (im2col + gemm) but wraps it
-//! in a custom op whose backward computes, in batch chunks,
-//!
-//! - the input gradient as `col2im(gradᵀ · W)`,
-//! - the weight gradient as `Σ_n grad_n · im2col(x_n)`,
-//!
-//! both with candle's gemm. On other devices it is candle's `conv2d` unchanged.
+//! candle's CPU `conv2d` forward is im2col + gemm followed by a transposing copy, and its backward computes the
+//! input gradient with `conv_transpose2d`, a direct loop about ten times slower than the forward. [`conv2d`]
+//! wraps the kernels of [`super::conv_kernels`] in a custom op: im2col in the `(C·k·k) × L` layout (row copies),
+//! then one `gemm` per chunk of images for each of the forward, the weight gradient and the input gradient
+//! (followed by col2im), with no transposes and no intermediate tensors. On other devices it is candle's `conv2d`
+//! unchanged.
 
-use rayon::prelude::*;
+use candle_core::{CpuStorage, CustomOp2, CustomOp3, Layout, Shape, Storage, Tensor};
 
-use candle_core::{CpuStorage, CustomOp1, CustomOp2, CustomOp3, Layout, Shape, Tensor, WithDType};
-
+use super::conv_kernels::Geometry;
+use super::conv_kernels::{self, Dims, Float};
 use crate::error::Result;
-
-/// Square-kernel convolution geometry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Geometry {
-    pub kernel: usize,
-    pub stride: usize,
-    pub padding: usize,
-}
-
-impl Geometry {
-    fn out(&self, size: usize) -> usize {
-        (size + 2 * self.padding - self.kernel) / self.stride + 1
-    }
-}
 
 fn slice<'a, T>(data: &'a [T], layout: &Layout) -> candle_core::Result<&'a [T]> {
     match layout.contiguous_offsets() {
@@ -37,130 +20,74 @@ fn slice<'a, T>(data: &'a [T], layout: &Layout) -> candle_core::Result<&'a [T]> 
     }
 }
 
-/// `(N, C, H, W) → (N, OH·OW, C·k·k)`, columns ordered (c, ki, kj) like a reshaped `(O, C, k, k)` weight.
-struct Im2Col(Geometry);
-
-impl Im2Col {
-    fn run<T: WithDType>(&self, x: &[T], layout: &Layout) -> candle_core::Result<(Vec<T>, Shape)> {
-        let (n, c, h, w) = layout.shape().dims4()?;
-        let x = slice(x, layout)?;
-        let g = self.0;
-        let (oh, ow, k) = (g.out(h), g.out(w), g.kernel);
-        let ckk = c * k * k;
-        let mut out = vec![T::zero(); n * oh * ow * ckk];
-        out.par_chunks_mut((oh * ow * ckk).max(1)).enumerate().for_each(|(b, out)| {
-            for i in 0..oh {
-                for j in 0..ow {
-                    let row = &mut out[(i * ow + j) * ckk..][..ckk];
-                    for ch in 0..c {
-                        let plane = &x[(b * c + ch) * h * w..][..h * w];
-                        for a in 0..k {
-                            let r = (i * g.stride + a) as isize - g.padding as isize;
-                            if r < 0 || r >= h as isize {
-                                continue;
-                            }
-                            for bb in 0..k {
-                                let col = (j * g.stride + bb) as isize - g.padding as isize;
-                                if col >= 0 && col < w as isize {
-                                    row[(ch * k + a) * k + bb] = plane[r as usize * w + col as usize];
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        });
-        Ok((out, Shape::from((n, oh * ow, ckk))))
+fn dims(geometry: Geometry, x: &Layout, w: &Layout) -> candle_core::Result<Dims> {
+    let (n, c, h, wd) = x.shape().dims4()?;
+    let (o, wc, k1, k2) = w.shape().dims4()?;
+    if wc != c || k1 != geometry.kernel || k2 != geometry.kernel {
+        candle_core::bail!("sgm conv2d: weight {:?} does not fit input {:?}", w.shape(), x.shape())
     }
+    if h + 2 * geometry.padding < geometry.kernel || wd + 2 * geometry.padding < geometry.kernel {
+        candle_core::bail!("sgm conv2d: input {:?} smaller than the kernel {}", x.shape(), geometry.kernel)
+    }
+    Ok(Dims::new((n, c, h, wd), o, geometry))
 }
 
-impl CustomOp1 for Im2Col {
-    fn name(&self) -> &'static str {
-        "sgm-im2col"
-    }
-
-    fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
-        match s {
-            CpuStorage::F32(x) => self.run(x, l).map(|(v, s)| (CpuStorage::F32(v), s)),
-            CpuStorage::F64(x) => self.run(x, l).map(|(v, s)| (CpuStorage::F64(v), s)),
-            _ => candle_core::bail!("im2col supports f32 and f64 only"),
-        }
-    }
-}
-
-/// `(N, OH·OW, C·k·k) → (N, C, H, W)`, summing overlapping contributions (the adjoint of [`Im2Col`]).
-struct Col2Im {
+fn forward_typed<T: Float>(
     geometry: Geometry,
-    channels: usize,
-    height: usize,
-    width: usize,
+    (x, lx): (&[T], &Layout),
+    (w, lw): (&[T], &Layout),
+    b: Option<(&[T], &Layout)>,
+) -> candle_core::Result<(Vec<T>, Shape)> {
+    let d = dims(geometry, lx, lw)?;
+    let bias = b.map(|(b, lb)| slice(b, lb)).transpose()?;
+    let y = conv_kernels::forward(slice(x, lx)?, slice(w, lw)?, bias, &d);
+    Ok((y, Shape::from((d.n, d.o, d.oh, d.ow))))
 }
 
-impl Col2Im {
-    fn run<T: WithDType>(&self, cols: &[T], layout: &Layout) -> candle_core::Result<(Vec<T>, Shape)> {
-        let (n, _, ckk) = layout.shape().dims3()?;
-        let cols = slice(cols, layout)?;
-        let g = self.geometry;
-        let (c, h, w, k) = (self.channels, self.height, self.width, g.kernel);
-        let (oh, ow) = (g.out(h), g.out(w));
-        if ckk != c * k * k || layout.shape().dims()[1] != oh * ow {
-            candle_core::bail!("col2im: columns {:?} do not fit ({c}, {h}, {w}) with k={k}", layout.shape())
+fn forward_cpu(
+    geometry: Geometry,
+    x: (&CpuStorage, &Layout),
+    w: (&CpuStorage, &Layout),
+    b: Option<(&CpuStorage, &Layout)>,
+) -> candle_core::Result<(CpuStorage, Shape)> {
+    match (x.0, w.0, b.map(|b| b.0)) {
+        (CpuStorage::F32(xs), CpuStorage::F32(ws), None) => {
+            forward_typed(geometry, (xs, x.1), (ws, w.1), None).map(|(v, s)| (CpuStorage::F32(v), s))
         }
-        let mut out = vec![T::zero(); n * c * h * w];
-        out.par_chunks_mut((c * h * w).max(1)).enumerate().for_each(|(b, out)| {
-            for i in 0..oh {
-                for j in 0..ow {
-                    let row = &cols[((b * oh + i) * ow + j) * ckk..][..ckk];
-                    for ch in 0..c {
-                        let plane = &mut out[ch * h * w..][..h * w];
-                        for a in 0..k {
-                            let r = (i * g.stride + a) as isize - g.padding as isize;
-                            if r < 0 || r >= h as isize {
-                                continue;
-                            }
-                            for bb in 0..k {
-                                let col = (j * g.stride + bb) as isize - g.padding as isize;
-                                if col >= 0 && col < w as isize {
-                                    plane[r as usize * w + col as usize] += row[(ch * k + a) * k + bb];
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        });
-        Ok((out, Shape::from((n, c, h, w))))
-    }
-}
-
-impl CustomOp1 for Col2Im {
-    fn name(&self) -> &'static str {
-        "sgm-col2im"
-    }
-
-    fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
-        match s {
-            CpuStorage::F32(x) => self.run(x, l).map(|(v, s)| (CpuStorage::F32(v), s)),
-            CpuStorage::F64(x) => self.run(x, l).map(|(v, s)| (CpuStorage::F64(v), s)),
-            _ => candle_core::bail!("col2im supports f32 and f64 only"),
+        (CpuStorage::F32(xs), CpuStorage::F32(ws), Some(CpuStorage::F32(bs))) => {
+            let b = Some((bs.as_slice(), b.unwrap().1));
+            forward_typed(geometry, (xs, x.1), (ws, w.1), b).map(|(v, s)| (CpuStorage::F32(v), s))
         }
+        (CpuStorage::F64(xs), CpuStorage::F64(ws), None) => {
+            forward_typed(geometry, (xs, x.1), (ws, w.1), None).map(|(v, s)| (CpuStorage::F64(v), s))
+        }
+        (CpuStorage::F64(xs), CpuStorage::F64(ws), Some(CpuStorage::F64(bs))) => {
+            let b = Some((bs.as_slice(), b.unwrap().1));
+            forward_typed(geometry, (xs, x.1), (ws, w.1), b).map(|(v, s)| (CpuStorage::F64(v), s))
+        }
+        _ => candle_core::bail!("sgm conv2d supports f32 and f64 with matching dtypes"),
     }
 }
 
-fn to_tensor<T: WithDType>(data: &[T], layout: &Layout) -> candle_core::Result<Tensor> {
-    Tensor::from_slice(slice(data, layout)?, layout.shape(), &candle_core::Device::Cpu)
+fn backward_typed<T: Float>(
+    geometry: Geometry,
+    (x, lx): (&[T], &Layout),
+    (w, lw): (&[T], &Layout),
+    (g, lg): (&[T], &Layout),
+    with_bias: bool,
+) -> candle_core::Result<(Tensor, Tensor, Option<Tensor>)> {
+    let d = dims(geometry, lx, lw)?;
+    if lg.shape().dims() != [d.n, d.o, d.oh, d.ow] {
+        candle_core::bail!("sgm conv2d: output gradient {:?} does not fit", lg.shape())
+    }
+    let (dx, dw, db) = conv_kernels::backward(slice(x, lx)?, slice(w, lw)?, slice(g, lg)?, &d, with_bias);
+    let cpu = &candle_core::Device::Cpu;
+    Ok((
+        Tensor::from_vec(dx, lx.shape(), cpu)?,
+        Tensor::from_vec(dw, lw.shape(), cpu)?,
+        db.map(|db| Tensor::from_vec(db, d.o, cpu)).transpose()?,
+    ))
 }
-
-fn to_storage(t: &Tensor) -> candle_core::Result<CpuStorage> {
-    let flat = t.flatten_all()?;
-    Ok(match t.dtype() {
-        candle_core::DType::F64 => CpuStorage::F64(flat.to_vec1()?),
-        _ => CpuStorage::F32(flat.to_dtype(candle_core::DType::F32)?.to_vec1()?),
-    })
-}
-
-/// Elements of im2col columns a backward chunk may hold (32 MiB of f32).
-const CHUNK_ELEMS: usize = 8 << 20;
 
 /// Gradients of `conv2d(x, w) (+ b)` given the output gradient: (input, weight, bias when `with_bias`).
 fn conv_backward(
@@ -170,53 +97,22 @@ fn conv_backward(
     grad: &Tensor,
     with_bias: bool,
 ) -> candle_core::Result<(Tensor, Tensor, Option<Tensor>)> {
-    let (x, w, grad) = (x.detach(), w.detach(), grad.detach().contiguous()?);
-    let (n, c, h, wd) = x.dims4()?;
-    let (o, _, k, _) = w.dims4()?;
-    let (_, _, oh, ow) = grad.dims4()?;
-    let (l, ckk) = (oh * ow, c * k * k);
-    let wmat = w.reshape((o, ckk))?;
-    let chunk = (CHUNK_ELEMS / (l * ckk).max(1)).clamp(1, n.max(1));
-    let mut grad_x = Vec::with_capacity(n.div_ceil(chunk));
-    let mut grad_w = Tensor::zeros((o, ckk), w.dtype(), w.device())?;
-    let mut grad_b = Tensor::zeros(o, w.dtype(), w.device())?;
-    let mut start = 0;
-    while start < n {
-        let len = chunk.min(n - start);
-        let g = grad.narrow(0, start, len)?.reshape((len, o, l))?;
-        // Input gradient: (len, L, O) · (O, CKK) → columns → col2im.
-        let gcols = g.transpose(1, 2)?.contiguous()?.broadcast_matmul(&wmat)?;
-        let col2im = Col2Im { geometry, channels: c, height: h, width: wd };
-        grad_x.push(gcols.apply_op1_no_bwd(&col2im)?);
-        // Weight gradient: Σ_n (O, L) · (L, CKK) as one product (O, len·L) · (len·L, CKK); a batched product
-        // followed by candle's `sum(0)` is several times slower.
-        let cols = x.narrow(0, start, len)?.contiguous()?.apply_op1_no_bwd(&Im2Col(geometry))?;
-        let g2 = g.transpose(0, 1)?.contiguous()?.reshape((o, len * l))?;
-        grad_w = (grad_w + g2.matmul(&cols.reshape((len * l, ckk))?)?)?;
-        // Bias gradient: row sums of the same matrix (candle's broadcast-add backward reduces strided dims slowly).
-        if with_bias {
-            grad_b = (grad_b + g2.sum(1)?)?;
+    let grad = grad.contiguous()?;
+    let (xs, lx) = x.storage_and_layout();
+    let (ws, lw) = w.storage_and_layout();
+    let (gs, lg) = grad.storage_and_layout();
+    match (&*xs, &*ws, &*gs) {
+        (Storage::Cpu(CpuStorage::F32(xv)), Storage::Cpu(CpuStorage::F32(wv)), Storage::Cpu(CpuStorage::F32(gv))) => {
+            backward_typed(geometry, (xv, lx), (wv, lw), (gv, lg), with_bias)
         }
-        start += len;
+        (Storage::Cpu(CpuStorage::F64(xv)), Storage::Cpu(CpuStorage::F64(wv)), Storage::Cpu(CpuStorage::F64(gv))) => {
+            backward_typed(geometry, (xv, lx), (wv, lw), (gv, lg), with_bias)
+        }
+        _ => candle_core::bail!("sgm conv2d backward supports f32 and f64 CPU tensors with matching dtypes"),
     }
-    Ok((Tensor::cat(&grad_x, 0)?, grad_w.reshape(w.shape())?, with_bias.then_some(grad_b)))
 }
 
-fn forward_cpu(
-    geometry: Geometry,
-    x: &Tensor,
-    w: &Tensor,
-    b: Option<&Tensor>,
-) -> candle_core::Result<(CpuStorage, Shape)> {
-    let y = x.conv2d(w, geometry.padding, geometry.stride, 1, 1)?;
-    let y = match b {
-        Some(b) => y.broadcast_add(&b.reshape((1, (), 1, 1))?)?,
-        None => y,
-    };
-    Ok((to_storage(&y)?, y.shape().clone()))
-}
-
-/// The convolution op without bias: forward by candle's `conv2d`, backward by gemm + col2im.
+/// The convolution op without bias.
 struct ConvOp(Geometry);
 
 impl CustomOp2 for ConvOp {
@@ -231,15 +127,7 @@ impl CustomOp2 for ConvOp {
         s2: &CpuStorage,
         l2: &Layout,
     ) -> candle_core::Result<(CpuStorage, Shape)> {
-        match (s1, s2) {
-            (CpuStorage::F32(x), CpuStorage::F32(w)) => {
-                forward_cpu(self.0, &to_tensor(x, l1)?, &to_tensor(w, l2)?, None)
-            }
-            (CpuStorage::F64(x), CpuStorage::F64(w)) => {
-                forward_cpu(self.0, &to_tensor(x, l1)?, &to_tensor(w, l2)?, None)
-            }
-            _ => candle_core::bail!("sgm conv2d supports f32 and f64 with matching dtypes"),
-        }
+        forward_cpu(self.0, (s1, l1), (s2, l2), None)
     }
 
     fn bwd(
@@ -271,15 +159,7 @@ impl CustomOp3 for ConvBiasOp {
         s3: &CpuStorage,
         l3: &Layout,
     ) -> candle_core::Result<(CpuStorage, Shape)> {
-        match (s1, s2, s3) {
-            (CpuStorage::F32(x), CpuStorage::F32(w), CpuStorage::F32(b)) => {
-                forward_cpu(self.0, &to_tensor(x, l1)?, &to_tensor(w, l2)?, Some(&to_tensor(b, l3)?))
-            }
-            (CpuStorage::F64(x), CpuStorage::F64(w), CpuStorage::F64(b)) => {
-                forward_cpu(self.0, &to_tensor(x, l1)?, &to_tensor(w, l2)?, Some(&to_tensor(b, l3)?))
-            }
-            _ => candle_core::bail!("sgm conv2d supports f32 and f64 with matching dtypes"),
-        }
+        forward_cpu(self.0, (s1, l1), (s2, l2), Some((s3, l3)))
     }
 
     fn bwd(
@@ -295,10 +175,10 @@ impl CustomOp3 for ConvBiasOp {
     }
 }
 
-/// `conv2d(x, w) + b` (dilation 1, one group) with the fast backward on the CPU; candle's ops elsewhere.
+/// `conv2d(x, w) + b` (dilation 1, one group) with the fast kernels on the CPU; candle's ops elsewhere.
 pub(crate) fn conv2d(x: &Tensor, w: &Tensor, b: Option<&Tensor>, stride: usize, padding: usize) -> Result<Tensor> {
     let geometry = Geometry { kernel: w.dim(2)?, stride, padding };
-    match (x.device().is_cpu(), b) {
+    match (x.device().is_cpu() && !super::candle_kernels(), b) {
         (true, None) => Ok(x.contiguous()?.apply_op2(&w.contiguous()?, ConvOp(geometry))?),
         (true, Some(b)) => Ok(x.contiguous()?.apply_op3(&w.contiguous()?, &b.contiguous()?, ConvBiasOp(geometry))?),
         (false, None) => Ok(x.conv2d(w, padding, stride, 1, 1)?),
@@ -395,8 +275,57 @@ mod tests {
     }
 
     #[test]
+    fn random_f32_shapes_match_candle() {
+        // Pseudo-random geometries: odd and even sides, non-square inputs with stride 1, strides 2 and 3, padding
+        // 0..=k/2, batches that make several image chunks (small maps) or one image per chunk (large maps).
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = |m: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % m as u64) as usize
+        };
+        for case in 0..24 {
+            let k = [1, 3, 3, 5, 7][next(5)];
+            let s = if case % 3 == 0 { 1 } else { 1 + next(3) };
+            let p = next(k / 2 + 1);
+            let h = k + next(40);
+            let w = if s == 1 { k + next(40) } else { h };
+            let (n, c, o) = (1 + next(40), 1 + next(9), 1 + next(17));
+            let x = Var::from_tensor(&Tensor::randn(0f32, 1.0, (n, c, h, w), &Device::Cpu).unwrap()).unwrap();
+            let wt = Var::from_tensor(&Tensor::randn(0f32, 1.0, (o, c, k, k), &Device::Cpu).unwrap()).unwrap();
+            let b = Var::from_tensor(&Tensor::randn(0f32, 1.0, o, &Device::Cpu).unwrap()).unwrap();
+            let ours = conv2d(x.as_tensor(), wt.as_tensor(), Some(b.as_tensor()), s, p).unwrap();
+            let theirs = x
+                .as_tensor()
+                .conv2d(wt.as_tensor(), p, s, 1, 1)
+                .unwrap()
+                .broadcast_add(&b.as_tensor().reshape((1, o, 1, 1)).unwrap())
+                .unwrap();
+            assert_eq!(ours.dims(), theirs.dims(), "case {case}");
+            let rel = |a: &Tensor, r: &Tensor| {
+                let (a, r) = (a.to_dtype(DType::F64).unwrap(), r.to_dtype(DType::F64).unwrap());
+                let m = r.abs().unwrap().flatten_all().unwrap().max(0).unwrap().to_scalar::<f64>().unwrap();
+                max_abs_diff(&a, &r) / m.max(1.0)
+            };
+            let d = rel(&ours, &theirs);
+            assert!(d < 1e-5, "case {case} forward n{n} c{c} {h}x{w} o{o} k{k} s{s} p{p}: {d}");
+            let weights = Tensor::randn(0f32, 1.0, ours.dims(), &Device::Cpu).unwrap();
+            let g1 = (&ours * &weights).unwrap().sum_all().unwrap().backward().unwrap();
+            let g2 = (&theirs * &weights).unwrap().sum_all().unwrap().backward().unwrap();
+            for (name, v) in [("x", &x), ("w", &wt), ("b", &b)] {
+                let (a, r) = (g1.get(v).unwrap(), g2.get(v).unwrap());
+                // Weight and bias gradients are sums over the whole batch: f32 rounding grows with their length.
+                let tol = if name == "x" { 1e-5 } else { 2e-4 };
+                let d = rel(a, r);
+                assert!(d < tol, "case {case} grad {name} n{n} c{c} {h}x{w} o{o} k{k} s{s} p{p}: {d}");
+            }
+        }
+    }
+
+    #[test]
     fn backward_chunks_agree_with_one_chunk() {
-        // A batch large enough to need several chunks: 40 × 36·(8·9) columns > CHUNK_ELEMS / 40 per image.
+        // A batch of large maps: one image per chunk (3600 columns each), 40 chunks.
         let x = randomish(&[40, 8, 60, 60], 4);
         let w = Var::from_tensor(&randomish(&[2, 8, 3, 3], 5).as_tensor().to_dtype(DType::F64).unwrap()).unwrap();
         let y = conv2d(x.as_tensor(), w.as_tensor(), None, 1, 1).unwrap();

@@ -1,0 +1,293 @@
+//! CPU convolution kernels on plain slices: im2col/col2im in the `(C·k·k) × L` layout and direct `gemm` calls.
+//!
+//! Layout: an image `(C, H, W)` becomes a column matrix with one row per `(c, ki, kj)` and one column per output
+//! position; a chunk of `nb` images sits side by side (`nb·L` columns, image `b` at columns `b·L..(b+1)·L`). The
+//! rows are filled with contiguous runs (a plain copy when the stride is 1), so im2col and col2im move memory at
+//! copy speed, and every product is one `gemm` call with the strides it needs: no transposes, no temporaries
+//! beyond the column buffer.
+//!
+//! - forward: `Y_chunk (O × nb·L) = W (O × K) · cols (K × nb·L)`;
+//! - weight gradient: `dW (O × K) += G_chunk (O × nb·L) · colsᵀ`;
+//! - input gradient: `dcols (K × nb·L) = Wᵀ · G_chunk`, then col2im (the adjoint of im2col).
+
+use rayon::prelude::*;
+
+/// Square-kernel convolution geometry (dilation 1, one group).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Geometry {
+    pub kernel: usize,
+    pub stride: usize,
+    pub padding: usize,
+}
+
+impl Geometry {
+    pub(crate) fn out(&self, size: usize) -> usize {
+        (size + 2 * self.padding - self.kernel) / self.stride + 1
+    }
+}
+
+/// The element types the kernels run on.
+pub(crate) trait Float: candle_core::WithDType + Copy + Send + Sync + 'static {}
+impl Float for f32 {}
+impl Float for f64 {}
+
+/// Shapes of one convolution: input `(n, c, h, w)`, `o` filters, output `oh × ow`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Dims {
+    pub n: usize,
+    pub c: usize,
+    pub h: usize,
+    pub w: usize,
+    pub o: usize,
+    pub oh: usize,
+    pub ow: usize,
+    pub g: Geometry,
+}
+
+impl Dims {
+    pub(crate) fn new(x: (usize, usize, usize, usize), o: usize, g: Geometry) -> Self {
+        let (n, c, h, w) = x;
+        Dims { n, c, h, w, o, oh: g.out(h), ow: g.out(w), g }
+    }
+
+    fn l(&self) -> usize {
+        self.oh * self.ow
+    }
+
+    fn kk(&self) -> usize {
+        self.c * self.g.kernel * self.g.kernel
+    }
+
+    /// Images per chunk: enough columns for an efficient product, a bounded column buffer.
+    fn chunk(&self) -> usize {
+        const MIN_COLS: usize = 1024;
+        const MAX_ELEMS: usize = 8 << 20;
+        let l = self.l().max(1);
+        let by_cols = MIN_COLS.div_ceil(l);
+        let by_mem = (MAX_ELEMS / (self.kk() * l).max(1)).max(1);
+        by_cols.min(by_mem).clamp(1, self.n.max(1))
+    }
+}
+
+/// The output columns `j` of a kernel offset `b` that read inside the input: `j·s + b − p ∈ [0, w)`.
+fn valid_range(out: usize, size: usize, offset: usize, g: Geometry) -> (usize, usize) {
+    let (s, p) = (g.stride as isize, g.padding as isize);
+    let lo = (p - offset as isize).max(0);
+    let lo = ((lo + s - 1) / s) as usize;
+    let hi = ((size as isize - 1 + p - offset as isize).div_euclid(s) + 1).clamp(0, out as isize) as usize;
+    (lo.min(out), hi.max(lo.min(out)))
+}
+
+/// Fills the column rows of channel block `rows` (`k·k` rows of `ld` columns) from images `x` (`nb` images of
+/// `(c, h, w)`) for channel `ch`.
+fn im2col_channel<T: Float>(x: &[T], d: &Dims, nb: usize, ch: usize, rows: &mut [T], ld: usize) {
+    let (k, s, p) = (d.g.kernel, d.g.stride, d.g.padding);
+    let (h, w, oh, ow, l) = (d.h, d.w, d.oh, d.ow, d.l());
+    for a in 0..k {
+        let (i_lo, i_hi) = valid_range(oh, h, a, d.g);
+        for bb in 0..k {
+            let (j_lo, j_hi) = valid_range(ow, w, bb, d.g);
+            let row = &mut rows[(a * k + bb) * ld..][..ld];
+            for b in 0..nb {
+                let plane = &x[(b * d.c + ch) * h * w..][..h * w];
+                let dst = &mut row[b * l..][..l];
+                dst[..i_lo * ow].fill(T::zero());
+                dst[i_hi * ow..].fill(T::zero());
+                for i in i_lo..i_hi {
+                    let r = i * s + a - p;
+                    let out = &mut dst[i * ow..][..ow];
+                    out[..j_lo].fill(T::zero());
+                    out[j_hi..].fill(T::zero());
+                    if j_hi > j_lo {
+                        let c0 = j_lo * s + bb - p;
+                        let src = &plane[r * w..][..w];
+                        if s == 1 {
+                            out[j_lo..j_hi].copy_from_slice(&src[c0..c0 + (j_hi - j_lo)]);
+                        } else {
+                            for (t, o) in out[j_lo..j_hi].iter_mut().enumerate() {
+                                *o = src[c0 + t * s];
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `cols (K × nb·L)` of `nb` images.
+pub(crate) fn im2col<T: Float>(x: &[T], d: &Dims, nb: usize, cols: &mut [T]) {
+    let kk2 = d.g.kernel * d.g.kernel;
+    let ld = nb * d.l();
+    cols[..d.kk() * ld]
+        .par_chunks_mut(kk2 * ld)
+        .enumerate()
+        .for_each(|(ch, rows)| im2col_channel(x, d, nb, ch, rows, ld));
+}
+
+/// Adds the columns back into images: `dx` (`nb` images of `(c, h, w)`) `+=` col2im(`cols`), the adjoint of
+/// [`im2col`]. `dx` must start zeroed.
+pub(crate) fn col2im<T: Float>(cols: &[T], d: &Dims, nb: usize, dx: &mut [T]) {
+    let (k, s, p) = (d.g.kernel, d.g.stride, d.g.padding);
+    let (h, w, oh, ow, l) = (d.h, d.w, d.oh, d.ow, d.l());
+    let ld = nb * l;
+    dx[..nb * d.c * h * w].par_chunks_mut(h * w).enumerate().for_each(|(plane_idx, plane)| {
+        let (b, ch) = (plane_idx / d.c, plane_idx % d.c);
+        for a in 0..k {
+            let (i_lo, i_hi) = valid_range(oh, h, a, d.g);
+            for bb in 0..k {
+                let (j_lo, j_hi) = valid_range(ow, w, bb, d.g);
+                if j_hi <= j_lo {
+                    continue;
+                }
+                let src = &cols[((ch * k + a) * k + bb) * ld + b * l..][..l];
+                for i in i_lo..i_hi {
+                    let r = i * s + a - p;
+                    let c0 = j_lo * s + bb - p;
+                    let dst = &mut plane[r * w..][..w];
+                    let run = &src[i * ow + j_lo..i * ow + j_hi];
+                    if s == 1 {
+                        for (o, &v) in dst[c0..c0 + run.len()].iter_mut().zip(run) {
+                            *o += v;
+                        }
+                    } else {
+                        for (t, &v) in run.iter().enumerate() {
+                            dst[c0 + t * s] += v;
+                        }
+                    }
+                }
+            }
+        }
+    });
+}
+
+fn parallelism() -> gemm::Parallelism {
+    match candle_core::utils::get_num_threads() {
+        0 | 1 => gemm::Parallelism::None,
+        n => gemm::Parallelism::Rayon(n),
+    }
+}
+
+/// `dst (m × n) = [dst +] lhs (m × k) · rhs (k × n)`, every matrix given by (pointer, row stride, column stride).
+///
+/// # Safety
+/// The pointers must address matrices of the given sizes and strides; `dst` must not alias the others.
+#[allow(clippy::too_many_arguments)]
+unsafe fn matmul<T: Float>(
+    (m, n, k): (usize, usize, usize),
+    dst: (*mut T, usize, usize),
+    accumulate: bool,
+    lhs: (*const T, usize, usize),
+    rhs: (*const T, usize, usize),
+) {
+    gemm::gemm(
+        m,
+        n,
+        k,
+        dst.0,
+        dst.2 as isize,
+        dst.1 as isize,
+        accumulate,
+        lhs.0,
+        lhs.2 as isize,
+        lhs.1 as isize,
+        rhs.0,
+        rhs.2 as isize,
+        rhs.1 as isize,
+        T::from_f64(if accumulate { 1.0 } else { 0.0 }),
+        T::one(),
+        false,
+        false,
+        false,
+        parallelism(),
+    )
+}
+
+/// `conv2d(x, w) (+ bias)` as `(n, o, oh, ow)`, row-major.
+pub(crate) fn forward<T: Float>(x: &[T], w: &[T], bias: Option<&[T]>, d: &Dims) -> Vec<T> {
+    let (l, kk, o) = (d.l(), d.kk(), d.o);
+    let chunk = d.chunk();
+    let img = d.c * d.h * d.w;
+    let mut y = vec![T::zero(); d.n * o * l];
+    let mut cols = vec![T::zero(); kk * chunk * l];
+    let mut tmp = if chunk > 1 { vec![T::zero(); o * chunk * l] } else { Vec::new() };
+    let mut start = 0;
+    while start < d.n {
+        let nb = chunk.min(d.n - start);
+        let ld = nb * l;
+        im2col(&x[start * img..(start + nb) * img], d, nb, &mut cols);
+        let out: &mut [T] = if nb == 1 { &mut y[start * o * l..][..o * l] } else { &mut tmp[..o * ld] };
+        // SAFETY: w is (o × kk), cols (kk × ld) and out (o × ld), all row-major and distinct.
+        unsafe { matmul((o, ld, kk), (out.as_mut_ptr(), ld, 1), false, (w.as_ptr(), kk, 1), (cols.as_ptr(), ld, 1)) };
+        if nb > 1 {
+            // (o, nb·l) → (nb, o, l)
+            let block = &mut y[start * o * l..][..nb * o * l];
+            block.par_chunks_mut(o * l).enumerate().for_each(|(b, yb)| {
+                for (oc, row) in yb.chunks_mut(l).enumerate() {
+                    row.copy_from_slice(&tmp[oc * ld + b * l..][..l]);
+                }
+            });
+        }
+        start += nb;
+    }
+    if let Some(bias) = bias {
+        y.par_chunks_mut(o * l).for_each(|yb| {
+            for (row, &bv) in yb.chunks_mut(l).zip(bias) {
+                row.iter_mut().for_each(|v| *v += bv);
+            }
+        });
+    }
+    y
+}
+
+/// Gradients of the convolution from the output gradient `grad` `(n, o, oh, ow)`: input, weight and, when asked,
+/// bias.
+pub(crate) fn backward<T: Float>(
+    x: &[T],
+    w: &[T],
+    grad: &[T],
+    d: &Dims,
+    with_bias: bool,
+) -> (Vec<T>, Vec<T>, Option<Vec<T>>) {
+    let (l, kk, o) = (d.l(), d.kk(), d.o);
+    let chunk = d.chunk();
+    let img = d.c * d.h * d.w;
+    let mut dx = vec![T::zero(); d.n * img];
+    let mut dw = vec![T::zero(); o * kk];
+    let mut db = with_bias.then(|| vec![T::zero(); o]);
+    let mut cols = vec![T::zero(); kk * chunk * l];
+    let mut gmat = if chunk > 1 { vec![T::zero(); o * chunk * l] } else { Vec::new() };
+    let mut start = 0;
+    while start < d.n {
+        let nb = chunk.min(d.n - start);
+        let ld = nb * l;
+        let gblock = &grad[start * o * l..][..nb * o * l];
+        // G_chunk (o × nb·l)
+        let g: &[T] = if nb == 1 {
+            gblock
+        } else {
+            gmat[..o * ld].par_chunks_mut(ld).enumerate().for_each(|(oc, row)| {
+                for b in 0..nb {
+                    row[b * l..][..l].copy_from_slice(&gblock[(b * o + oc) * l..][..l]);
+                }
+            });
+            &gmat[..o * ld]
+        };
+        if let Some(db) = db.as_mut() {
+            for (acc, row) in db.iter_mut().zip(g.chunks(ld)) {
+                *acc += row.iter().fold(T::zero(), |s, &v| s + v);
+            }
+        }
+        im2col(&x[start * img..(start + nb) * img], d, nb, &mut cols);
+        // SAFETY: g is (o × ld), cols (kk × ld) read as colsᵀ (ld × kk), dw (o × kk).
+        unsafe {
+            matmul((o, kk, ld), (dw.as_mut_ptr(), kk, 1), start > 0, (g.as_ptr(), ld, 1), (cols.as_ptr(), 1, ld))
+        };
+        // dcols (kk × ld) = wᵀ (kk × o) · g, reusing the column buffer.
+        // SAFETY: w is (o × kk) read transposed; cols is written, not read, here.
+        unsafe { matmul((kk, ld, o), (cols.as_mut_ptr(), ld, 1), false, (w.as_ptr(), 1, kk), (g.as_ptr(), ld, 1)) };
+        col2im(&cols, d, nb, &mut dx[start * img..(start + nb) * img]);
+        start += nb;
+    }
+    (dx, dw, db)
+}

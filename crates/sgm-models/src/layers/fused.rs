@@ -1,0 +1,347 @@
+//! Fused CPU kernels for the element-wise layers around the convolutions: BatchNorm (+ ReLU) and ReLU.
+//!
+//! candle's `BatchNorm::forward_train` is a chain of about ten tensor ops (a transposing copy, means, broadcast
+//! subtract/divide/multiply/add, a transposed result that the next convolution copies again), and its backward
+//! walks the same chain; candle's ReLU backward allocates three temporaries (`zeros_like`, `ge`, a cast) before the
+//! multiply. Here each is one custom op with a hand-written backward:
+//!
+//! - [`batch_norm`]: per-channel statistics in f64 (two passes), then one pass writing `x·scale + shift`, with an
+//!   optional ReLU in the same pass. In training it normalises with the batch statistics (biased variance) and
+//!   returns them so that the caller updates its running statistics; in evaluation it uses the running ones. The
+//!   backward is two passes: per-channel sums of `dz` and `dz·x̂`, then `dx` per plane.
+//! - [`relu`]: `max(x, 0)`; backward `grad · [y > 0]` (PyTorch's rule) in one pass.
+//!
+//! Both fall back to candle's ops on other devices and other dtypes.
+
+use std::sync::{Arc, Mutex};
+
+use candle_core::{CpuStorage, CustomOp1, CustomOp3, Layout, Shape, Storage, Tensor};
+use rayon::prelude::*;
+
+use super::conv_kernels::Float;
+
+fn slice<'a, T>(data: &'a [T], layout: &Layout) -> candle_core::Result<&'a [T]> {
+    match layout.contiguous_offsets() {
+        Some((a, b)) => Ok(&data[a..b]),
+        None => candle_core::bail!("fused op needs contiguous tensors"),
+    }
+}
+
+/// Per-channel statistics of a batch-norm forward.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Stats {
+    /// Mean used for normalisation (batch mean in training, running mean in evaluation).
+    pub mean: Vec<f64>,
+    /// Biased variance used (batch variance in training, running variance in evaluation).
+    pub var: Vec<f64>,
+}
+
+/// The batch-norm op: inputs `x (N, C, H, W)`, `weight (C)`, `bias (C)`.
+struct BatchNormOp {
+    eps: f64,
+    relu: bool,
+    /// `Some` in evaluation: normalise with these instead of the batch statistics.
+    fixed: Option<Stats>,
+    /// What the forward used, for the backward and for the caller's running-statistic update.
+    used: Arc<Mutex<Option<Stats>>>,
+}
+
+fn dims4(l: &Layout) -> candle_core::Result<(usize, usize, usize)> {
+    let (n, c, h, w) = l.shape().dims4()?;
+    Ok((n, c, h * w))
+}
+
+/// Per-channel mean and biased variance of `x (n, c, hw)` in f64.
+fn channel_stats<T: Float>(x: &[T], n: usize, c: usize, hw: usize) -> Stats {
+    let m = (n * hw) as f64;
+    let per: Vec<(f64, f64)> = (0..c)
+        .into_par_iter()
+        .map(|ch| {
+            let mut sum = 0f64;
+            for b in 0..n {
+                sum += x[(b * c + ch) * hw..][..hw].iter().map(|v| v.to_f64()).sum::<f64>();
+            }
+            let mean = sum / m;
+            let mut sq = 0f64;
+            for b in 0..n {
+                sq += x[(b * c + ch) * hw..][..hw]
+                    .iter()
+                    .map(|v| {
+                        let d = v.to_f64() - mean;
+                        d * d
+                    })
+                    .sum::<f64>();
+            }
+            (mean, sq / m)
+        })
+        .collect();
+    Stats { mean: per.iter().map(|p| p.0).collect(), var: per.iter().map(|p| p.1).collect() }
+}
+
+impl BatchNormOp {
+    fn forward_typed<T: Float>(&self, x: &[T], lx: &Layout, w: &[T], b: &[T]) -> candle_core::Result<Vec<T>> {
+        let (n, c, hw) = dims4(lx)?;
+        let x = slice(x, lx)?;
+        let stats = match &self.fixed {
+            Some(s) => s.clone(),
+            None => channel_stats(x, n, c, hw),
+        };
+        // z = (x − mean)·scale + bias: subtracting the mean first keeps f32 exact where |mean| ≫ std (the folded
+        // form x·scale + (bias − mean·scale) cancels catastrophically there).
+        let scale: Vec<T> = (0..c).map(|ch| T::from_f64(w[ch].to_f64() / (stats.var[ch] + self.eps).sqrt())).collect();
+        let mean: Vec<T> = stats.mean.iter().map(|&m| T::from_f64(m)).collect();
+        let mut y = vec![T::zero(); x.len()];
+        let relu = self.relu;
+        y.par_chunks_mut(hw.max(1)).zip(x.par_chunks(hw.max(1))).enumerate().for_each(|(p, (yp, xp))| {
+            let (m, s, t) = (mean[p % c], scale[p % c], b[p % c]);
+            if relu {
+                for (o, &v) in yp.iter_mut().zip(xp) {
+                    let z = (v - m) * s + t;
+                    *o = if z > T::zero() { z } else { T::zero() };
+                }
+            } else {
+                for (o, &v) in yp.iter_mut().zip(xp) {
+                    *o = (v - m) * s + t;
+                }
+            }
+        });
+        *self.used.lock().unwrap_or_else(|p| p.into_inner()) = Some(stats);
+        Ok(y)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn backward_typed<T: Float>(
+        &self,
+        (x, lx): (&[T], &Layout),
+        w: &[T],
+        (y, ly): (&[T], &Layout),
+        (g, lg): (&[T], &Layout),
+        stats: &Stats,
+    ) -> candle_core::Result<(Vec<T>, Vec<T>, Vec<T>)> {
+        let (n, c, hw) = dims4(lx)?;
+        let (x, y, g) = (slice(x, lx)?, slice(y, ly)?, slice(g, lg)?);
+        let m = (n * hw) as f64;
+        let relu = self.relu;
+        let invstd: Vec<f64> = stats.var.iter().map(|v| 1.0 / (v + self.eps).sqrt()).collect();
+        let dz = |i: usize| -> f64 {
+            if relu && y[i] <= T::zero() {
+                0.0
+            } else {
+                g[i].to_f64()
+            }
+        };
+        // Σ dz and Σ dz·x̂ per channel.
+        let sums: Vec<(f64, f64)> = (0..c)
+            .into_par_iter()
+            .map(|ch| {
+                let (mean, is) = (stats.mean[ch], invstd[ch]);
+                let (mut s, mut sx) = (0f64, 0f64);
+                for b in 0..n {
+                    let off = (b * c + ch) * hw;
+                    for (j, xv) in x[off..off + hw].iter().enumerate() {
+                        let d = dz(off + j);
+                        s += d;
+                        sx += d * (xv.to_f64() - mean) * is;
+                    }
+                }
+                (s, sx)
+            })
+            .collect();
+        let train = self.fixed.is_none();
+        let mut dx = vec![T::zero(); x.len()];
+        dx.par_chunks_mut(hw.max(1)).enumerate().for_each(|(p, dxp)| {
+            let ch = p % c;
+            let (mean, is) = (stats.mean[ch], invstd[ch]);
+            let k = w[ch].to_f64() * is;
+            let (s, sx) = sums[ch];
+            let off = p * hw;
+            for (j, o) in dxp.iter_mut().enumerate() {
+                let i = off + j;
+                let d = dz(i);
+                *o = T::from_f64(if train {
+                    let xhat = (x[i].to_f64() - mean) * is;
+                    k * (d - s / m - xhat * sx / m)
+                } else {
+                    k * d
+                });
+            }
+        });
+        let dw = sums.iter().map(|s| T::from_f64(s.1)).collect();
+        let db = sums.iter().map(|s| T::from_f64(s.0)).collect();
+        Ok((dx, dw, db))
+    }
+}
+
+impl CustomOp3 for BatchNormOp {
+    fn name(&self) -> &'static str {
+        "sgm-batch-norm"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+        s3: &CpuStorage,
+        l3: &Layout,
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
+        let shape = l1.shape().clone();
+        match (s1, s2, s3) {
+            (CpuStorage::F32(x), CpuStorage::F32(w), CpuStorage::F32(b)) => {
+                Ok((CpuStorage::F32(self.forward_typed(x, l1, slice(w, l2)?, slice(b, l3)?)?), shape))
+            }
+            (CpuStorage::F64(x), CpuStorage::F64(w), CpuStorage::F64(b)) => {
+                Ok((CpuStorage::F64(self.forward_typed(x, l1, slice(w, l2)?, slice(b, l3)?)?), shape))
+            }
+            _ => candle_core::bail!("sgm batch-norm supports f32 and f64 with matching dtypes"),
+        }
+    }
+
+    fn bwd(
+        &self,
+        x: &Tensor,
+        w: &Tensor,
+        b: &Tensor,
+        res: &Tensor,
+        grad: &Tensor,
+    ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
+        let stats = self.used.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let Some(stats) = stats else { candle_core::bail!("sgm batch-norm: backward before forward") };
+        let grad = grad.contiguous()?;
+        let (xs, lx) = x.storage_and_layout();
+        let (ws, lw) = w.storage_and_layout();
+        let (ys, ly) = res.storage_and_layout();
+        let (gs, lg) = grad.storage_and_layout();
+        let cpu = &candle_core::Device::Cpu;
+        macro_rules! run {
+            ($x:expr, $w:expr, $y:expr, $g:expr) => {{
+                let (dx, dw, db) = self.backward_typed(($x, lx), slice($w, lw)?, ($y, ly), ($g, lg), &stats)?;
+                (
+                    Tensor::from_vec(dx, lx.shape(), cpu)?,
+                    Tensor::from_vec(dw, b.shape(), cpu)?,
+                    Tensor::from_vec(db, b.shape(), cpu)?,
+                )
+            }};
+        }
+        let (dx, dw, db) = match (&*xs, &*ws, &*ys, &*gs) {
+            (
+                Storage::Cpu(CpuStorage::F32(x)),
+                Storage::Cpu(CpuStorage::F32(w)),
+                Storage::Cpu(CpuStorage::F32(y)),
+                Storage::Cpu(CpuStorage::F32(g)),
+            ) => run!(x, w, y, g),
+            (
+                Storage::Cpu(CpuStorage::F64(x)),
+                Storage::Cpu(CpuStorage::F64(w)),
+                Storage::Cpu(CpuStorage::F64(y)),
+                Storage::Cpu(CpuStorage::F64(g)),
+            ) => run!(x, w, y, g),
+            _ => candle_core::bail!("sgm batch-norm backward supports f32 and f64 CPU tensors"),
+        };
+        Ok((Some(dx), Some(dw), Some(db)))
+    }
+}
+
+/// Whether the fused CPU kernels apply to `x`.
+pub(crate) fn fused_applies(x: &Tensor) -> bool {
+    !super::candle_kernels()
+        && x.device().is_cpu()
+        && matches!(x.dtype(), candle_core::DType::F32 | candle_core::DType::F64)
+        && x.rank() == 4
+}
+
+/// BatchNorm (+ ReLU when `relu`) of `x (N, C, H, W)` on the CPU. `running` = `Some((mean, var))` normalises with
+/// those (evaluation); `None` normalises with the batch statistics, which are returned (mean, biased variance).
+pub(crate) fn batch_norm(
+    x: &Tensor,
+    weight: &Tensor,
+    bias: &Tensor,
+    eps: f64,
+    running: Option<(&Tensor, &Tensor)>,
+    relu: bool,
+) -> candle_core::Result<(Tensor, Stats)> {
+    let fixed = match running {
+        Some((m, v)) => Some(Stats {
+            mean: m.to_dtype(candle_core::DType::F64)?.to_vec1()?,
+            var: v.to_dtype(candle_core::DType::F64)?.to_vec1()?,
+        }),
+        None => None,
+    };
+    let used = Arc::new(Mutex::new(None));
+    let op = BatchNormOp { eps, relu, fixed, used: used.clone() };
+    let y = x.contiguous()?.apply_op3(&weight.contiguous()?, &bias.contiguous()?, op)?;
+    let stats = used.lock().unwrap_or_else(|p| p.into_inner()).clone().unwrap_or_default();
+    Ok((y, stats))
+}
+
+/// ReLU with a one-pass backward.
+struct ReluOp;
+
+impl ReluOp {
+    fn forward_typed<T: Float>(x: &[T], l: &Layout) -> candle_core::Result<Vec<T>> {
+        let x = slice(x, l)?;
+        let mut y = vec![T::zero(); x.len()];
+        y.par_chunks_mut(1 << 14).zip(x.par_chunks(1 << 14)).for_each(|(yc, xc)| {
+            for (o, &v) in yc.iter_mut().zip(xc) {
+                *o = if v > T::zero() { v } else { T::zero() };
+            }
+        });
+        Ok(y)
+    }
+
+    fn backward_typed<T: Float>(y: &[T], ly: &Layout, g: &[T], lg: &Layout) -> candle_core::Result<Vec<T>> {
+        let (y, g) = (slice(y, ly)?, slice(g, lg)?);
+        let mut dx = vec![T::zero(); y.len()];
+        dx.par_chunks_mut(1 << 14).zip(y.par_chunks(1 << 14).zip(g.par_chunks(1 << 14))).for_each(|(dc, (yc, gc))| {
+            for ((o, &v), &gv) in dc.iter_mut().zip(yc).zip(gc) {
+                *o = if v > T::zero() { gv } else { T::zero() };
+            }
+        });
+        Ok(dx)
+    }
+}
+
+impl CustomOp1 for ReluOp {
+    fn name(&self) -> &'static str {
+        "sgm-relu"
+    }
+
+    fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
+        let shape = l.shape().clone();
+        match s {
+            CpuStorage::F32(x) => Ok((CpuStorage::F32(Self::forward_typed(x, l)?), shape)),
+            CpuStorage::F64(x) => Ok((CpuStorage::F64(Self::forward_typed(x, l)?), shape)),
+            _ => candle_core::bail!("sgm relu supports f32 and f64"),
+        }
+    }
+
+    fn bwd(&self, _arg: &Tensor, res: &Tensor, grad: &Tensor) -> candle_core::Result<Option<Tensor>> {
+        let grad = grad.contiguous()?;
+        let (ys, ly) = res.storage_and_layout();
+        let (gs, lg) = grad.storage_and_layout();
+        let cpu = &candle_core::Device::Cpu;
+        let dx = match (&*ys, &*gs) {
+            (Storage::Cpu(CpuStorage::F32(y)), Storage::Cpu(CpuStorage::F32(g))) => {
+                Tensor::from_vec(Self::backward_typed(y, ly, g, lg)?, ly.shape(), cpu)?
+            }
+            (Storage::Cpu(CpuStorage::F64(y)), Storage::Cpu(CpuStorage::F64(g))) => {
+                Tensor::from_vec(Self::backward_typed(y, ly, g, lg)?, ly.shape(), cpu)?
+            }
+            _ => candle_core::bail!("sgm relu backward supports f32 and f64 CPU tensors"),
+        };
+        Ok(Some(dx))
+    }
+}
+
+/// `max(x, 0)`: the fused op on CPU f32/f64 tensors, candle's `relu` elsewhere.
+pub fn relu(x: &Tensor) -> crate::Result<Tensor> {
+    if !super::candle_kernels()
+        && x.device().is_cpu()
+        && matches!(x.dtype(), candle_core::DType::F32 | candle_core::DType::F64)
+    {
+        Ok(x.contiguous()?.apply_op1(ReluOp)?)
+    } else {
+        Ok(x.relu()?)
+    }
+}
