@@ -88,6 +88,15 @@ impl TopK {
     fn new(cap: usize) -> Self {
         Self { cap, items: Vec::with_capacity(cap + 1) }
     }
+    /// The distance a new candidate must beat: the last kept one when the list is full, else +∞.
+    #[inline]
+    fn worst(&self) -> f32 {
+        if self.items.len() == self.cap {
+            self.items[self.cap - 1].0
+        } else {
+            f32::INFINITY
+        }
+    }
     #[inline]
     fn push(&mut self, d: f32, i: u32) {
         if self.items.len() == self.cap {
@@ -159,17 +168,32 @@ pub fn knn_search(
         let q = Tensor::from_slice(q_rows, (q_end - q_start, d), &dev)?;
         let mut tops: Vec<TopK> = (q_start..q_end).map(|_| TopK::new(cap)).collect();
         for (x_start, xt, x_norms) in &db_blocks {
-            let dots: Vec<f32> = q.matmul(xt)?.flatten_all()?.to_vec1()?;
+            // The product's storage is read in place (no copy into a Vec).
+            let prod = q.matmul(xt)?;
+            let (storage, layout) = prod.storage_and_layout();
+            let dots: &[f32] = match (&*storage, layout.contiguous_offsets()) {
+                (candle_core::Storage::Cpu(candle_core::CpuStorage::F32(v)), Some((a, b))) => &v[a..b],
+                _ => return Err(CoreError::Shape("kNN: unexpected matrix-product storage".into())),
+            };
             let width = x_norms.len();
             tops.par_iter_mut().enumerate().for_each(|(r, top)| {
                 let qi = q_start + r;
                 let row = &dots[r * width..(r + 1) * width];
+                let qn = q_norms[r];
+                // Rows are scanned in increasing index order, so a candidate at the current worst distance loses
+                // its tie: `d >= worst` rejects exactly what `TopK::push` would, without touching the list.
+                let mut worst = top.worst();
                 for (c, (&dot, &xn)) in row.iter().zip(x_norms).enumerate() {
+                    let d = (qn + xn - 2.0 * dot).max(0.0);
+                    if d >= worst {
+                        continue;
+                    }
                     let xi = x_start + c;
                     if exclusion.excludes(qi, xi) {
                         continue;
                     }
-                    top.push((q_norms[r] + xn - 2.0 * dot).max(0.0), xi as u32);
+                    top.push(d, xi as u32);
+                    worst = top.worst();
                 }
             });
         }
