@@ -31,6 +31,8 @@ enum Task {
 fn main() -> Result<()> {
     match Xtask::parse().command {
         Task::Reproduce(args) => {
+            // The same CPU settings as the sgm binary (allocator thresholds, candle's element-wise pool).
+            sgm_cli::process::tune();
             let cli = sgm_cli::Cli { verbose: 0, command: sgm_cli::Command::Reproduce(args) };
             if let Err(err) = sgm_cli::run_cli(cli) {
                 // The same error report as the sgm binary: the message and its causes, no backtrace.

@@ -9,6 +9,7 @@ use std::process::ExitCode;
 
 pub mod commands;
 pub mod io;
+pub mod process;
 pub mod reproduce;
 
 /// sgm: deep metric learning for facial expressions (Structured Gaussian Manifold loss).

@@ -1,38 +1,7 @@
-//! The `sgm` binary: a thin shell over [`sgm_cli::run`], plus the process-wide CPU settings a library cannot make.
-//!
-//! - **Allocator:** glibc's malloc returns every freed block above its mmap threshold to the kernel, so a training
-//!   step that frees and reallocates its activations pays page faults and page zeroing on every tensor (measured on
-//!   a ResNet18 48² batch-64 step: system time 0.86 s → 0.30 s per 3 steps, step time −20%). Raising the mmap and
-//!   trim thresholds keeps the memory in the heap. mimalloc as the global allocator gave the same step time within
-//!   noise but a 17% higher peak RSS, and glibc tuning needs no extra crate; `MALLOC_MMAP_THRESHOLD_` /
-//!   `MALLOC_TRIM_THRESHOLD_` in the environment still win.
-//! - **candle's element-wise thread pool:** candle 0.11 runs element-wise ops on its own spinning barrier pool
-//!   next to rayon's (which runs the matrix products and sgm's kernels). With two sets of busy threads on few cores
-//!   the waiters spin against the workers; on the 2-core reference machine a train step took 2× longer. sgm sets
-//!   `CANDLE_NUM_THREADS=1` (element-wise ops on the calling thread) unless the environment sets it; the
-//!   convolutions, matrix products and sgm's fused kernels still use `RAYON_NUM_THREADS` threads.
-//!
-//! `crates/sgm-cli/examples/bench.rs` (what `cargo xtask bench` times) applies the same settings.
+//! The `sgm` binary: a thin shell over [`sgm_cli::run`], after the process-wide CPU settings of
+//! [`sgm_cli::process::tune`] (glibc malloc thresholds, candle's element-wise pool off).
 
 fn main() -> std::process::ExitCode {
-    tune_process();
+    sgm_cli::process::tune();
     sgm_cli::main_with_args(std::env::args_os())
-}
-
-/// The settings above; must run before any thread starts and before candle's first element-wise op.
-fn tune_process() {
-    if std::env::var_os("CANDLE_NUM_THREADS").is_none() {
-        std::env::set_var("CANDLE_NUM_THREADS", "1");
-    }
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    {
-        if std::env::var_os("MALLOC_MMAP_THRESHOLD_").is_none() {
-            // SAFETY: mallopt only changes allocator parameters; no other thread exists yet.
-            unsafe { libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 30) };
-        }
-        if std::env::var_os("MALLOC_TRIM_THRESHOLD_").is_none() {
-            // SAFETY: as above.
-            unsafe { libc::mallopt(libc::M_TRIM_THRESHOLD, i32::MAX) };
-        }
-    }
 }
