@@ -152,11 +152,15 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
     let sklearn_version = if has_sklearn { ref_version("sklearn") } else { "not available".into() };
     eprintln!("reference: {python} (torch {torch_version}, scikit-learn {sklearn_version})");
 
-    let env: [(&str, &str); 4] = [
+    // No spin-waiting thread pools on either side: the sgm bench turns candle's element-wise pool off as the `sgm`
+    // binary does, and OpenMP (torch, scikit-learn) waits passively. On a shared machine with more runnable
+    // threads than cores, spinning waiters slowed a PyTorch ResNet18 step 5× (4.4 s against 0.9 s).
+    let env: [(&str, &str); 5] = [
         ("RAYON_NUM_THREADS", &threads),
         ("OMP_NUM_THREADS", &threads),
         ("MKL_NUM_THREADS", &threads),
         ("SGM_BENCH_THREADS", &threads),
+        ("OMP_WAIT_POLICY", "PASSIVE"),
     ];
     let warmup = "1".to_string();
     let mut results = Vec::new();
@@ -288,6 +292,10 @@ fn machine(
         .and_then(|l| l.split(':').nth(1))
         .map(|s| s.trim().to_string())
         .unwrap_or_else(|| "unknown CPU".into());
+    let load = std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|l| l.split_whitespace().next().map(str::to_string))
+        .unwrap_or_else(|| "unknown".into());
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
     let root = workspace_root();
     let commit = capture(Command::new("git").current_dir(&root).args(["rev-parse", "--short", "HEAD"]));
@@ -296,7 +304,12 @@ fn machine(
             .is_empty();
     let date = capture(Command::new("date").args(["-u", "+%Y-%m-%d %H:%M UTC"]));
     let mut s = String::new();
-    let _ = writeln!(s, "- machine: {cpu}, {cores} cores available; {threads} threads on both sides");
+    let _ = writeln!(
+        s,
+        "- machine: {cpu}, {cores} cores available; {threads} threads on both sides, no spin-waiting pools \
+         (`OMP_WAIT_POLICY=PASSIVE`; candle's element-wise pool off as in the `sgm` binary); load average \
+         (1 min) at the end: {load}"
+    );
     let _ = writeln!(s, "- commit: {commit}{}; date: {date}", if dirty { " (with uncommitted changes)" } else { "" });
     let _ = writeln!(s, "- reference: `{python}`, torch {torch}, scikit-learn {sklearn}");
     let _ = writeln!(
