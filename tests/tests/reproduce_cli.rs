@@ -105,6 +105,13 @@ fn quick_reproduction_writes_a_complete_report_and_resumes() {
     let again = read_json(&out.join("results.json"));
     assert_eq!(again["runs"][2]["knn"], res["runs"][2]["knn"]);
 
+    // --no-train evaluates what is there and trains nothing, even with more epochs asked for.
+    sgm(&["reproduce", "--quick", "--epochs", "3", "--no-train", "--out", o]).unwrap();
+    assert_eq!(std::fs::read(&metrics).unwrap(), m0);
+    let no_train = read_json(&out.join("results.json"));
+    assert_eq!(no_train["runs"][2]["training"]["epochs_planned"], 3);
+    assert_eq!(no_train["runs"][2]["training"]["stopped_by_budget"], true);
+
     // More epochs: every run resumes from its first epoch instead of starting over.
     sgm(&["reproduce", "--quick", "--epochs", "2", "--no-subclasses", "--out", o]).unwrap();
     let lines = std::fs::read_to_string(&metrics).unwrap();
@@ -124,6 +131,8 @@ fn bad_arguments_are_refused_with_a_reason() {
     assert!(format!("{err:#}").contains("NAME=DIR"), "{err:#}");
     let err = sgm(&["reproduce", "--quick", "--budget-minutes", "0", "--out", o]).unwrap_err();
     assert!(format!("{err:#}").contains("budget"), "{err:#}");
+    let err = sgm(&["reproduce", "--quick", "--no-train", "--out", o]).unwrap_err();
+    assert!(format!("{err:#}").contains("no trained model yet"), "{err:#}");
     let err = sgm(&["reproduce", "--cross", "ckplus=x", "--out", o]).unwrap_err();
     assert!(format!("{err:#}").contains("--cross"), "{err:#}");
 }

@@ -83,6 +83,9 @@ pub struct ReproduceArgs {
     /// it, split over the runs that still have epochs to train; a run cut short resumes on the next invocation.
     #[arg(long, value_name = "MINUTES")]
     pub budget_minutes: Option<f64>,
+    /// Train nothing: evaluate the runs as they are and rewrite the report (every run needs a best checkpoint).
+    #[arg(long, conflicts_with = "fresh")]
+    pub no_train: bool,
     /// Skip the sub-class step (Algorithm 2).
     #[arg(long)]
     pub no_subclasses: bool,
@@ -164,7 +167,16 @@ pub fn run(a: ReproduceArgs) -> Result<Results> {
         let dir = out.join("runs").join(&spec.name);
         let done = epochs_done(&dir);
         let mut stopped = false;
-        if done < spec.cfg.epochs {
+        if a.no_train {
+            if !dir.join("best.safetensors").exists() {
+                bail!(
+                    "{}: {} has no trained model yet; run the reproduction without --no-train first",
+                    dir.display(),
+                    spec.name
+                );
+            }
+            stopped = done < spec.cfg.epochs;
+        } else if done < spec.cfg.epochs {
             let unfinished =
                 plan.runs[i..].iter().filter(|s| epochs_done(&out.join("runs").join(&s.name)) < s.cfg.epochs).count();
             let spent = started.elapsed().as_secs_f64() / 60.0;
@@ -211,9 +223,16 @@ pub fn run(a: ReproduceArgs) -> Result<Results> {
     let subclasses = match (&plan.subclasses, plan.runs.iter().find(|r| r.cfg.loss == LossKind::Sgm)) {
         (Some(sp), Some(sgm_run)) => {
             stages.begin(&format!("Algorithm 2 from {}", sgm_run.name), None);
-            let r = run_subclasses(&plan, sp, sgm_run, &out, &a.device)?;
-            subclass_map(&plan, &r, &splits.train, &dev, &out)?;
-            Some(r)
+            match run_subclasses(&plan, sp, sgm_run, &out, &a.device, !a.no_train)? {
+                Some(r) => {
+                    subclass_map(&plan, &r, &splits.train, &dev, &out)?;
+                    Some(r)
+                }
+                None => {
+                    stages.note("no sub-class result for this model yet, and --no-train trains nothing: skipped");
+                    None
+                }
+            }
         }
         _ => None,
     };
@@ -316,7 +335,8 @@ fn run_subclasses(
     from: &RunSpec,
     out: &Path,
     device_name: &str,
-) -> Result<SubclassResult> {
+    allow_train: bool,
+) -> Result<Option<SubclassResult>> {
     let t0 = Instant::now();
     let dir = out.join("subclasses");
     let checkpoint = out.join("runs").join(&from.name).join("best.safetensors");
@@ -324,6 +344,9 @@ fn run_subclasses(
     let stamp_file = dir.join("stamp.txt");
     let report_file = dir.join("report.json");
     let fresh = std::fs::read_to_string(&stamp_file).ok().as_deref() == Some(stamp.as_str()) && report_file.exists();
+    if !fresh && !allow_train {
+        return Ok(None);
+    }
     if !fresh {
         crate::commands::subclasses::run(SubclassesArgs {
             checkpoint: checkpoint.clone(),
@@ -345,7 +368,7 @@ fn run_subclasses(
     let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&report_file)?)
         .with_context(|| format!("reading {}", report_file.display()))?;
     let nmi = |k: &str| report["nmi"][k].as_f64();
-    Ok(SubclassResult {
+    Ok(Some(SubclassResult {
         from_run: from.name.clone(),
         subclasses_per_level: report["levels"]
             .as_array()
@@ -357,7 +380,7 @@ fn run_subclasses(
         nmi_untrained: nmi("untrained_baseline"),
         dir: "subclasses".into(),
         seconds: t0.elapsed().as_secs_f64(),
-    })
+    }))
 }
 
 /// Figure 7's data: a t-SNE map of the first training images in the final sub-class model's embedding, with
