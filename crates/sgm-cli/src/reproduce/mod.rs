@@ -437,7 +437,11 @@ fn settings(a: &ReproduceArgs, plan: &Plan, splits: &Splits, started: Instant) -
         class_names: splits.train.class_names.clone(),
         input_size: first.model.input_size,
         sigma: first.sgm.sigma,
-        labels: if real { "FER+ majority vote (fer2013new.csv), 8 classes".into() } else { "synthetic".into() },
+        labels: match a.data.as_str() {
+            "ferplus" => "FER+ majority vote (fer2013new.csv), 8 classes, fer0033120.png excluded".into(),
+            _ if real => format!("{}'s own labels, in the FER+ class order", a.data),
+            _ => "synthetic (the expression drawn)".into(),
+        },
         dedup: if splits.test_groups.is_some() {
             "duplicates kept in every split; retrieval does not count copies of the query as hits".into()
         } else {
