@@ -314,9 +314,14 @@ fn machine(
     let _ = writeln!(s, "- reference: `{python}`, torch {torch}, scikit-learn {sklearn}");
     let _ = writeln!(
         s,
-        "- run: `cargo xtask bench{}`: batch {}, medians of {} timed repetitions ({rounds} round(s) × {reps}, \
+        "- run: `cargo xtask bench{}{}`: batch {}, medians of {} timed repetitions ({rounds} round(s) × {reps}, \
          after a warm-up per process)",
         if args.quick { " --quick" } else { "" },
+        if args.sizes.is_empty() {
+            String::new()
+        } else {
+            format!(" --sizes {}", args.sizes.iter().map(|s| s.to_string()).collect::<Vec<_>>().join(","))
+        },
         args.batch,
         rounds * reps
     );

@@ -210,13 +210,13 @@ fn cluster(what: &str, reps: usize, warmup: usize) -> Res<()> {
         "knn" => {
             // Every 5th block of 40 rows is a query against the other 20,000 (k = 11), as bench/cluster_sklearn.py.
             let (mut tr, mut te, mut ytr, mut yte) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-            for i in 0..emb.rows() {
+            for (i, &label) in labels.iter().enumerate() {
                 if (i / 40) % 5 == 0 {
                     te.extend_from_slice(emb.row(i));
-                    yte.push(labels[i]);
+                    yte.push(label);
                 } else {
                     tr.extend_from_slice(emb.row(i));
-                    ytr.push(labels[i]);
+                    ytr.push(label);
                 }
             }
             let train = Embeddings::new(tr, ytr.len(), emb.dim(), "train")?;
