@@ -28,7 +28,8 @@ use sgm_train::{Adam, AdamConfig};
 type Res<T> = Result<T, Box<dyn std::error::Error>>;
 
 fn main() -> Res<()> {
-    tune_process();
+    // The `sgm` binary's process settings (malloc thresholds, candle's element-wise pool off).
+    sgm_cli::process::tune();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let arg = |i: usize| args.get(i).cloned().ok_or_else(|| format!("missing argument {i}; see the module docs"));
     match arg(0)?.as_str() {
@@ -48,28 +49,6 @@ fn main() -> Res<()> {
             cluster(&what, reps, warmup)
         }
         other => Err(format!("unknown workload {other:?}: model or cluster").into()),
-    }
-}
-
-/// The process settings of the `sgm` binary (`crates/sgm-cli/src/main.rs`): candle's element-wise ops on the
-/// calling thread, glibc's malloc keeping freed memory in the heap.
-fn tune_process() {
-    if std::env::var_os("CANDLE_NUM_THREADS").is_none() {
-        std::env::set_var("CANDLE_NUM_THREADS", "1");
-    }
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    {
-        if std::env::var_os("MALLOC_MMAP_THRESHOLD_").is_none() {
-            // SAFETY: mallopt only changes allocator parameters; no other thread exists yet.
-            let ok = unsafe { libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 30) };
-            if ok != 1 {
-                eprintln!("mallopt(M_MMAP_THRESHOLD) refused");
-            }
-        }
-        if std::env::var_os("MALLOC_TRIM_THRESHOLD_").is_none() {
-            // SAFETY: as above.
-            unsafe { libc::mallopt(libc::M_TRIM_THRESHOLD, i32::MAX) };
-        }
     }
 }
 
