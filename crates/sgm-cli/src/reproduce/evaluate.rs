@@ -4,11 +4,11 @@
 use super::plan::{Plan, RunSpec};
 use super::results::{RunResult, Scores, TrainingSummary};
 use crate::commands::embed::trainer_from_checkpoint;
-use crate::commands::eval::{report_for, ReportOptions};
+use crate::commands::eval::{f1_by_k, report_for, ReportOptions};
 use anyhow::{Context, Result};
 use candle_core::Device;
 use sgm_cluster::{kmeans, tsne_2d, KMeansConfig, TsneConfig};
-use sgm_core::{classification_report, knn_search, nmi, Embeddings, Exclusion};
+use sgm_core::{classification_report, nmi, Embeddings};
 use sgm_data::ImageSet;
 use sgm_train::train::EpochRecord;
 use std::collections::BTreeMap;
@@ -28,16 +28,23 @@ pub struct Splits {
     pub test_groups: Option<Vec<u32>>,
 }
 
+/// The epochs logged in a run directory's `metrics.jsonl` (none when there is no log yet).
+pub fn epoch_records(run_dir: &Path) -> Result<Vec<EpochRecord>> {
+    let path = run_dir.join("metrics.jsonl");
+    let Ok(text) = std::fs::read_to_string(&path) else { return Ok(Vec::new()) };
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, line)| {
+            serde_json::from_str(line)
+                .with_context(|| format!("{}: line {}: not an epoch record", path.display(), i + 1))
+        })
+        .collect()
+}
+
 /// What training left in a run directory, from its `metrics.jsonl`.
 pub fn training_summary(run_dir: &Path, epochs_planned: usize, stopped_by_budget: bool) -> Result<TrainingSummary> {
-    let path = run_dir.join("metrics.jsonl");
-    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-    let mut records = Vec::new();
-    for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
-        let r: EpochRecord = serde_json::from_str(line)
-            .with_context(|| format!("{}: line {}: not an epoch record", path.display(), i + 1))?;
-        records.push(r);
-    }
+    let records = epoch_records(run_dir)?;
     let best = records.iter().filter_map(|r| r.selection_score().map(|s| (r.epoch, s))).fold(
         None,
         |acc: Option<(usize, f64)>, (e, s)| match acc {
@@ -81,33 +88,6 @@ pub fn clustering_nmi(emb: &Embeddings, labels: &[u32], seed: u64) -> Result<f64
     Ok(nmi(&labels, &c.assignments)?)
 }
 
-/// kNN paper-F1 of `query` (fitted on `db`) for every K of `ks`, from one neighbour search.
-pub fn f1_by_k(
-    db: &Embeddings,
-    db_labels: &[u32],
-    query: &Embeddings,
-    truth: &[u32],
-    ks: &[usize],
-) -> Result<BTreeMap<usize, f64>> {
-    let kmax = ks.iter().copied().max().unwrap_or(1).min(db.rows());
-    let nb = knn_search(query, db, kmax, Exclusion::None)?;
-    let n_labels = db_labels.iter().copied().max().map_or(0, |m| m as usize + 1);
-    let mut out = BTreeMap::new();
-    for &k in ks.iter().filter(|&&k| k <= kmax) {
-        let pred: Vec<u32> = (0..truth.len())
-            .map(|i| {
-                let mut votes = vec![0usize; n_labels];
-                nb.indices(i).iter().take(k).for_each(|&j| votes[db_labels[j as usize] as usize] += 1);
-                // The most votes; ties go to the smallest label, as scikit-learn's mode.
-                let best = votes.iter().copied().max().unwrap_or(0);
-                votes.iter().position(|&v| v == best).unwrap_or(0) as u32
-            })
-            .collect();
-        out.insert(k, classification_report(truth, &pred)?.f1);
-    }
-    Ok(out)
-}
-
 fn argmax(row: &[f32]) -> u32 {
     let mut best = 0;
     for (i, &v) in row.iter().enumerate() {
@@ -144,6 +124,8 @@ pub fn evaluate_run(
         k: 11.min(train_emb.rows()),
         recall_k: plan.recall_ks.clone(),
         seed: plan.seed,
+        // Figure 5 is F1 against K on the validation split, computed below; none on the test split.
+        f1_k: Vec::new(),
         ..Default::default()
     };
     let report =

@@ -14,7 +14,7 @@ use sgm_plot::curves::{f1_vs_k, retrieval_curves, RetrievalCurve, Series};
 use sgm_plot::gallery::{gallery, Gallery, Tile};
 use sgm_plot::scatter::{scatter, Scatter};
 use sgm_plot::style::Figure;
-use sgm_plot::training::{training_curves, TrainingCurves};
+use sgm_plot::training::training_curves;
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -197,7 +197,8 @@ pub fn draw(plan: &Plan, runs: &[RunResult], splits: &Splits, out: &Path) -> Res
         }
         // Training curves from the run's log.
         let log = out.join("runs").join(&r.name).join("metrics.jsonl");
-        if let Some(curves) = training_curves_of(&log)? {
+        if log.exists() {
+            let curves = crate::commands::plot::read_training_curves(&log)?;
             let file = format!("curves-{}.png", r.name);
             let fig = Figure::new(format!("Training, {}", r.name));
             training_curves(&fig, &curves, &out.join(&file)).with_context(|| format!("drawing {file}"))?;
@@ -244,28 +245,4 @@ fn read_tsne_csv(path: &Path) -> Result<(Vec<(f64, f64)>, Vec<u32>, Option<Vec<u
     }
     let subs = (subs.len() == labels.len() && !subs.is_empty()).then_some(subs);
     Ok((points, labels, subs))
-}
-
-/// The loss and validation curves of a run's `metrics.jsonl` (None when it has no epoch).
-fn training_curves_of(path: &Path) -> Result<Option<TrainingCurves>> {
-    let Ok(text) = std::fs::read_to_string(path) else { return Ok(None) };
-    let mut records = Vec::new();
-    for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
-        let r: sgm_train::train::EpochRecord = serde_json::from_str(line)
-            .with_context(|| format!("{}: line {}: not an epoch record", path.display(), i + 1))?;
-        records.push(r);
-    }
-    if records.is_empty() {
-        return Ok(None);
-    }
-    let epochs: Vec<f64> = records.iter().map(|r| r.epoch as f64).collect();
-    let mut metrics = Vec::new();
-    let series = |name: &str, f: &dyn Fn(&sgm_train::train::EpochRecord) -> Option<f64>| {
-        let pts: Vec<(f64, f64)> = records.iter().filter_map(|r| f(r).map(|v| (r.epoch as f64, v))).collect();
-        (!pts.is_empty()).then(|| Series::new(name, pts))
-    };
-    metrics.extend(series("validation kNN accuracy", &|r| r.val_knn_accuracy));
-    metrics.extend(series("validation kNN F1", &|r| r.val_knn_f1));
-    metrics.extend(series("validation top-1", &|r| r.val_top1));
-    Ok(Some(TrainingCurves { epochs, loss: records.iter().map(|r| r.train_loss).collect(), metrics }))
 }

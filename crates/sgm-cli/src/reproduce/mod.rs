@@ -165,7 +165,7 @@ pub fn run(a: ReproduceArgs) -> Result<Results> {
     let mut runs = Vec::new();
     for (i, spec) in plan.runs.iter().enumerate() {
         let dir = out.join("runs").join(&spec.name);
-        let done = epochs_done(&dir);
+        let done = epochs_done(&dir)?;
         let mut stopped = false;
         if a.no_train {
             if !dir.join("best.safetensors").exists() {
@@ -177,8 +177,10 @@ pub fn run(a: ReproduceArgs) -> Result<Results> {
             }
             stopped = done < spec.cfg.epochs;
         } else if done < spec.cfg.epochs {
-            let unfinished =
-                plan.runs[i..].iter().filter(|s| epochs_done(&out.join("runs").join(&s.name)) < s.cfg.epochs).count();
+            let mut unfinished = 0;
+            for s in &plan.runs[i..] {
+                unfinished += usize::from(epochs_done(&out.join("runs").join(&s.name))? < s.cfg.epochs);
+            }
             let spent = started.elapsed().as_secs_f64() / 60.0;
             let minutes = ((training_budget - spent) / unfinished.max(1) as f64).max(0.0);
             if minutes < 0.05 && dir.join("best.safetensors").exists() {
@@ -271,12 +273,8 @@ pub fn run(a: ReproduceArgs) -> Result<Results> {
 }
 
 /// Epochs finished in a run directory (0 when it has none).
-fn epochs_done(dir: &Path) -> usize {
-    std::fs::read_to_string(dir.join("metrics.jsonl"))
-        .ok()
-        .and_then(|t| t.lines().rev().find(|l| !l.trim().is_empty()).map(str::to_string))
-        .and_then(|l| serde_json::from_str::<sgm_train::train::EpochRecord>(&l).ok())
-        .map_or(0, |r| r.epoch)
+fn epochs_done(dir: &Path) -> Result<usize> {
+    Ok(evaluate::epoch_records(dir)?.last().map_or(0, |r| r.epoch))
 }
 
 /// Reuses `eval.json` when the best checkpoint and the evaluation settings are unchanged.
