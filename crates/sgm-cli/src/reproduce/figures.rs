@@ -121,7 +121,8 @@ fn montage(set: &ImageSet, groups: &[sgm_cluster::Group], path: &Path) -> Result
         title: "EM groups: medoid (framed) and nearest members, largest groups first".into(),
         tiles,
         columns: MONTAGE_COLUMNS,
-        tile_size: 64,
+        // Native size for 48-pixel faces (no upscaling), at most 96.
+        tile_size: (set.width.max(set.height) as u32).clamp(48, 96),
     };
     gallery(&g, path).with_context(|| format!("writing {}", path.display()))?;
     Ok(())
