@@ -2,6 +2,22 @@
 //!
 //! The `sgm` command-line tool. The binary is a thin wrapper around [`run`], so integration tests can drive every
 //! command in-process.
+//!
+//! ## Tutorial: commands as library calls
+//!
+//! Every command takes the same arguments as on the command line; [`reproduce::run`] is the paper's whole
+//! protocol (`cargo xtask reproduce`).
+//!
+//! ```
+//! # fn main() -> anyhow::Result<()> {
+//! // The backbones, their input sizes, parameters and FLOPs, as `sgm models list` prints them.
+//! sgm_cli::run(["sgm", "models", "list"])?;
+//! // Errors are returned, not printed: an unknown backbone is refused with the list of known ones.
+//! let err = sgm_cli::run(["sgm", "train", "--backbone", "lenet", "--out", "runs/x"]).unwrap_err();
+//! assert!(err.to_string().contains("lenet"));
+//! # Ok(())
+//! # }
+//! ```
 
 use clap::{Parser, Subcommand};
 use std::ffi::OsString;
