@@ -160,3 +160,12 @@ fn read_npy_ints(path: &Path) -> Result<Vec<i64>> {
         _ => bail!("{what}: dtype {type_str} is not an integer type; labels must be integers"),
     })
 }
+
+/// A CSV field, quoted (with doubled quotes) when it holds a comma, a quote or a line break.
+pub fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}

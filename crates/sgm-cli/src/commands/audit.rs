@@ -78,7 +78,7 @@ pub fn run(a: AuditArgs) -> Result<()> {
     );
     for (rank, s) in audit.iter().take(a.top.unwrap_or(usize::MAX)).enumerate() {
         let file = files.as_ref().map_or(String::new(), |f| f[s.index].clone());
-        let file = if file.contains([',', '"']) { format!("\"{}\"", file.replace('"', "\"\"")) } else { file };
+        let file = crate::io::csv_field(&file);
         writeln!(
             csv,
             "{rank},{},{},{},{},{},{:.6},{:.6},{file}",

@@ -13,6 +13,7 @@ use std::path::PathBuf;
 
 use std::io::Write;
 
+use crate::io::csv_field;
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand, ValueEnum};
 use sgm_data::image_io::{write_atomic, write_png_atomic};
@@ -537,14 +538,6 @@ fn show(registry: &Registry, a: &ShowArgs) -> anyhow::Result<()> {
         say!("  {label} {name:<10} #{:02x}{:02x}{:02x}", c[0], c[1], c[2]);
     }
     Ok(())
-}
-
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
 }
 
 fn synth(a: &SynthArgs) -> anyhow::Result<()> {

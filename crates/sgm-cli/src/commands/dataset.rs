@@ -56,6 +56,27 @@ impl DataArgs {
                 })
                 .collect();
         }
+        let (name, loaded) = self.load_registered()?;
+        splits
+            .iter()
+            .map(|&s| match loaded.split(s) {
+                Some(set) => Ok(set.clone()),
+                None => bail!("data set '{name}' has no {s} split"),
+            })
+            .collect()
+    }
+
+    /// Every split the data set has, read once: train, valid and test, or the single `all` split of a set that
+    /// has no splits.
+    pub fn load_all(&self) -> Result<Vec<ImageSet>> {
+        if self.data == SYNTH {
+            return self.load(&[Split::Train, Split::Valid, Split::Test]);
+        }
+        Ok(self.load_registered()?.1.splits)
+    }
+
+    /// Reads a registry data set with the options of these arguments; returns its name and its splits.
+    fn load_registered(&self) -> Result<(String, sgm_data::LoadedDataset)> {
         let registry = Registry::embedded().context("the embedded datasets.toml is invalid")?;
         let args = LoadArgs {
             name: self.data.clone(),
@@ -69,13 +90,7 @@ impl DataArgs {
             format: None,
         };
         let (entry, _, _, loaded) = load(&registry, &args)?;
-        splits
-            .iter()
-            .map(|&s| match loaded.split(s) {
-                Some(set) => Ok(set.clone()),
-                None => bail!("data set '{}' has no {s} split", entry.name),
-            })
-            .collect()
+        Ok((entry.name, loaded))
     }
 }
 

@@ -10,6 +10,7 @@
 
 use super::dataset::DataArgs;
 use super::train::device;
+use crate::io::csv_field;
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 use serde::Serialize;
@@ -247,13 +248,4 @@ fn write_level(dir: &Path, train: &ImageSet, classes: &[u32], sub: &[u32]) -> Re
     }
     sgm_train::atomic::write_atomic(&dir.join("sizes.csv"), out.as_bytes())?;
     Ok(())
-}
-
-/// Quotes a CSV field when it needs it.
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
 }

@@ -302,17 +302,9 @@ fn eval_key(plan: &Plan) -> String {
 
 /// Every split of a data set as one set (cross-domain sets are scored whole).
 fn load_whole(args: &DataArgs) -> Result<ImageSet> {
-    let mut parts = Vec::new();
-    for split in [Split::Train, Split::Valid, Split::Test] {
-        match args.load(&[split]) {
-            Ok(mut v) => parts.push(v.remove(0)),
-            Err(e) if format!("{e:#}").contains("has no") => {}
-            Err(e) => return Err(e),
-        }
-    }
+    let mut parts = args.load_all()?;
     if parts.is_empty() {
-        // Sets without splits load as one.
-        parts = args.load(&[Split::All])?;
+        bail!("data set '{}' has no images", args.data);
     }
     let mut whole = parts.remove(0);
     for p in parts {
