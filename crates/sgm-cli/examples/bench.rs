@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! bench model BACKBONE SIZE BATCH train|eval|embed REPS [WARMUP]
-//! bench cluster knn|kmeans|gmm-diag|gmm-full|tsne REPS [WARMUP]
+//! bench cluster knn|kmeans|kmeans-linfa|gmm-diag|gmm-full|tsne REPS [WARMUP]
 //! ```
 //!
 //! - `train`: forward (training mode) + SGM loss + backward + Adam (AMSGrad) step, batch `BATCH` of 1×SIZE² images
@@ -19,7 +19,9 @@ use std::time::Instant;
 
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarMap;
-use sgm_cluster::{gmm, kmeans, tsne_2d, CovarianceType, GmmConfig, KMeansConfig, KMeansInitMethod, TsneConfig};
+use sgm_cluster::{
+    gmm, kmeans, kmeans_linfa, tsne_2d, CovarianceType, GmmConfig, KMeansConfig, KMeansInitMethod, TsneConfig,
+};
 use sgm_core::{knn_classify, Embeddings, SgmLoss};
 use sgm_models::{seeded_var_builder, BackboneKind, EmbeddingModel, ModelConfig};
 use sgm_train::train::trainable;
@@ -207,7 +209,7 @@ fn cluster(what: &str, reps: usize, warmup: usize) -> Res<()> {
                 Ok(())
             })?
         }
-        "kmeans" => {
+        "kmeans" | "kmeans-linfa" => {
             let cfg = KMeansConfig {
                 k,
                 init: KMeansInitMethod::KMeansPlusPlus { n_runs: 3 },
@@ -215,8 +217,9 @@ fn cluster(what: &str, reps: usize, warmup: usize) -> Res<()> {
                 tol: 1e-4,
                 seed: 0,
             };
+            let run = if what == "kmeans" { kmeans } else { kmeans_linfa };
             time_reps(reps, warmup, || {
-                let c = kmeans(&emb, &cfg, None)?;
+                let c = run(&emb, &cfg, None)?;
                 detail = format!("\"inertia\":{}", c.inertia);
                 Ok(())
             })?

@@ -1,16 +1,17 @@
-//! k-means through linfa-clustering, with the paper's protocol as the default.
+//! k-means with the paper's protocol as the default.
 //!
-//! The paper (Table 1) runs k-means with k = number of classes, one random sample of each class as the initial
-//! centres (so cluster `i` aligns with class `i`), `n_init = 1`, `max_iter = 3000` and scikit-learn's `tol = 1e-3`.
-//! scikit-learn stops when the summed squared centre shift is at most `tol · mean_j Var(X[:, j])`; linfa stops when
-//! the Euclidean norm of the shift is below its `tolerance`, so sgm passes linfa `sqrt(tol · mean variance)`,
-//! which is the same rule. The final labels are recomputed from the final centres (as scikit-learn does).
+//! The paper (Table 1) runs scikit-learn's k-means with k = number of classes, one random sample of each class as
+//! the initial centres (so cluster `i` aligns with class `i`), `n_init = 1`, `max_iter = 3000` and `tol = 1e-3`.
+//! [`kmeans`] runs scikit-learn's Lloyd loop (the `lloyd` module): it stops when the labels no longer change or the
+//! summed squared centre shift is at most `tol · mean_j Var(X[:, j])`, and the final labels are those of the final
+//! centres. [`kmeans_linfa`] runs linfa-clustering's variant from the same initialisations.
 
 use crate::error::{ClusterError, Result};
-use crate::kmeans_pp::{greedy_kmeans_plus_plus, sq_dist};
+use crate::kmeans_pp::greedy_kmeans_plus_plus;
+use crate::lloyd::{inertia, lloyd};
 use linfa::prelude::*;
 use linfa_clustering::{KMeans, KMeansInit};
-use ndarray::{Array1, Array2};
+use ndarray::Array2;
 use rand::seq::IndexedRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -85,8 +86,27 @@ pub struct Clustering {
     pub inertia: f64,
 }
 
-/// Runs k-means on `emb`. `labels` are required by [`KMeansInitMethod::PerClass`] and ignored otherwise.
+/// Runs k-means on `emb` with Lloyd's algorithm as scikit-learn's (the `lloyd` module). `labels` are required
+/// by [`KMeansInitMethod::PerClass`] and ignored otherwise.
 pub fn kmeans(emb: &Embeddings, cfg: &KMeansConfig, labels: Option<&[u32]>) -> Result<Clustering> {
+    fit(emb, cfg, labels, Engine::Lloyd)
+}
+
+/// The same as [`kmeans`] through linfa-clustering's `KMeans`, whose update counts the old centre as one more
+/// member of its cluster (m_k-means) and which stops when the Euclidean norm of the centre shift is below
+/// `sqrt(tol · mean variance)`. Kept as the benchmark's naive reference and a cross-check.
+pub fn kmeans_linfa(emb: &Embeddings, cfg: &KMeansConfig, labels: Option<&[u32]>) -> Result<Clustering> {
+    fit(emb, cfg, labels, Engine::Linfa)
+}
+
+/// Which Lloyd loop runs.
+#[derive(Clone, Copy)]
+enum Engine {
+    Lloyd,
+    Linfa,
+}
+
+fn fit(emb: &Embeddings, cfg: &KMeansConfig, labels: Option<&[u32]>, engine: Engine) -> Result<Clustering> {
     cfg.validate()?;
     let (n, d) = (emb.rows(), emb.dim());
     if cfg.k > n {
@@ -95,65 +115,63 @@ pub fn kmeans(emb: &Embeddings, cfg: &KMeansConfig, labels: Option<&[u32]>) -> R
     let x = Array2::from_shape_vec((n, d), emb.as_slice().iter().map(|&v| v as f64).collect())
         .expect("Embeddings guarantees rows × dim values");
     let mean_var = x.var_axis(ndarray::Axis(0), 0.0).mean().unwrap_or(0.0);
-    // A constant data set has zero variance; any positive tolerance then stops after the first update.
-    let tolerance = (cfg.tol * mean_var).sqrt().max(f64::MIN_POSITIVE);
-    let dataset = DatasetBase::from(x.clone());
 
-    let model = match cfg.init {
+    let inits: Vec<Array2<f64>> = match cfg.init {
         KMeansInitMethod::PerClass => {
             let labels = labels
                 .ok_or_else(|| ClusterError::InvalidParams("per-class initialisation needs the labels".into()))?;
-            fit_from(per_class_centres(&x, labels, cfg.k, cfg.seed)?, cfg, tolerance, &dataset)?
+            vec![per_class_centres(&x, labels, cfg.k, cfg.seed)?]
         }
         KMeansInitMethod::Given { ref centres } => {
-            let init = Array2::from_shape_vec((cfg.k, d), centres.clone()).map_err(|_| {
+            vec![Array2::from_shape_vec((cfg.k, d), centres.clone()).map_err(|_| {
                 ClusterError::Shape(format!("{} initial centre values for k = {} × dim {d}", centres.len(), cfg.k))
-            })?;
-            fit_from(init, cfg, tolerance, &dataset)?
+            })?]
         }
-        KMeansInitMethod::KMeansPlusPlus { n_runs } => {
-            // Each run draws its own greedy k-means++ centres (linfa's `n_runs` reuses one initialisation).
-            let mut best: Option<(f64, KMeans<f64, linfa_nn::distance::L2Dist>)> = None;
-            for run in 0..n_runs {
+        // Each run draws its own greedy k-means++ centres from its own stream (linfa's `n_runs` reuses one).
+        KMeansInitMethod::KMeansPlusPlus { n_runs } => (0..n_runs)
+            .map(|run| {
                 let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
                 rng.set_stream(run as u64);
-                let init = greedy_kmeans_plus_plus(&x, cfg.k, &mut rng);
-                let model = fit_from(init, cfg, tolerance, &dataset)?;
-                let inertia = inertia_of(&x, &model);
-                if best.as_ref().is_none_or(|b| inertia < b.0) {
-                    best = Some((inertia, model));
+                greedy_kmeans_plus_plus(&x, cfg.k, &mut rng)
+            })
+            .collect(),
+    };
+    let mut best: Option<Clustering> = None;
+    for init in inits {
+        let run = match engine {
+            Engine::Lloyd => {
+                let fit = lloyd(x.view(), init, cfg.max_iter, cfg.tol * mean_var);
+                tracing::debug!(n_iter = fit.n_iter, inertia = fit.inertia, "k-means run");
+                Clustering {
+                    assignments: fit.labels,
+                    centroids: fit.centres.iter().copied().collect(),
+                    inertia: fit.inertia,
                 }
             }
-            best.expect("n_runs ≥ 1 is validated").1
+            Engine::Linfa => linfa_run(&x, init, cfg, mean_var)?,
+        };
+        // The lowest inertia wins; the earlier run among equals, as scikit-learn.
+        if best.as_ref().is_none_or(|b| run.inertia < b.inertia) {
+            best = Some(run);
         }
-    };
-    let assignments: Vec<u32> = model.predict(&x).iter().map(|&c| c as u32).collect();
-    let inertia = inertia_of(&x, &model);
-    Ok(Clustering { assignments, centroids: model.centroids().iter().copied().collect(), inertia })
+    }
+    Ok(best.expect("at least one initialisation"))
 }
 
-/// Sum of squared distances of the points to their nearest centre.
-fn inertia_of(x: &Array2<f64>, model: &KMeans<f64, linfa_nn::distance::L2Dist>) -> f64 {
-    let centroids = model.centroids();
-    x.rows()
-        .into_iter()
-        .map(|row| centroids.rows().into_iter().map(|c| sq_dist(row, c)).fold(f64::INFINITY, f64::min))
-        .sum()
-}
-
-/// One run of Lloyd's algorithm from the given centres.
-fn fit_from(
-    init: Array2<f64>,
-    cfg: &KMeansConfig,
-    tolerance: f64,
-    dataset: &DatasetBase<Array2<f64>, Array1<()>>,
-) -> Result<KMeans<f64, linfa_nn::distance::L2Dist>> {
-    Ok(KMeans::params(cfg.k)
+/// One linfa-clustering run from the given centres.
+fn linfa_run(x: &Array2<f64>, init: Array2<f64>, cfg: &KMeansConfig, mean_var: f64) -> Result<Clustering> {
+    // A constant data set has zero variance; any positive tolerance then stops after the first update.
+    let tolerance = (cfg.tol * mean_var).sqrt().max(f64::MIN_POSITIVE);
+    let model = KMeans::params(cfg.k)
         .init_method(KMeansInit::Precomputed(init))
         .n_runs(1)
         .max_n_iterations(cfg.max_iter)
         .tolerance(tolerance)
-        .fit(dataset)?)
+        .fit(&DatasetBase::from(x.clone()))?;
+    let assignments: Vec<u32> = model.predict(x).iter().map(|&c| c as u32).collect();
+    let centres = model.centroids().as_standard_layout().into_owned();
+    let inertia = inertia(x.view(), &centres, &assignments);
+    Ok(Clustering { assignments, centroids: centres.iter().copied().collect(), inertia })
 }
 
 /// One random sample of each class, class `i` (in ascending label order) giving centre `i`.

@@ -4,17 +4,21 @@
 //! behind scikit-learn at k = 40 (inertia 3.80M against 2.55M on the same blobs). The greedy variant draws
 //! `2 + ⌊ln k⌋` candidates per centre and keeps the one that lowers the potential most.
 
-use ndarray::{Array2, ArrayView1};
+use crate::lloyd::{sq_dist, CHUNK};
+use ndarray::Array2;
 use rand::Rng;
+use rayon::prelude::*;
 
-/// Squared Euclidean distance.
-pub(crate) fn sq_dist(a: ArrayView1<f64>, b: ArrayView1<f64>) -> f64 {
-    a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum()
-}
-
-/// Squared Euclidean distance of two equal-length slices.
-fn sq_dist_slices(a: &[f64], b: &[f64]) -> f64 {
-    a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum()
+/// `out[i] = min(closest[i], ‖x_i − centre‖²)` over all points, in parallel chunks; returns `Σ out` summed in
+/// point order, so the result does not depend on the thread count.
+fn closer(data: &[f64], d: usize, centre: &[f64], closest: &[f64], out: &mut [f64]) -> f64 {
+    out.par_chunks_mut(CHUNK).zip(closest.par_chunks(CHUNK)).enumerate().for_each(|(chunk, (out, old))| {
+        for (o, (slot, &prev)) in out.iter_mut().zip(old).enumerate() {
+            let i = chunk * CHUNK + o;
+            *slot = prev.min(sq_dist(&data[i * d..(i + 1) * d], centre));
+        }
+    });
+    out.iter().sum()
 }
 
 /// `k` initial centres of `x` (`n × d`, `k ≤ n`) by greedy k-means++.
@@ -28,8 +32,8 @@ pub fn greedy_kmeans_plus_plus<R: Rng>(x: &Array2<f64>, k: usize, rng: &mut R) -
     let mut centres = Array2::zeros((k, d));
     let first = rng.random_range(0..n);
     centres.row_mut(0).assign(&x.row(first));
-    let mut closest: Vec<f64> = (0..n).map(|i| sq_dist_slices(row(i), row(first))).collect();
-    let mut potential: f64 = closest.iter().sum();
+    let mut closest = vec![0.0; n];
+    let mut potential = closer(data, d, row(first), &vec![f64::INFINITY; n], &mut closest);
     let mut cumulative = vec![0.0; n];
     let mut candidate = vec![0.0; n];
     let mut best_closest = vec![0.0; n];
@@ -43,12 +47,7 @@ pub fn greedy_kmeans_plus_plus<R: Rng>(x: &Array2<f64>, k: usize, rng: &mut R) -
         for _ in 0..trials {
             let target = rng.random::<f64>() * potential;
             let id = cumulative.partition_point(|&v| v < target).min(n - 1);
-            let centre = row(id);
-            let mut pot = 0.0;
-            for (i, (slot, &old)) in candidate.iter_mut().zip(&closest).enumerate() {
-                *slot = old.min(sq_dist_slices(row(i), centre));
-                pot += *slot;
-            }
+            let pot = closer(data, d, row(id), &closest, &mut candidate);
             if best.is_none_or(|b| pot < b.1) {
                 best = Some((id, pot));
                 std::mem::swap(&mut best_closest, &mut candidate);

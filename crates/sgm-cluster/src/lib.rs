@@ -1,8 +1,9 @@
 //! # sgm-cluster
 //!
-//! Clustering of sgm embeddings, on top of linfa: k-means with the paper's per-class initialisation (Table 1) or
-//! greedy k-means++ (several seeded runs, the best kept), and Gaussian mixtures fitted by EM in f64 with full,
-//! diagonal or spherical covariances (checked against scikit-learn in `tests/gmm_reference.rs`).
+//! Clustering of sgm embeddings: k-means with the paper's per-class initialisation (Table 1) or greedy k-means++
+//! (several seeded runs, the best kept), run by scikit-learn's Lloyd loop on blocked matrix products (linfa's
+//! k-means stays as [`kmeans_linfa`]), and Gaussian mixtures fitted by EM in f64 with full, diagonal or spherical
+//! covariances and linfa's Cholesky (both checked against scikit-learn in `tests/`).
 //!
 //! ## Tutorial
 //!
@@ -41,6 +42,7 @@ pub mod gmm;
 pub mod groups;
 pub mod kmeans;
 pub mod kmeans_pp;
+mod lloyd;
 pub mod subclasses;
 pub mod tsne;
 
@@ -48,7 +50,7 @@ pub use audit::{audit_labels, Suspect};
 pub use error::{ClusterError, Result};
 pub use gmm::{gmm, CovarianceType, Covariances, GaussianMixture, GmmConfig, GmmInit};
 pub use groups::{groups_with_medoids, Group};
-pub use kmeans::{kmeans, Clustering, KMeansConfig, KMeansInitMethod};
+pub use kmeans::{kmeans, kmeans_linfa, Clustering, KMeansConfig, KMeansInitMethod};
 pub use kmeans_pp::greedy_kmeans_plus_plus;
 pub use subclasses::{
     cluster_within_classes, relabel_contiguous, split_subclasses, subclasses_per_class, within_class_nmi, SplitMethod,
