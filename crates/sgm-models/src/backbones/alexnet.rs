@@ -63,11 +63,11 @@ impl AlexNet {
 
 impl Backbone for AlexNet {
     fn forward(&self, x: &Tensor, ctx: &mut ForwardCtx) -> Result<Tensor> {
-        let x = self.pool.forward(&relu(&self.convs[0].forward(x, ctx)?)?)?;
-        let x = self.pool.forward(&relu(&self.convs[1].forward(&x, ctx)?)?)?;
-        let x = relu(&self.convs[2].forward(&x, ctx)?)?;
-        let x = relu(&self.convs[3].forward(&x, ctx)?)?;
-        let x = self.pool.forward(&relu(&self.convs[4].forward(&x, ctx)?)?)?;
+        let x = self.pool.forward(&self.convs[0].forward_relu(x, ctx)?)?;
+        let x = self.pool.forward(&self.convs[1].forward_relu(&x, ctx)?)?;
+        let x = self.convs[2].forward_relu(&x, ctx)?;
+        let x = self.convs[3].forward_relu(&x, ctx)?;
+        let x = self.pool.forward(&self.convs[4].forward_relu(&x, ctx)?)?;
         let x = flatten(&adaptive_avg_pool2d(&x, 6, 6)?)?;
         let x = self.dropout.forward(&x, ctx)?;
         let x = relu(&self.fc1.forward(&x, ctx)?)?;

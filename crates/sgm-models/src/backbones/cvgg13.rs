@@ -76,7 +76,7 @@ impl Backbone for Cvgg13 {
         let mut x = x.clone();
         for layer in &self.layers {
             x = match layer {
-                Some(conv) => relu(&conv.forward(&x, ctx)?)?,
+                Some(conv) => conv.forward_relu(&x, ctx)?,
                 None => self.pool.forward(&x)?,
             };
         }

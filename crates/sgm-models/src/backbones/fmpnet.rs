@@ -69,13 +69,13 @@ impl FmpNet {
 
 impl Backbone for FmpNet {
     fn forward(&self, x: &Tensor, ctx: &mut ForwardCtx) -> Result<Tensor> {
-        let x = relu(&self.convs[0].forward(x, ctx)?)?;
+        let x = self.convs[0].forward_relu(x, ctx)?;
         let x = self.pool(&x, ctx)?;
-        let x = relu(&self.convs[1].forward(&x, ctx)?)?;
-        let x = relu(&self.convs[2].forward(&x, ctx)?)?;
+        let x = self.convs[1].forward_relu(&x, ctx)?;
+        let x = self.convs[2].forward_relu(&x, ctx)?;
         let x = self.pool(&x, ctx)?;
-        let x = relu(&self.convs[3].forward(&x, ctx)?)?;
-        let x = relu(&self.convs[4].forward(&x, ctx)?)?;
+        let x = self.convs[3].forward_relu(&x, ctx)?;
+        let x = self.convs[4].forward_relu(&x, ctx)?;
         let x = flatten(&self.pool(&x, ctx)?)?;
         let x = self.dropout.forward(&x, ctx)?;
         let x = relu(&self.fc1.forward(&x, ctx)?)?;

@@ -47,10 +47,10 @@ impl BasicBlock {
     }
 
     fn forward(&self, x: &Tensor, ctx: &mut ForwardCtx) -> Result<Tensor> {
-        let out = self.bn1.forward_relu(&self.conv1.forward(x, ctx)?, ctx.train)?;
-        let out = self.bn2.forward(&self.conv2.forward(&out, ctx)?, ctx.train)?;
+        let out = self.conv1.forward_bn(x, &self.bn1, true, ctx)?;
+        let out = self.conv2.forward_bn(&out, &self.bn2, false, ctx)?;
         let identity = match &self.downsample {
-            Some((conv, bn)) => bn.forward(&conv.forward(x, ctx)?, ctx.train)?,
+            Some((conv, bn)) => conv.forward_bn(x, bn, false, ctx)?,
             None => x.clone(),
         };
         relu(&(out + identity)?)
@@ -91,7 +91,7 @@ impl ResNet18 {
 
 impl Backbone for ResNet18 {
     fn forward(&self, x: &Tensor, ctx: &mut ForwardCtx) -> Result<Tensor> {
-        let x = self.bn1.forward_relu(&self.conv1.forward(x, ctx)?, ctx.train)?;
+        let x = self.conv1.forward_bn(x, &self.bn1, true, ctx)?;
         let mut x = self.pool.forward(&x)?;
         for block in &self.blocks {
             x = block.forward(&x, ctx)?;

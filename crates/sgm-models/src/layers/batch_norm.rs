@@ -87,6 +87,18 @@ impl Norm2d {
         }
     }
 
+    /// The evaluation-mode BatchNorm as a per-channel affine map, `(2, C)`: scales `γ/√(running_var + ε)`, then
+    /// shifts `β − running_mean · scale`, computed with tensor ops so that gradients reach γ and β (not the running statistics). `None` when
+    /// disabled.
+    pub(crate) fn eval_scale_shift(&self) -> Result<Option<Tensor>> {
+        let Some(bn) = &self.bn else { return Ok(None) };
+        let Some((gamma, beta)) = bn.weight_and_bias() else { return Ok(None) };
+        // The running statistics are state, not parameters: constants here, as in candle_nn's evaluation forward.
+        let scale = (gamma / (bn.running_var().detach() + bn.eps())?.sqrt()?)?;
+        let shift = (beta - (bn.running_mean().detach() * &scale)?)?;
+        Ok(Some(Tensor::stack(&[scale, shift], 0)?))
+    }
+
     fn check_train_input(&self, x: &Tensor, train: bool) -> Result<()> {
         // As PyTorch: batch statistics need more than one value per channel (the unbiased running variance would
         // divide by zero).

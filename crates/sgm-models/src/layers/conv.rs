@@ -3,8 +3,8 @@
 use candle_core::{Module, Tensor};
 use candle_nn::{Init, VarBuilder};
 
-use super::im2col_conv::conv2d;
-use super::ForwardCtx;
+use super::im2col_conv::{conv2d, conv2d_affine, conv2d_bias_relu, fast as fast_kernels};
+use super::{ForwardCtx, Norm2d};
 use crate::error::Result;
 use crate::seeded::KAIMING_NORMAL_FAN_OUT;
 
@@ -44,6 +44,37 @@ impl Conv {
     /// Convolves `x` (N, C, H, W) and counts its FLOPs in `ctx`.
     pub fn forward(&self, x: &Tensor, ctx: &mut ForwardCtx) -> Result<Tensor> {
         let y = conv2d(x, &self.weight, self.bias.as_ref(), self.stride, self.padding)?;
+        self.count(y, ctx)
+    }
+
+    /// `relu(self.forward(x))`; on the CPU the ReLU is applied as the convolution writes its output.
+    pub fn forward_relu(&self, x: &Tensor, ctx: &mut ForwardCtx) -> Result<Tensor> {
+        let y = match &self.bias {
+            Some(b) => conv2d_bias_relu(x, &self.weight, b, self.stride, self.padding)?,
+            None => super::relu(&conv2d(x, &self.weight, None, self.stride, self.padding)?)?,
+        };
+        self.count(y, ctx)
+    }
+
+    /// `bn(self.forward(x))`, then ReLU when `relu`. In evaluation mode the BatchNorm is a per-channel affine map
+    /// (running statistics), which the CPU kernels apply, with the ReLU, as the convolution writes its output:
+    /// no separate pass. In training mode it is `bn.forward(_relu)` on the convolution's output.
+    pub fn forward_bn(&self, x: &Tensor, bn: &Norm2d, relu: bool, ctx: &mut ForwardCtx) -> Result<Tensor> {
+        if !ctx.train && self.bias.is_none() && fast_kernels(x) {
+            if let Some(scale_shift) = bn.eval_scale_shift()? {
+                let y = conv2d_affine(x, &self.weight, &scale_shift, self.stride, self.padding, relu)?;
+                return self.count(y, ctx);
+            }
+        }
+        let y = self.forward(x, ctx)?;
+        if relu {
+            bn.forward_relu(&y, ctx.train)
+        } else {
+            bn.forward(&y, ctx.train)
+        }
+    }
+
+    fn count(&self, y: Tensor, ctx: &mut ForwardCtx) -> Result<Tensor> {
         let (n, _, oh, ow) = y.dims4()?;
         ctx.flops += 2 * (n * self.out_channels * oh * ow * self.in_channels * self.kernel * self.kernel) as u64;
         Ok(y)

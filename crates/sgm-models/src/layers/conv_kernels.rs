@@ -203,14 +203,55 @@ unsafe fn matmul<T: Float>(
     )
 }
 
-/// `conv2d(x, w) (+ bias)` as `(n, o, oh, ow)`, row-major.
-pub(crate) fn forward<T: Float>(x: &[T], w: &[T], bias: Option<&[T]>, d: &Dims) -> Vec<T> {
+/// What happens to each output value of channel `c` as it is written: `v·scale[c] + shift[c]`, then `max(·, 0)`
+/// when `relu`. A bias is a shift; an evaluation-mode BatchNorm is a scale and a shift.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Epilogue<'a, T> {
+    pub scale: Option<&'a [T]>,
+    pub shift: Option<&'a [T]>,
+    pub relu: bool,
+}
+
+impl<T: Float> Epilogue<'_, T> {
+    /// Plain output: no scale, no shift, no ReLU.
+    pub(crate) fn none() -> Self {
+        Epilogue { scale: None, shift: None, relu: false }
+    }
+
+    fn is_identity(&self) -> bool {
+        self.scale.is_none() && self.shift.is_none() && !self.relu
+    }
+
+    /// Writes channel `c`'s values: `dst = f(src)`, or `dst = f(dst)` in place when `src` is `None`.
+    fn apply(&self, c: usize, dst: &mut [T], src: Option<&[T]>) {
+        let (scale, shift) = (self.scale.map_or(T::one(), |s| s[c]), self.shift.map_or(T::zero(), |t| t[c]));
+        let relu = self.relu;
+        let f = move |v: T| {
+            let v = v * scale + shift;
+            if relu && v < T::zero() {
+                T::zero()
+            } else {
+                v
+            }
+        };
+        match src {
+            Some(src) => dst.iter_mut().zip(src).for_each(|(d, &v)| *d = f(v)),
+            None => dst.iter_mut().for_each(|d| *d = f(*d)),
+        }
+    }
+}
+
+/// `conv2d(x, w)` followed by `epilogue`, as `(n, o, oh, ow)`, row-major. The epilogue is applied while the
+/// chunk's product is scattered into the output (or in one pass over a single image's output), so a bias, an
+/// evaluation BatchNorm and a ReLU cost no extra pass over memory.
+pub(crate) fn forward<T: Float>(x: &[T], w: &[T], epilogue: &Epilogue<T>, d: &Dims) -> Vec<T> {
     let (l, kk, o) = (d.l(), d.kk(), d.o);
     let chunk = d.chunk();
     let img = d.c * d.h * d.w;
     let mut y = vec![T::zero(); d.n * o * l];
     let mut cols = vec![T::zero(); kk * chunk * l];
     let mut tmp = if chunk > 1 { vec![T::zero(); o * chunk * l] } else { Vec::new() };
+    let identity = epilogue.is_identity();
     let mut start = 0;
     while start < d.n {
         let nb = chunk.min(d.n - start);
@@ -220,22 +261,22 @@ pub(crate) fn forward<T: Float>(x: &[T], w: &[T], bias: Option<&[T]>, d: &Dims) 
         // SAFETY: w is (o × kk), cols (kk × ld) and out (o × ld), all row-major and distinct.
         unsafe { matmul((o, ld, kk), (out.as_mut_ptr(), ld, 1), false, (w.as_ptr(), kk, 1), (cols.as_ptr(), ld, 1)) };
         if nb > 1 {
-            // (o, nb·l) → (nb, o, l)
+            // (o, nb·l) → (nb, o, l), through the epilogue.
             let block = &mut y[start * o * l..][..nb * o * l];
             block.par_chunks_mut(o * l).enumerate().for_each(|(b, yb)| {
                 for (oc, row) in yb.chunks_mut(l).enumerate() {
-                    row.copy_from_slice(&tmp[oc * ld + b * l..][..l]);
+                    let src = &tmp[oc * ld + b * l..][..l];
+                    if identity {
+                        row.copy_from_slice(src);
+                    } else {
+                        epilogue.apply(oc, row, Some(src));
+                    }
                 }
             });
+        } else if !identity {
+            out.par_chunks_mut(l).enumerate().for_each(|(oc, row)| epilogue.apply(oc, row, None));
         }
         start += nb;
-    }
-    if let Some(bias) = bias {
-        y.par_chunks_mut(o * l).for_each(|yb| {
-            for (row, &bv) in yb.chunks_mut(l).zip(bias) {
-                row.iter_mut().for_each(|v| *v += bv);
-            }
-        });
     }
     y
 }

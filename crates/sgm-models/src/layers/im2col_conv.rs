@@ -10,7 +10,7 @@
 use candle_core::{CpuStorage, CustomOp2, CustomOp3, Layout, Shape, Storage, Tensor};
 
 use super::conv_kernels::Geometry;
-use super::conv_kernels::{self, Dims, Float};
+use super::conv_kernels::{self, Dims, Epilogue, Float};
 use crate::error::Result;
 
 fn slice<'a, T>(data: &'a [T], layout: &Layout) -> candle_core::Result<&'a [T]> {
@@ -32,15 +32,44 @@ fn dims(geometry: Geometry, x: &Layout, w: &Layout) -> candle_core::Result<Dims>
     Ok(Dims::new((n, c, h, wd), o, geometry))
 }
 
+/// What the op does after the product, with its per-channel parameters (the op's third input, if any).
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Tail {
+    /// Nothing (two inputs).
+    None,
+    /// `+ bias`, the third input `(o)`.
+    Bias,
+    /// `+ bias` then ReLU, the third input `(o)`.
+    BiasRelu,
+    /// `· scale + shift` (then ReLU when `relu`), the third input `(2, o)`: scales, then shifts.
+    Affine { relu: bool },
+}
+
 fn forward_typed<T: Float>(
     geometry: Geometry,
     (x, lx): (&[T], &Layout),
     (w, lw): (&[T], &Layout),
-    b: Option<(&[T], &Layout)>,
+    p: Option<(&[T], &Layout)>,
+    tail: Tail,
 ) -> candle_core::Result<(Vec<T>, Shape)> {
     let d = dims(geometry, lx, lw)?;
-    let bias = b.map(|(b, lb)| slice(b, lb)).transpose()?;
-    let y = conv_kernels::forward(slice(x, lx)?, slice(w, lw)?, bias, &d);
+    let p = p.map(|(p, lp)| slice(p, lp)).transpose()?;
+    let expected = match tail {
+        Tail::None => 0,
+        Tail::Bias | Tail::BiasRelu => d.o,
+        Tail::Affine { .. } => 2 * d.o,
+    };
+    if p.map_or(0, |p| p.len()) != expected {
+        candle_core::bail!("sgm conv2d: {} per-channel values for {} filters ({tail:?})", p.map_or(0, |p| p.len()), d.o)
+    }
+    let epilogue = match (tail, p) {
+        (Tail::Bias | Tail::BiasRelu, Some(b)) => {
+            Epilogue { scale: None, shift: Some(b), relu: tail == Tail::BiasRelu }
+        }
+        (Tail::Affine { relu }, Some(st)) => Epilogue { scale: Some(&st[..d.o]), shift: Some(&st[d.o..]), relu },
+        _ => Epilogue::none(),
+    };
+    let y = conv_kernels::forward(slice(x, lx)?, slice(w, lw)?, &epilogue, &d);
     Ok((y, Shape::from((d.n, d.o, d.oh, d.ow))))
 }
 
@@ -48,22 +77,23 @@ fn forward_cpu(
     geometry: Geometry,
     x: (&CpuStorage, &Layout),
     w: (&CpuStorage, &Layout),
-    b: Option<(&CpuStorage, &Layout)>,
+    p: Option<(&CpuStorage, &Layout)>,
+    tail: Tail,
 ) -> candle_core::Result<(CpuStorage, Shape)> {
-    match (x.0, w.0, b.map(|b| b.0)) {
+    match (x.0, w.0, p.map(|p| p.0)) {
         (CpuStorage::F32(xs), CpuStorage::F32(ws), None) => {
-            forward_typed(geometry, (xs, x.1), (ws, w.1), None).map(|(v, s)| (CpuStorage::F32(v), s))
+            forward_typed(geometry, (xs, x.1), (ws, w.1), None, tail).map(|(v, s)| (CpuStorage::F32(v), s))
         }
-        (CpuStorage::F32(xs), CpuStorage::F32(ws), Some(CpuStorage::F32(bs))) => {
-            let b = Some((bs.as_slice(), b.unwrap().1));
-            forward_typed(geometry, (xs, x.1), (ws, w.1), b).map(|(v, s)| (CpuStorage::F32(v), s))
+        (CpuStorage::F32(xs), CpuStorage::F32(ws), Some(CpuStorage::F32(ps))) => {
+            let p = p.map(|p| (ps.as_slice(), p.1));
+            forward_typed(geometry, (xs, x.1), (ws, w.1), p, tail).map(|(v, s)| (CpuStorage::F32(v), s))
         }
         (CpuStorage::F64(xs), CpuStorage::F64(ws), None) => {
-            forward_typed(geometry, (xs, x.1), (ws, w.1), None).map(|(v, s)| (CpuStorage::F64(v), s))
+            forward_typed(geometry, (xs, x.1), (ws, w.1), None, tail).map(|(v, s)| (CpuStorage::F64(v), s))
         }
-        (CpuStorage::F64(xs), CpuStorage::F64(ws), Some(CpuStorage::F64(bs))) => {
-            let b = Some((bs.as_slice(), b.unwrap().1));
-            forward_typed(geometry, (xs, x.1), (ws, w.1), b).map(|(v, s)| (CpuStorage::F64(v), s))
+        (CpuStorage::F64(xs), CpuStorage::F64(ws), Some(CpuStorage::F64(ps))) => {
+            let p = p.map(|p| (ps.as_slice(), p.1));
+            forward_typed(geometry, (xs, x.1), (ws, w.1), p, tail).map(|(v, s)| (CpuStorage::F64(v), s))
         }
         _ => candle_core::bail!("sgm conv2d supports f32 and f64 with matching dtypes"),
     }
@@ -127,7 +157,7 @@ impl CustomOp2 for ConvOp {
         s2: &CpuStorage,
         l2: &Layout,
     ) -> candle_core::Result<(CpuStorage, Shape)> {
-        forward_cpu(self.0, (s1, l1), (s2, l2), None)
+        forward_cpu(self.0, (s1, l1), (s2, l2), None, Tail::None)
     }
 
     fn bwd(
@@ -142,12 +172,17 @@ impl CustomOp2 for ConvOp {
     }
 }
 
-/// The convolution op with bias.
-struct ConvBiasOp(Geometry);
+/// The convolution with a per-channel tail: bias, bias + ReLU, or scale + shift (+ ReLU).
+struct ConvTailOp(Geometry, Tail);
 
-impl CustomOp3 for ConvBiasOp {
+impl CustomOp3 for ConvTailOp {
     fn name(&self) -> &'static str {
-        "sgm-conv2d-bias"
+        match self.1 {
+            Tail::None | Tail::Bias => "sgm-conv2d-bias",
+            Tail::BiasRelu => "sgm-conv2d-bias-relu",
+            Tail::Affine { relu: false } => "sgm-conv2d-affine",
+            Tail::Affine { relu: true } => "sgm-conv2d-affine-relu",
+        }
     }
 
     fn cpu_fwd(
@@ -159,30 +194,89 @@ impl CustomOp3 for ConvBiasOp {
         s3: &CpuStorage,
         l3: &Layout,
     ) -> candle_core::Result<(CpuStorage, Shape)> {
-        forward_cpu(self.0, (s1, l1), (s2, l2), Some((s3, l3)))
+        forward_cpu(self.0, (s1, l1), (s2, l2), Some((s3, l3)), self.1)
     }
 
     fn bwd(
         &self,
         x: &Tensor,
         w: &Tensor,
-        _b: &Tensor,
-        _res: &Tensor,
+        p: &Tensor,
+        res: &Tensor,
         grad: &Tensor,
     ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
-        let (gx, gw, gb) = conv_backward(self.0, x, w, grad, true)?;
-        Ok((Some(gx), Some(gw), gb))
+        let geometry = self.0;
+        // The gradient at the product's output: through the ReLU (zero where the output was clipped), then the scale.
+        let relu = matches!(self.1, Tail::BiasRelu | Tail::Affine { relu: true });
+        let g = if relu { (grad * res.gt(0.0)?.to_dtype(grad.dtype())?)? } else { grad.clone() };
+        match self.1 {
+            Tail::None | Tail::Bias | Tail::BiasRelu => {
+                let (gx, gw, gb) = conv_backward(geometry, x, w, &g, true)?;
+                Ok((Some(gx), Some(gw), gb))
+            }
+            Tail::Affine { .. } => {
+                let o = w.dim(0)?;
+                let scale = p.get(0)?.reshape((1, o, 1, 1))?;
+                let (gx, gw, _) = conv_backward(geometry, x, w, &g.broadcast_mul(&scale)?, false)?;
+                // d/dscale needs the product itself: recompute it (this path runs only when an evaluation-mode
+                // forward is differentiated, which training never does).
+                let z = x.apply_op2(w, ConvOp(geometry))?;
+                let dscale = (&g * z)?.sum((0, 2, 3))?;
+                let dshift = g.sum((0, 2, 3))?;
+                Ok((Some(gx), Some(gw), Some(Tensor::stack(&[dscale, dshift], 0)?)))
+            }
+        }
     }
+}
+
+/// Whether the op runs on sgm's kernels: CPU tensors, unless the candle reference ops were asked for.
+pub(crate) fn fast(x: &Tensor) -> bool {
+    x.device().is_cpu() && !super::candle_kernels()
 }
 
 /// `conv2d(x, w) + b` (dilation 1, one group) with the fast kernels on the CPU; candle's ops elsewhere.
 pub(crate) fn conv2d(x: &Tensor, w: &Tensor, b: Option<&Tensor>, stride: usize, padding: usize) -> Result<Tensor> {
     let geometry = Geometry { kernel: w.dim(2)?, stride, padding };
-    match (x.device().is_cpu() && !super::candle_kernels(), b) {
+    match (fast(x), b) {
         (true, None) => Ok(x.contiguous()?.apply_op2(&w.contiguous()?, ConvOp(geometry))?),
-        (true, Some(b)) => Ok(x.contiguous()?.apply_op3(&w.contiguous()?, &b.contiguous()?, ConvBiasOp(geometry))?),
+        (true, Some(b)) => {
+            Ok(x.contiguous()?.apply_op3(&w.contiguous()?, &b.contiguous()?, ConvTailOp(geometry, Tail::Bias))?)
+        }
         (false, None) => Ok(x.conv2d(w, padding, stride, 1, 1)?),
         (false, Some(b)) => Ok(x.conv2d(w, padding, stride, 1, 1)?.broadcast_add(&b.reshape((1, (), 1, 1))?)?),
+    }
+}
+
+/// `relu(conv2d(x, w) + b)`, the ReLU applied as the output is written on the CPU.
+pub(crate) fn conv2d_bias_relu(x: &Tensor, w: &Tensor, b: &Tensor, stride: usize, padding: usize) -> Result<Tensor> {
+    let geometry = Geometry { kernel: w.dim(2)?, stride, padding };
+    if fast(x) {
+        Ok(x.contiguous()?.apply_op3(&w.contiguous()?, &b.contiguous()?, ConvTailOp(geometry, Tail::BiasRelu))?)
+    } else {
+        Ok(conv2d(x, w, Some(b), stride, padding)?.relu()?)
+    }
+}
+
+/// `conv2d(x, w) · scale + shift` per output channel (then ReLU when `relu`), `scale_shift` being `(2, o)`: an
+/// evaluation-mode BatchNorm folded into the convolution's output pass on the CPU.
+pub(crate) fn conv2d_affine(
+    x: &Tensor,
+    w: &Tensor,
+    scale_shift: &Tensor,
+    stride: usize,
+    padding: usize,
+    relu: bool,
+) -> Result<Tensor> {
+    let geometry = Geometry { kernel: w.dim(2)?, stride, padding };
+    if fast(x) {
+        let op = ConvTailOp(geometry, Tail::Affine { relu });
+        Ok(x.contiguous()?.apply_op3(&w.contiguous()?, &scale_shift.contiguous()?, op)?)
+    } else {
+        let o = w.dim(0)?;
+        let y = conv2d(x, w, None, stride, padding)?
+            .broadcast_mul(&scale_shift.get(0)?.reshape((1, o, 1, 1))?)?
+            .broadcast_add(&scale_shift.get(1)?.reshape((1, o, 1, 1))?)?;
+        Ok(if relu { y.relu()? } else { y })
     }
 }
 
@@ -319,6 +413,61 @@ mod tests {
                 let tol = if name == "x" { 1e-5 } else { 2e-4 };
                 let d = rel(a, r);
                 assert!(d < tol, "case {case} grad {name} n{n} c{c} {h}x{w} o{o} k{k} s{s} p{p}: {d}");
+            }
+        }
+    }
+
+    #[test]
+    fn fused_tails_match_candle_ops_forward_and_backward() {
+        // Several image chunks (small maps) and one image per chunk (large maps); values on both sides of zero so
+        // that the ReLU clips some outputs.
+        for (n, c, h, o, k, s, p) in [(5, 3, 7, 4, 3, 1, 1), (2, 2, 40, 3, 3, 2, 1), (3, 4, 9, 5, 1, 1, 0)] {
+            let x = randomish(&[n, c, h, h], 11);
+            let wt = randomish(&[o, c, k, k], 12);
+            let b = randomish(&[o], 13);
+            let st = randomish(&[2, o], 14);
+            let plain = x.as_tensor().conv2d(wt.as_tensor(), p, s, 1, 1).unwrap();
+            let per_channel = |t: &Tensor| t.reshape((1, o, 1, 1)).unwrap();
+            let biased = plain.broadcast_add(&per_channel(b.as_tensor())).unwrap();
+            let affine = plain
+                .broadcast_mul(&per_channel(&st.as_tensor().get(0).unwrap()))
+                .unwrap()
+                .broadcast_add(&per_channel(&st.as_tensor().get(1).unwrap()))
+                .unwrap();
+            let cases: [(&str, Tensor, Tensor, &Var); 3] = [
+                (
+                    "bias+relu",
+                    conv2d_bias_relu(x.as_tensor(), wt.as_tensor(), b.as_tensor(), s, p).unwrap(),
+                    biased.relu().unwrap(),
+                    &b,
+                ),
+                (
+                    "affine",
+                    conv2d_affine(x.as_tensor(), wt.as_tensor(), st.as_tensor(), s, p, false).unwrap(),
+                    affine.clone(),
+                    &st,
+                ),
+                (
+                    "affine+relu",
+                    conv2d_affine(x.as_tensor(), wt.as_tensor(), st.as_tensor(), s, p, true).unwrap(),
+                    affine.relu().unwrap(),
+                    &st,
+                ),
+            ];
+            for (name, ours, theirs, params) in cases {
+                assert!(max_abs_diff(&ours, &theirs) < 1e-12, "{name} forward n{n} {h}² k{k} s{s}");
+                let clipped = theirs.le(0.0).unwrap().to_dtype(DType::F64).unwrap().mean_all().unwrap();
+                assert!(
+                    !name.ends_with("relu") || clipped.to_scalar::<f64>().unwrap() > 0.1,
+                    "{name}: nothing clipped"
+                );
+                let weights = randomish(ours.dims(), 15);
+                let g1 = (&ours * weights.as_tensor()).unwrap().sum_all().unwrap().backward().unwrap();
+                let g2 = (&theirs * weights.as_tensor()).unwrap().sum_all().unwrap().backward().unwrap();
+                for (what, v) in [("x", &x), ("w", &wt), ("params", params)] {
+                    let d = max_abs_diff(g1.get(v).unwrap(), g2.get(v).unwrap());
+                    assert!(d < 1e-10, "{name} gradient of {what} n{n} {h}² k{k} s{s}: {d}");
+                }
             }
         }
     }
