@@ -20,7 +20,9 @@
 //! t = time.time(); TSNE(2, perplexity=30, init="pca", random_state=0).fit_transform(X[:4000]); print("tsne", time.time() - t)
 //! ```
 
-use sgm_cluster::{gmm, kmeans, tsne_2d, CovarianceType, GmmConfig, KMeansConfig, KMeansInitMethod, TsneConfig};
+use sgm_cluster::{
+    gmm, kmeans, kmeans_linfa, tsne_2d, CovarianceType, GmmConfig, KMeansConfig, KMeansInitMethod, TsneConfig,
+};
 use sgm_core::Embeddings;
 use std::time::Instant;
 
@@ -41,6 +43,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         KMeansConfig { k, init: KMeansInitMethod::KMeansPlusPlus { n_runs: 3 }, max_iter: 300, tol: 1e-4, seed: 0 };
     let c = kmeans(&emb, &km, None)?;
     println!("kmeans n_init 3: {:.2} s, inertia {:.1}", t.elapsed().as_secs_f64(), c.inertia);
+    let t = Instant::now();
+    let c = kmeans_linfa(&emb, &km, None)?;
+    println!("kmeans_linfa n_init 3: {:.2} s, inertia {:.1}", t.elapsed().as_secs_f64(), c.inertia);
     for cov in [CovarianceType::Diagonal, CovarianceType::Full] {
         let t = Instant::now();
         let g = gmm(&emb, &GmmConfig::new(k, cov, 0))?;

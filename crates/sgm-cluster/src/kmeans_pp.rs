@@ -9,16 +9,26 @@ use ndarray::Array2;
 use rand::Rng;
 use rayon::prelude::*;
 
-/// `out[i] = min(closest[i], ‖x_i − centre‖²)` over all points, in parallel chunks; returns `Σ out` summed in
-/// point order, so the result does not depend on the thread count.
-fn closer(data: &[f64], d: usize, centre: &[f64], closest: &[f64], out: &mut [f64]) -> f64 {
-    out.par_chunks_mut(CHUNK).zip(closest.par_chunks(CHUNK)).enumerate().for_each(|(chunk, (out, old))| {
-        for (o, (slot, &prev)) in out.iter_mut().zip(old).enumerate() {
+/// For every candidate centre `t`: `out[i·T + t] = min(closest[i], ‖x_i − centre_t‖²)`, all candidates in one
+/// pass over the points (each point is read once, not once per candidate: the pass is bound by memory), in
+/// parallel chunks. Returns each candidate's potential `Σ_i out[i·T + t]`, summed in point order so that the
+/// result does not depend on the thread count.
+fn closer(data: &[f64], d: usize, centres: &[&[f64]], closest: &[f64], out: &mut [f64]) -> Vec<f64> {
+    let t = centres.len();
+    out.par_chunks_mut(CHUNK * t).zip(closest.par_chunks(CHUNK)).enumerate().for_each(|(chunk, (out, old))| {
+        for (o, (slots, &prev)) in out.chunks_mut(t).zip(old).enumerate() {
             let i = chunk * CHUNK + o;
-            *slot = prev.min(sq_dist(&data[i * d..(i + 1) * d], centre));
+            let point = &data[i * d..(i + 1) * d];
+            for (slot, centre) in slots.iter_mut().zip(centres) {
+                *slot = prev.min(sq_dist(point, centre));
+            }
         }
     });
-    out.iter().sum()
+    let mut pots = vec![0.0; t];
+    for slots in out.chunks(t) {
+        pots.iter_mut().zip(slots).for_each(|(p, &v)| *p += v);
+    }
+    pots
 }
 
 /// `k` initial centres of `x` (`n × d`, `k ≤ n`) by greedy k-means++.
@@ -33,30 +43,29 @@ pub fn greedy_kmeans_plus_plus<R: Rng>(x: &Array2<f64>, k: usize, rng: &mut R) -
     let first = rng.random_range(0..n);
     centres.row_mut(0).assign(&x.row(first));
     let mut closest = vec![0.0; n];
-    let mut potential = closer(data, d, row(first), &vec![f64::INFINITY; n], &mut closest);
+    let mut potential = closer(data, d, &[row(first)], &vec![f64::INFINITY; n], &mut closest)[0];
     let mut cumulative = vec![0.0; n];
-    let mut candidate = vec![0.0; n];
-    let mut best_closest = vec![0.0; n];
+    let mut candidates = vec![0.0; n * trials];
     for c in 1..k {
         let mut acc = 0.0;
         for (cum, &dd) in cumulative.iter_mut().zip(&closest) {
             acc += dd;
             *cum = acc;
         }
-        let mut best: Option<(usize, f64)> = None;
-        for _ in 0..trials {
-            let target = rng.random::<f64>() * potential;
-            let id = cumulative.partition_point(|&v| v < target).min(n - 1);
-            let pot = closer(data, d, row(id), &closest, &mut candidate);
-            if best.is_none_or(|b| pot < b.1) {
-                best = Some((id, pot));
-                std::mem::swap(&mut best_closest, &mut candidate);
-            }
-        }
-        let (id, pot) = best.expect("at least two trials");
-        centres.row_mut(c).assign(&x.row(id));
-        std::mem::swap(&mut closest, &mut best_closest);
-        potential = pot;
+        // The draws depend only on the potential, so all candidates are drawn first, then scored in one pass.
+        let ids: Vec<usize> = (0..trials)
+            .map(|_| {
+                let target = rng.random::<f64>() * potential;
+                cumulative.partition_point(|&v| v < target).min(n - 1)
+            })
+            .collect();
+        let rows: Vec<&[f64]> = ids.iter().map(|&id| row(id)).collect();
+        let pots = closer(data, d, &rows, &closest, &mut candidates);
+        // The lowest potential; the earliest candidate among equals.
+        let best = (1..trials).fold(0, |b, t| if pots[t] < pots[b] { t } else { b });
+        centres.row_mut(c).assign(&x.row(ids[best]));
+        closest.iter_mut().zip(candidates.chunks(trials)).for_each(|(c, slots)| *c = slots[best]);
+        potential = pots[best];
     }
     centres
 }
