@@ -447,25 +447,11 @@ fn settings(a: &ReproduceArgs, plan: &Plan, splits: &Splits, started: Instant) -
     }
 }
 
-/// The sgm version, with the git commit of the checkout it was built from when that checkout is still there
-/// (and `+dirty` when it has uncommitted changes).
+/// The sgm version, with the git commit this binary was built from (recorded by `build.rs`; `+dirty` when the
+/// tracked files had uncommitted changes) when it was built in a git checkout.
 pub fn version() -> String {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let git = |args: &[&str]| {
-        std::process::Command::new("git")
-            .arg("-C")
-            .arg(src)
-            .args(args)
-            .output()
-            .ok()
-            .filter(|o| o.status.success())
-            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-    };
-    match git(&["rev-parse", "--short=12", "HEAD"]) {
-        Some(c) if !c.is_empty() => {
-            let dirty = git(&["status", "--porcelain", "--untracked-files=no"]).is_some_and(|s| !s.is_empty());
-            format!("{} (commit {c}{})", env!("CARGO_PKG_VERSION"), if dirty { "+dirty" } else { "" })
-        }
-        _ => env!("CARGO_PKG_VERSION").to_string(),
+    match option_env!("SGM_GIT_COMMIT") {
+        Some(commit) => format!("{} (commit {commit})", env!("CARGO_PKG_VERSION")),
+        None => env!("CARGO_PKG_VERSION").to_string(),
     }
 }
