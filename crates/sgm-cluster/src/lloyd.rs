@@ -102,17 +102,8 @@ fn relocate_empty_clusters(x: ArrayView2<f64>, old_centres: &Array2<f64>, labels
     if empty.is_empty() {
         return;
     }
-    let data = x.as_slice().expect("lloyd works on standard-layout data");
-    let d = x.ncols();
-    let centres = old_centres.as_slice().expect("standard layout");
-    let mut far: Vec<(f64, usize)> = labels
-        .iter()
-        .enumerate()
-        .map(|(i, &l)| {
-            let l = l as usize;
-            (sq_dist(&data[i * d..(i + 1) * d], &centres[l * d..(l + 1) * d]), i)
-        })
-        .collect();
+    let mut far: Vec<(f64, usize)> =
+        label_distances(x, old_centres, labels).into_iter().enumerate().map(|(i, dist)| (dist, i)).collect();
     // Farthest first; the lower index first among equals, so the choice does not depend on the sort.
     far.sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
     for (&new_cluster, &(_, point)) in empty.iter().zip(&far) {
@@ -163,26 +154,24 @@ pub(crate) fn lloyd(x: ArrayView2<f64>, init: Array2<f64>, max_iter: u64, tol: f
     LloydFit { centres, labels, inertia, n_iter }
 }
 
-/// Sum of squared distances of the points to their assigned centres, summed in chunk order.
-pub(crate) fn inertia(x: ArrayView2<f64>, centres: &Array2<f64>, labels: &[u32]) -> f64 {
+/// Squared distance of every point to its assigned centre, computed in parallel chunks.
+fn label_distances(x: ArrayView2<f64>, centres: &Array2<f64>, labels: &[u32]) -> Vec<f64> {
     let data = x.as_slice().expect("lloyd works on standard-layout data");
     let cs = centres.as_slice().expect("standard layout");
     let d = x.ncols();
-    let partial: Vec<f64> = labels
-        .par_chunks(CHUNK)
-        .enumerate()
-        .map(|(chunk, ls)| {
-            ls.iter()
-                .enumerate()
-                .map(|(o, &l)| {
-                    let i = chunk * CHUNK + o;
-                    let l = l as usize;
-                    sq_dist(&data[i * d..(i + 1) * d], &cs[l * d..(l + 1) * d])
-                })
-                .sum::<f64>()
-        })
-        .collect();
-    partial.iter().sum()
+    let mut out = vec![0.0; labels.len()];
+    out.par_chunks_mut(CHUNK).zip(labels.par_chunks(CHUNK)).enumerate().for_each(|(chunk, (out, ls))| {
+        for (o, (slot, &l)) in out.iter_mut().zip(ls).enumerate() {
+            let (i, l) = (chunk * CHUNK + o, l as usize);
+            *slot = sq_dist(&data[i * d..(i + 1) * d], &cs[l * d..(l + 1) * d]);
+        }
+    });
+    out
+}
+
+/// Sum of squared distances of the points to their assigned centres, summed in point order.
+pub(crate) fn inertia(x: ArrayView2<f64>, centres: &Array2<f64>, labels: &[u32]) -> f64 {
+    label_distances(x, centres, labels).iter().sum()
 }
 
 #[cfg(test)]

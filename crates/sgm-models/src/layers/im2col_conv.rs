@@ -211,7 +211,7 @@ impl CustomOp3 for ConvTailOp {
         let g = if relu { (grad * res.gt(0.0)?.to_dtype(grad.dtype())?)? } else { grad.clone() };
         match self.1 {
             Tail::None | Tail::Bias | Tail::BiasRelu => {
-                let (gx, gw, gb) = conv_backward(geometry, x, w, &g, true)?;
+                let (gx, gw, gb) = conv_backward(geometry, x, w, &g, self.1 != Tail::None)?;
                 Ok((Some(gx), Some(gw), gb))
             }
             Tail::Affine { .. } => {
