@@ -224,3 +224,132 @@ fn the_binary_reads_hf_hub_cache_and_hf_hub_offline() {
     assert_eq!(missing.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("offline mode") && stderr.contains("other.safetensors"), "{stderr}");
 }
+
+/// timm's `resnet18.tv_in1k` in a hub cache, with a formula-filled torchvision-layout file standing in for ImageNet's
+/// weights (which cannot be fetched in tests): `refs/main`, `snapshots/<commit>/model.safetensors` linked to
+/// `blobs/<sha256>`.
+fn timm_cache(dir: &Path, kind: BackboneKind) -> (PathBuf, String) {
+    let file = sgm_models::pretrained::formula_state_dict(kind, 1000, &candle_core::Device::Cpu).unwrap();
+    let path = dir.join("tv.safetensors");
+    let map: std::collections::HashMap<String, candle_core::Tensor> = file.into_iter().collect();
+    candle_core::safetensors::save(&map, &path).unwrap();
+    let cache = dir.join("hub");
+    let repo = cache.join("models--timm--resnet18.tv_in1k");
+    for sub in ["blobs", "refs", &format!("snapshots/{COMMIT}")] {
+        std::fs::create_dir_all(repo.join(sub)).unwrap();
+    }
+    let sha = sgm_train::hub::sha256_file(&path).unwrap();
+    std::fs::copy(&path, repo.join("blobs").join(&sha)).unwrap();
+    std::fs::write(repo.join("refs/main"), COMMIT).unwrap();
+    let link = repo.join("snapshots").join(COMMIT).join("model.safetensors");
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(Path::new("../../blobs").join(&sha), &link).unwrap();
+    #[cfg(not(unix))]
+    std::fs::copy(repo.join("blobs").join(&sha), &link).unwrap();
+    (cache, sha)
+}
+
+fn train_init(init: &str, cache: &Path, out: &Path, extra: &[&str]) -> anyhow::Result<()> {
+    let mut args = vec!["train", "--init", init, "--offline", "--hub-cache", cache.to_str().unwrap()];
+    args.extend([
+        "--size",
+        "32",
+        "--synth-per-class",
+        "12",
+        "--samples-per-class",
+        "2",
+        "--batches-per-epoch",
+        "1",
+        "--epochs",
+        "1",
+        "--lr",
+        "1e-9",
+        "--no-test",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    args.extend(extra);
+    sgm(&args)
+}
+
+#[test]
+fn train_init_imagenet_reads_timms_resnet18_from_the_hub_cache_offline() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cache, sha) = timm_cache(dir.path(), BackboneKind::ResNet18);
+    let run = dir.path().join("run");
+    // `imagenet` is hf:timm/resnet18.tv_in1k/model.safetensors for ResNet18; 1 channel folds conv1.
+    train_init("imagenet", &cache, &run, &[]).unwrap();
+
+    let cfg = TrainConfig::from_toml_file(&run.join("config.toml")).unwrap();
+    let init = cfg.init.clone().expect("config.toml records the init");
+    assert_eq!(init.source, "hf:timm/resnet18.tv_in1k/model.safetensors");
+    assert_eq!(init.sha256, sha);
+    assert_eq!(cfg.normalization, sgm_data::augment::Normalization::imagenet(), "ImageNet statistics with --init");
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(run.join("init.json")).unwrap()).unwrap();
+    assert_eq!(report["loaded"].as_array().unwrap().len(), 100);
+    assert_eq!(report["fresh"], serde_json::json!(["embedding.bias", "embedding.weight"]));
+    assert_eq!(report["adapted"][0]["tensor"], "conv1.weight");
+    assert_eq!(report["unused"].as_array().unwrap().len(), 22);
+
+    // At lr 1e-9 the trained weights are the file's: conv1 summed over RGB, layer4 as it is.
+    let ck = sgm_train::checkpoint::load(&run.join("last.safetensors"), &candle_core::Device::Cpu).unwrap();
+    let file =
+        sgm_models::pretrained::formula_state_dict(BackboneKind::ResNet18, 1000, &candle_core::Device::Cpu).unwrap();
+    let max_diff = |a: &candle_core::Tensor, b: &candle_core::Tensor| {
+        (a - b).unwrap().abs().unwrap().flatten_all().unwrap().max(0).unwrap().to_scalar::<f32>().unwrap()
+    };
+    assert!(max_diff(&ck.tensors["conv1.weight"], &file["conv1.weight"].sum_keepdim(1).unwrap()) < 1e-5);
+    assert!(max_diff(&ck.tensors["layer4.1.conv2.weight"], &file["layer4.1.conv2.weight"]) < 1e-5);
+
+    // The same repository named without its file, 3 channels and the authors' scope: convolutions only.
+    let authors = dir.path().join("authors");
+    train_init(
+        "hf:timm/resnet18.tv_in1k",
+        &cache,
+        &authors,
+        &["--channels", "3", "--init-scope", "features", "--no-batch-norm", "--normalization", "cifar10"],
+    )
+    .unwrap();
+    let cfg = TrainConfig::from_toml_file(&authors.join("config.toml")).unwrap();
+    assert_eq!(cfg.normalization, sgm_data::augment::Normalization::cifar10());
+    assert!(!cfg.model.batch_norm);
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(authors.join("init.json")).unwrap()).unwrap();
+    assert_eq!(report["loaded"].as_array().unwrap().len(), 20);
+    assert_eq!(report["scope"], "features");
+    let ck = sgm_train::checkpoint::load(&authors.join("last.safetensors"), &candle_core::Device::Cpu).unwrap();
+    assert!(max_diff(&ck.tensors["conv1.weight"], &file["conv1.weight"]) < 1e-5);
+}
+
+#[test]
+fn train_init_refuses_a_missing_file_a_wrong_digest_and_another_architecture_writing_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cache, _) = timm_cache(dir.path(), BackboneKind::ResNet18);
+    let out = dir.path().join("run");
+    let zeros = "0".repeat(64);
+    for (init, want) in [
+        ("hf:timm/resnet18.tv_in1k/pytorch_model.safetensors".to_string(), "not in the hub cache"),
+        (format!("hf:timm/resnet18.tv_in1k#sha256={zeros}"), "SHA-256 mismatch"),
+        ("hf:timm/resnet34.tv_in1k".to_string(), "not in the hub cache"),
+    ] {
+        let e = format!("{:#}", train_init(&init, &cache, &out, &[]).unwrap_err());
+        assert!(e.contains(want), "{init}: {e}");
+        assert!(!out.exists(), "{init}: nothing may be written");
+    }
+    // AlexNet weights where ResNet18's are expected: every misplaced tensor is named.
+    let alex_dir = dir.path().join("alex");
+    std::fs::create_dir_all(&alex_dir).unwrap();
+    let (alex_cache, _) = timm_cache(&alex_dir, BackboneKind::AlexNet);
+    let e = format!("{:#}", train_init("imagenet", &alex_cache, &out, &[]).unwrap_err());
+    assert!(e.contains("have no place in sgm's resnet18") && e.contains("another architecture"), "{e}");
+    assert!(!out.exists(), "nothing may be written");
+    // AlexNet has no hub copy, the other backbones no ImageNet weights at all.
+    let e = format!("{:#}", train_init("imagenet", &cache, &out, &["--backbone", "alexnet"]).unwrap_err());
+    assert!(e.contains("convert_torchvision.py"), "{e}");
+    let e = format!("{:#}", train_init("imagenet", &cache, &out, &["--backbone", "cvgg13"]).unwrap_err());
+    assert!(e.contains("no ImageNet weights for cvgg13"), "{e}");
+    // An sgm checkpoint belongs to --weights.
+    let model = exported_model(dir.path());
+    let e = format!("{:#}", train_init(model.to_str().unwrap(), &cache, &out, &[]).unwrap_err());
+    assert!(e.contains("--weights instead of --init"), "{e}");
+    assert!(!out.exists());
+}

@@ -15,6 +15,28 @@ pub enum ModelError {
     /// A backbone name that [`BackboneKind::from_str`](crate::BackboneKind) does not know.
     #[error("unknown backbone {0:?} (expected one of fmpnet, cvgg13, alexnet, resnet18, preact-resnet18)")]
     UnknownBackbone(String),
+    /// Foreign weights (a torchvision state dict) that do not fit the model; `file` names it.
+    #[error("{file}: {reason}")]
+    Import {
+        /// The file (or spec) the weights came from.
+        file: String,
+        /// What does not fit.
+        reason: String,
+    },
+    /// A tensor of foreign weights whose shape differs from the model variable of the same name.
+    #[error("{file}: tensor '{tensor}' has shape {file_shape:?} in the file, the model expects {model_shape:?}{hint}")]
+    ShapeMismatch {
+        /// The file the weights came from.
+        file: String,
+        /// The tensor's name.
+        tensor: String,
+        /// Its shape in the file.
+        file_shape: Vec<usize>,
+        /// The shape of the model's variable.
+        model_shape: Vec<usize>,
+        /// What to do about it, if anything is known (starts with a space), else empty.
+        hint: String,
+    },
 }
 
 /// Result alias for sgm-models.

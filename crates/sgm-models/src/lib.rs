@@ -76,6 +76,7 @@ pub mod error;
 pub mod info;
 pub mod layers;
 pub mod model;
+pub mod pretrained;
 pub mod seeded;
 
 pub use config::{BackboneKind, ModelConfig};

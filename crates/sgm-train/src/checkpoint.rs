@@ -18,7 +18,8 @@ use std::path::Path;
 
 /// The format tag written to every sgm checkpoint.
 pub const FORMAT: &str = "sgm-checkpoint/1";
-const KEY_FORMAT: &str = "sgm.format";
+/// The metadata key that marks a safetensors file as an sgm checkpoint.
+pub const KEY_FORMAT: &str = "sgm.format";
 const KEY_VERSION: &str = "sgm.version";
 const KEY_SHA256: &str = "sgm.sha256";
 const KEY_META: &str = "sgm.meta";

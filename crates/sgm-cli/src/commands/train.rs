@@ -5,9 +5,11 @@ use super::eval::{render, report_for, ReportOptions};
 use anyhow::{Context, Result};
 use clap::Args;
 use sgm_core::Miner;
+use sgm_data::augment::Normalization;
 use sgm_data::Split;
+use sgm_models::pretrained::InitScope;
 use sgm_models::{BackboneKind, ModelConfig};
-use sgm_train::train::{fit, Existing, FitOptions, LossKind, ProgressMode, TrainConfig, Trainer};
+use sgm_train::train::{fit, Existing, FitOptions, InitWeights, LossKind, ProgressMode, TrainConfig, Trainer};
 use std::path::{Path, PathBuf};
 
 /// Arguments of `sgm train`. Flags override the `--config` file, which overrides the defaults (the paper's
@@ -17,7 +19,8 @@ use std::path::{Path, PathBuf};
   sgm train --out runs/demo                                   # SGM on the built-in synthetic faces
   sgm train --data ferplus --root ~/data/ferplus --backbone resnet18 --loss sgm --epochs 30 --out runs/fer-sgm
   sgm train --config train.toml --out runs/exp --resume
-  sgm train --data ferplus --weights hf:OWNER/REPO/model.safetensors --epochs 5 --out runs/fer-finetune")]
+  sgm train --data ferplus --weights hf:OWNER/REPO/model.safetensors --epochs 5 --out runs/fer-finetune
+  sgm train --data ferplus --init imagenet --size 224 --channels 3 --lr 1e-4 --out runs/fer-imagenet")]
 pub struct TrainArgs {
     /// The data set.
     #[command(flatten)]
@@ -93,6 +96,23 @@ pub struct TrainArgs {
     /// size is initialised afresh.
     #[arg(long, value_name = "SPEC")]
     pub weights: Option<String>,
+    /// Start from ImageNet weights in torchvision's tensor names: `imagenet` (ResNet18: timm's copy of
+    /// torchvision's, hf:timm/resnet18.tv_in1k), hf:OWNER/REPO[/FILE][@REVISION][#sha256=HEX], or a local
+    /// safetensors file (e.g. from bench/parity/convert_torchvision.py). The embedding layer is initialised afresh;
+    /// what was loaded is logged and written to init.json. Normalisation becomes ImageNet's unless
+    /// --normalization is given.
+    #[arg(long, value_name = "SPEC", conflicts_with = "weights")]
+    pub init: Option<String>,
+    /// What --init loads: all (every tensor with a place: torchvision fine-tuning, the authors' CNN baseline) or
+    /// features (the convolutions only, as the authors' embedding networks loaded them).
+    #[arg(long, value_name = "SCOPE", requires = "init")]
+    pub init_scope: Option<InitScope>,
+    /// Input normalisation: cifar10 (the authors'), imagenet (the default with --init) or unit (none).
+    #[arg(long, value_name = "NAME")]
+    pub normalization: Option<String>,
+    /// No BatchNorm in ResNet18 / PreActResNet18, as the authors' metric-learning ResNet18 had it commented out.
+    #[arg(long)]
+    pub no_batch_norm: bool,
     /// How hub weights are found and checked.
     #[command(flatten)]
     pub hub: super::weights::HubArgs,
@@ -151,6 +171,15 @@ pub fn resolve(a: &TrainArgs, num_classes: usize, pretrained: Option<&ModelConfi
     if a.no_augment {
         cfg.augment = sgm_data::augment::AugmentConfig::none();
     }
+    if a.no_batch_norm {
+        cfg.model.batch_norm = false;
+    }
+    match (&a.normalization, &a.init) {
+        (Some(name), _) => cfg.normalization = Normalization::by_name(name)?,
+        // ImageNet weights expect ImageNet's statistics.
+        (None, Some(_)) => cfg.normalization = Normalization::imagenet(),
+        (None, None) => {}
+    }
     // The softmax baseline needs a class head sized to the data.
     if cfg.loss == LossKind::Softmax {
         cfg.model.num_classes = Some(num_classes);
@@ -159,13 +188,38 @@ pub fn resolve(a: &TrainArgs, num_classes: usize, pretrained: Option<&ModelConfi
     Ok(cfg)
 }
 
+/// The backbone the flags and the config file ask for, before anything is loaded.
+fn requested_backbone(a: &TrainArgs) -> Result<BackboneKind> {
+    Ok(match (a.backbone, &a.config) {
+        (Some(b), _) => b,
+        (None, Some(p)) => TrainConfig::from_toml_file(p)?.model.backbone,
+        (None, None) => TrainConfig::default().model.backbone,
+    })
+}
+
 /// Runs `sgm train`.
 pub fn run(a: TrainArgs) -> Result<()> {
+    // Weights are resolved first: a missing hub file fails at once, not after the data set is read.
+    let foreign = match &a.init {
+        Some(spec) => {
+            let scope = a.init_scope.unwrap_or_default();
+            Some(super::weights::resolve_init(spec, requested_backbone(&a)?, scope, &a.hub)?)
+        }
+        None => None,
+    };
+    let checkpoint = a.weights.as_deref().map(|spec| super::weights::resolve_weights(spec, &a.hub)).transpose()?;
+    let pretrained = checkpoint.as_deref().map(pretrained_model).transpose()?;
     let sets = a.data.load(&[Split::Train, Split::Valid, Split::Test])?;
     let [train, valid, test] = <[_; 3]>::try_from(sets).expect("three splits");
-    let init = a.weights.as_deref().map(|spec| super::weights::resolve_weights(spec, &a.hub)).transpose()?;
-    let pretrained = init.as_deref().map(pretrained_model).transpose()?;
-    let cfg = resolve(&a, train.num_classes(), pretrained.as_ref())?;
+    let mut cfg = resolve(&a, train.num_classes(), pretrained.as_ref())?;
+    let init = match (checkpoint, foreign) {
+        (Some(path), _) => Some(InitWeights::Checkpoint(path)),
+        (None, Some((init, record))) => {
+            cfg.init = Some(record);
+            Some(InitWeights::Torchvision(init))
+        }
+        (None, None) => None,
+    };
     let existing = match (a.resume, a.overwrite) {
         (true, _) => Existing::Resume,
         (_, true) => Existing::Overwrite,

@@ -43,7 +43,7 @@ use progress::Stages;
 use results::{Settings, SubclassResult};
 use sgm_data::{ImageSet, Split};
 use sgm_models::BackboneKind;
-use sgm_train::train::{fit, Existing, FitOptions, LossKind, ProgressMode};
+use sgm_train::train::{fit, Existing, FitOptions, InitWeights, LossKind, ProgressMode};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -107,6 +107,23 @@ pub struct ReproduceArgs {
     /// Output folder.
     #[arg(long, value_name = "DIR", default_value = "report")]
     pub out: PathBuf,
+    /// The paper's fine-tuning protocol: start ResNet18 (and AlexNet) from ImageNet weights (`imagenet`, or a
+    /// spec as `sgm train --init` takes), at 224×224 with 3 channels and lr 1e-4 unless --size, --channels or
+    /// --lr say otherwise. The weights must be in the hub cache (or downloadable, with the `hub` feature).
+    #[arg(long, value_name = "SPEC")]
+    pub init: Option<String>,
+    /// What --init loads: all (default) or features (the convolutions only, as the authors' embedding networks).
+    #[arg(long, value_name = "SCOPE", requires = "init")]
+    pub init_scope: Option<sgm_models::pretrained::InitScope>,
+    /// Input channels (default 1; 3 with --init: grey replicated, as the authors).
+    #[arg(long)]
+    pub channels: Option<usize>,
+    /// No BatchNorm in ResNet18, as the authors' metric-learning ResNet18.
+    #[arg(long)]
+    pub no_batch_norm: bool,
+    /// How --init weights are found in the hub cache and checked.
+    #[command(flatten)]
+    pub hub: crate::commands::weights::HubArgs,
 }
 
 /// Runs a reproduction and writes its report.
@@ -196,7 +213,7 @@ pub fn run(a: ReproduceArgs) -> Result<Results> {
                     progress: ProgressMode::Auto,
                     device: dev.clone(),
                     max_minutes: Some(minutes.max(0.05)),
-                    ..FitOptions::default()
+                    init: spec.init.clone().map(InitWeights::Torchvision),
                 };
                 let summary = fit(spec.cfg.clone(), &splits.train, Some(&splits.valid), &dir, opts)
                     .with_context(|| format!("training {} in {}", spec.name, dir.display()))?;

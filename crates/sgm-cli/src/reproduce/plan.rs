@@ -3,10 +3,12 @@
 
 use super::ReproduceArgs;
 use crate::commands::dataset::{DataArgs, SYNTH};
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use serde::Serialize;
 use sgm_data::augment::AugmentConfig;
+use sgm_data::augment::Normalization;
 use sgm_models::BackboneKind;
+use sgm_train::pretrained::{ForeignInit, PretrainedInit};
 use sgm_train::train::{LossKind, TrainConfig};
 use std::path::PathBuf;
 
@@ -20,6 +22,9 @@ pub struct RunSpec {
     pub name: String,
     /// The resolved training configuration.
     pub cfg: TrainConfig,
+    /// Foreign initial weights (`--init`), resolved to a local file.
+    #[serde(skip)]
+    pub init: Option<ForeignInit>,
 }
 
 /// The sub-class step (Algorithm 2).
@@ -95,7 +100,10 @@ impl Plan {
         } else {
             (None, 48, 30, 16, 120.0)
         };
-        let size = a.size.unwrap_or(size);
+        // The paper's fine-tuning setup: ImageNet weights at 224×224, 3 channels, lr 1e-4.
+        let fine_tuning = a.init.is_some();
+        let size = a.size.unwrap_or(if fine_tuning { 224 } else { size });
+        let channels = a.channels.unwrap_or(if fine_tuning { 3 } else { 1 });
         let epochs = a.epochs.unwrap_or(epochs);
         let budget_minutes = a.budget_minutes.unwrap_or(budget);
         if !(budget_minutes.is_finite() && budget_minutes > 0.0) {
@@ -109,13 +117,30 @@ impl Plan {
             synth_per_class: per_class,
             synth_seed: a.seed,
         };
-        let lr = a.lr.unwrap_or(1e-3);
+        let lr = a.lr.unwrap_or(if fine_tuning { 1e-4 } else { 1e-3 });
+        // Weights are resolved before anything else runs: a missing file fails at once.
+        let mut inits: Vec<(BackboneKind, ForeignInit, PretrainedInit)> = Vec::new();
+        if let Some(spec) = &a.init {
+            let scope = a.init_scope.unwrap_or_default();
+            for &backbone in &backbones {
+                let (init, record) = crate::commands::weights::resolve_init(spec, backbone, scope, &a.hub)
+                    .with_context(|| format!("--init {spec} for {backbone}"))?;
+                inits.push((backbone, init, record));
+            }
+        }
         let mut runs = Vec::new();
         for &backbone in &backbones {
             for &loss in &losses {
                 let mut cfg = TrainConfig { loss, epochs, seed: a.seed, samples_per_class: spc, ..Default::default() };
                 cfg.model.backbone = backbone;
                 cfg.model.input_size = size;
+                cfg.model.in_channels = channels;
+                cfg.model.batch_norm = !a.no_batch_norm;
+                let init = inits.iter().find(|(b, _, _)| *b == backbone);
+                if let Some((_, _, record)) = init {
+                    cfg.normalization = Normalization::imagenet();
+                    cfg.init = Some(record.clone());
+                }
                 cfg.optimizer.lr = lr;
                 cfg.checkpoint_every = 10;
                 // Short runs at lr 1e-3 leave the BatchNorm moving averages far behind the weights: re-estimate
@@ -140,13 +165,34 @@ impl Plan {
                     cfg.model.num_classes = Some(8);
                 }
                 cfg.validate()?;
-                runs.push(RunSpec { name: format!("{loss}-{backbone}"), cfg });
+                let init = init.map(|(_, i, _)| i.clone());
+                runs.push(RunSpec { name: format!("{loss}-{backbone}"), cfg, init });
             }
         }
         let first = runs[0].cfg.clone();
         deviations.push(format!(
-            "Input {size}×{size}, 1 channel (the paper: 48–224 by backbone, grey replicated to 3 channels)."
+            "Input {size}×{size}, {channels} channel{} (the paper: 48–224 by backbone, grey replicated to 3 channels), \
+             normalised with {} statistics (the authors' code: CIFAR-10's, also when fine-tuning).",
+            if channels == 1 { "" } else { "s" },
+            if fine_tuning { "ImageNet's" } else { "CIFAR-10's" }
         ));
+        match inits.first() {
+            Some((_, _, record)) => deviations.push(format!(
+                "Initialised from ImageNet weights {} (SHA-256 {}…), init scope '{}'{}; the embedding layer is \
+                 freshly initialised. The authors' metric-learning ResNet18 had no BatchNorm and loaded only the \
+                 convolutions (--init-scope features --no-batch-norm); their CNN baseline loaded everything but \
+                 the class layer.",
+                record.source,
+                &record.sha256[..12.min(record.sha256.len())],
+                record.scope,
+                if a.no_batch_norm { ", no BatchNorm" } else { ", BatchNorm with ImageNet's statistics" }
+            )),
+            None => deviations.push(
+                "Trained from scratch: the paper fine-tuned ResNet18 and AlexNet from torchvision's ImageNet weights \
+                 at 224×224 (`--init imagenet` does that)."
+                    .into(),
+            ),
+        }
         deviations.push(format!(
             "Adam-amsgrad at lr {lr:e} (the paper: 1e-4) for {epochs} epochs{} (the paper: 150–500 epochs).",
             if synthetic { " of one pass each" } else { " of 40 batches each, stopped earlier by the time budget" }

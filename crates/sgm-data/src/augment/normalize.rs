@@ -28,9 +28,37 @@ impl Normalization {
         Self { mean: [0.4914, 0.4822, 0.4465], std: [0.2023, 0.1994, 0.2010] }
     }
 
+    /// ImageNet: mean (0.485, 0.456, 0.406), std (0.229, 0.224, 0.225), the statistics torchvision's and timm's
+    /// ImageNet weights were trained with.
+    pub fn imagenet() -> Self {
+        Self { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] }
+    }
+
     /// No normalisation beyond scaling to `[0, 1]`: mean 0, std 1.
     pub fn unit() -> Self {
         Self { mean: [0.0; 3], std: [1.0; 3] }
+    }
+
+    /// The named statistics: `cifar10`, `imagenet` or `unit`.
+    pub fn by_name(name: &str) -> Result<Self> {
+        match name {
+            "cifar10" | "cifar" => Ok(Self::cifar10()),
+            "imagenet" => Ok(Self::imagenet()),
+            "unit" | "none" => Ok(Self::unit()),
+            other => {
+                Err(DataError::Config(format!("unknown normalization '{other}' (expected cifar10, imagenet or unit)")))
+            }
+        }
+    }
+
+    /// The name of these statistics when they are one of [`Normalization::by_name`]'s, else `"custom"`.
+    pub fn name(&self) -> &'static str {
+        for (name, n) in [("cifar10", Self::cifar10()), ("imagenet", Self::imagenet()), ("unit", Self::unit())] {
+            if *self == n {
+                return name;
+            }
+        }
+        "custom"
     }
 
     /// Checks that means are finite and standard deviations positive.
@@ -81,6 +109,9 @@ mod tests {
         assert!(close(three[5], (1.0 - 0.4465) / 0.2010));
         let mut one = Vec::new();
         push_normalized(&img, 1, &n, &mut one);
+        assert_eq!(Normalization::by_name("imagenet").unwrap().name(), "imagenet");
+        assert_eq!(Normalization::default().name(), "cifar10");
+        assert!(Normalization::by_name("coco").is_err());
         let (m, s) = ((0.4914 + 0.4822 + 0.4465) / 3.0, (0.2023 + 0.1994 + 0.2010) / 3.0);
         assert!(close(one[0], -m / s) && close(one[1], (1.0 - m) / s));
         let mut unit = Vec::new();

@@ -3,6 +3,7 @@
 
 use crate::error::{Result, TrainError};
 use crate::optim::AdamConfig;
+use crate::pretrained::PretrainedInit;
 use crate::train::schedule::Schedule;
 use serde::{Deserialize, Serialize};
 use sgm_core::{Miner, SgmConfig, TripletConfig};
@@ -108,6 +109,10 @@ pub struct TrainConfig {
     pub validation: ValidationConfig,
     /// Keep a checkpoint every this many epochs (the paper: 10), besides `best` and `last`.
     pub checkpoint_every: usize,
+    /// Foreign initial weights (ImageNet's, in torchvision's names), when the run started from them: recorded so
+    /// that the run says what it was initialised from. `None`: seeded initialisation (or an sgm checkpoint given
+    /// with `--weights`).
+    pub init: Option<PretrainedInit>,
 }
 
 impl Default for TrainConfig {
@@ -132,6 +137,7 @@ impl Default for TrainConfig {
             eval_batch_size: 256,
             validation: ValidationConfig::default(),
             checkpoint_every: 10,
+            init: None,
         }
     }
 }

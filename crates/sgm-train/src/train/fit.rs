@@ -1,6 +1,7 @@
 //! [`fit`]: a whole training run in a run directory, resumable.
 
 use crate::error::{Result, TrainError};
+use crate::pretrained::ForeignInit;
 use crate::train::config::TrainConfig;
 use crate::train::progress::ProgressMode;
 use crate::train::run_dir::{EpochRecord, RunDir};
@@ -34,8 +35,18 @@ pub struct FitOptions {
     /// Wall-time budget in minutes: the run stops at the first epoch boundary where another epoch (of the mean
     /// length so far) would overrun it. Checkpoints, logs and the best model are kept as usual.
     pub max_minutes: Option<f64>,
-    /// Pretrained weights for a fresh run (see [`Trainer::init_from`]); a resumed run continues from its own state.
-    pub init: Option<PathBuf>,
+    /// Pretrained weights for a fresh run; a resumed run continues from its own state.
+    pub init: Option<InitWeights>,
+}
+
+/// Where a fresh run's weights come from, when not from the seeded initialisation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InitWeights {
+    /// An sgm checkpoint or exported model (see [`Trainer::init_from`]).
+    Checkpoint(PathBuf),
+    /// A torchvision state dict (see [`Trainer::init_torchvision`]); what was loaded is written to the run
+    /// directory as `init.json`.
+    Torchvision(ForeignInit),
 }
 
 impl Default for FitOptions {
@@ -77,8 +88,21 @@ pub fn fit(
     if train.is_empty() {
         return Err(TrainError::Config(format!("the training set '{}' is empty", train.name)));
     }
-    let run = RunDir::create(out)?;
     let mut trainer = Trainer::new(cfg.clone(), opts.device.clone())?.with_progress(opts.progress);
+    // Foreign weights are mapped before anything is written: a file that does not fit leaves no run directory.
+    let fresh_start = opts.existing != Existing::Resume || !RunDir::holds_run(out);
+    let foreign_report = match (&opts.init, fresh_start) {
+        (Some(InitWeights::Torchvision(init)), true) => {
+            let report = trainer.init_torchvision(&init.path, init.scope)?;
+            tracing::info!("initialised from {} (scope {})", init.path.display(), init.scope);
+            for line in report.lines() {
+                tracing::info!("  {line}");
+            }
+            Some(report)
+        }
+        _ => None,
+    };
+    let run = RunDir::create(out)?;
     let (mut start, mut best) = (0usize, None::<(usize, f64)>);
     if run.has_run() {
         match opts.existing {
@@ -102,11 +126,23 @@ pub fn fit(
             }
         }
     }
-    if let (0, Some(init)) = (start, &opts.init) {
-        for name in trainer.init_from(init)? {
-            tracing::info!("{}: new '{name}' (not in the pretrained weights)", init.display());
+    match (start, &opts.init) {
+        (0, Some(InitWeights::Checkpoint(init))) => {
+            for name in trainer.init_from(init)? {
+                tracing::info!("{}: new '{name}' (not in the pretrained weights)", init.display());
+            }
+            tracing::info!("initialised from {}", init.display());
         }
-        tracing::info!("initialised from {}", init.display());
+        (0, Some(InitWeights::Torchvision(_))) => match &foreign_report {
+            Some(report) => run.write_init_report(report, cfg.init.as_ref())?,
+            None => {
+                return Err(TrainError::Config(format!(
+                    "{}: the run to resume holds no epoch; start it over with --overwrite",
+                    out.display()
+                )))
+            }
+        },
+        _ => {}
     }
     run.write_config(&cfg.to_toml()?)?;
 
@@ -187,7 +223,10 @@ fn clear(run: &RunDir) -> Result<()> {
     let entries = std::fs::read_dir(run.root()).map_err(|e| TrainError::io(run.root(), e))?;
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
-        let ours = name.ends_with(".safetensors") || name.starts_with("metrics.") || name == "config.toml";
+        let ours = name.ends_with(".safetensors")
+            || name.starts_with("metrics.")
+            || name == "config.toml"
+            || name == "init.json";
         if ours {
             std::fs::remove_file(entry.path()).map_err(|e| TrainError::io(entry.path(), e))?;
         }

@@ -11,7 +11,7 @@ pub mod trainer;
 
 pub use config::{LossKind, TrainConfig, ValidationConfig};
 pub use export::{export, ExportSummary};
-pub use fit::{fit, Existing, FitOptions, FitSummary};
+pub use fit::{fit, Existing, FitOptions, FitSummary, InitWeights};
 pub use progress::ProgressMode;
 pub use run_dir::{EpochRecord, RunDir};
 pub use schedule::Schedule;

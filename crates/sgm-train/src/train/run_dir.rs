@@ -9,6 +9,8 @@
 //!   best.safetensors       weights of the best validation epoch
 //!   epoch-010.safetensors  every `checkpoint_every` epochs
 //!   resume.safetensors     weights + optimiser state, for resuming
+//!   init.json              what a run started from foreign (ImageNet) weights loaded: source, SHA-256, and every
+//!                          tensor loaded, adapted, freshly initialised or unused
 //! ```
 //! Checkpoints and the config are written atomically. The logs are appended after the checkpoint of their
 //! epoch is safely on disk, so they never run ahead of what can be resumed.
@@ -92,6 +94,30 @@ impl RunDir {
         self.root.join("metrics.csv")
     }
 
+    /// `init.json`.
+    pub fn init_report(&self) -> PathBuf {
+        self.root.join("init.json")
+    }
+
+    /// Writes `init.json`: where the initial weights came from and what was done with every tensor.
+    pub fn write_init_report(
+        &self,
+        report: &sgm_models::pretrained::ImportReport,
+        init: Option<&crate::pretrained::PretrainedInit>,
+    ) -> Result<()> {
+        let json = serde_json::json!({
+            "source": init.map(|i| i.source.clone()),
+            "sha256": init.map(|i| i.sha256.clone()),
+            "scope": init.map(|i| i.scope.to_string()),
+            "loaded": report.loaded,
+            "adapted": report.adapted.iter().map(|(n, how)| serde_json::json!({"tensor": n, "how": how})).collect::<Vec<_>>(),
+            "fresh": report.fresh,
+            "unused": report.unused.iter().map(|(n, why)| serde_json::json!({"tensor": n, "why": why})).collect::<Vec<_>>(),
+        });
+        let text = serde_json::to_string_pretty(&json).map_err(|e| TrainError::Config(e.to_string()))?;
+        write_atomic(&self.init_report(), text.as_bytes())
+    }
+
     /// Writes the resolved configuration.
     pub fn write_config(&self, toml: &str) -> Result<()> {
         write_atomic(&self.config(), toml.as_bytes())
@@ -100,6 +126,11 @@ impl RunDir {
     /// Whether the directory holds a run that can be resumed.
     pub fn has_run(&self) -> bool {
         self.resume().exists()
+    }
+
+    /// Whether `root` holds a run that can be resumed, without creating anything.
+    pub fn holds_run(root: &Path) -> bool {
+        root.join("resume.safetensors").exists()
     }
 
     /// Appends one epoch to both logs.

@@ -11,6 +11,7 @@ use sgm_core::{classification_report, knn_classify, CrossEntropyLoss, Embeddings
 use sgm_data::augment::BatchBuilder;
 use sgm_data::sampler::{derive_seed, seeded_rng, BalancedSampler, StratifiedBatchSampler, TripletSampler};
 use sgm_data::ImageSet;
+use sgm_models::pretrained::ImportReport;
 use sgm_models::{is_buffer, seeded_var_builder, EmbeddingModel, NoiseState};
 use std::collections::HashMap;
 use std::path::Path;
@@ -353,6 +354,17 @@ impl Trainer {
             });
         }
         load_weights_except(&self.varmap, &ck.tensors, path, |n| n.starts_with("head."))
+    }
+}
+
+impl Trainer {
+    /// Initialises a fresh model from a torchvision state dict in `path` (see [`crate::pretrained`]): the tensors
+    /// `scope` selects are set, the rest of the model keeps its seeded initialisation. Returns what was done with
+    /// every tensor. The optimiser state starts afresh.
+    pub fn init_torchvision(&mut self, path: &Path, scope: sgm_models::pretrained::InitScope) -> Result<ImportReport> {
+        let (tensors, report) = crate::pretrained::map_file(&self.cfg.model, path, scope, &self.device)?;
+        sgm_models::pretrained::assign(&self.varmap, &tensors)?;
+        Ok(report)
     }
 }
 
