@@ -11,6 +11,12 @@ the parity model has sgm's small-input stem, Conv2d(3, 64, 5, stride 2, padding 
 
     python bench/parity/torchvision_parity.py                 # JSON on stdout
     python bench/parity/torchvision_parity.py --rust          # the same values as Rust constants
+    python bench/parity/torchvision_parity.py --from-file r18.safetensors --backbone resnet18
+                                                              # logits of a converted model (see below)
+
+`--from-file` loads a file written by `convert_torchvision.py` (torchvision's own tensor names, 1000 classes) into
+torchvision's model and prints its logits on the formula batch at 224 and at 64 (AlexNet: 224 and 128), in
+evaluation mode: sgm loading the same file through its name mapping must give the same logits.
 
 `cargo xtask parity --init` runs this and compares sgm's outputs with it (see docs/fidelity.md).
 """
@@ -77,11 +83,31 @@ def state_dict_layout():
     }
 
 
+def from_file(path: str, kind: str):
+    from safetensors.torch import load_file
+
+    m = torchvision.models.resnet18() if kind == "resnet18" else torchvision.models.alexnet()
+    m.load_state_dict(load_file(path))
+    m.eval()
+    out = []
+    for size in (224, 64) if kind == "resnet18" else (224, 128):
+        x = torch.from_numpy(formula_values(f"input.3x{size}", (BATCH, 3, size, size)))
+        with torch.no_grad():
+            y = m(x)
+        out.append({"backbone": kind, "size": size, "channels": 3, "mode": "eval", "logits": y.double().numpy().ravel().tolist()})
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--rust", action="store_true", help="print Rust constants instead of JSON")
+    ap.add_argument("--from-file", help="a torchvision state dict as safetensors (convert_torchvision.py)")
+    ap.add_argument("--backbone", choices=["resnet18", "alexnet"], default="resnet18")
     args = ap.parse_args()
     torch.set_num_threads(max(1, torch.get_num_threads()))
+    if args.from_file:
+        json.dump({"torch": torch.__version__, "torchvision": torchvision.__version__, "cases": from_file(args.from_file, args.backbone)}, sys.stdout)
+        return
     results = [run(c) for c in cases()]
     if args.rust:
         for r in results:

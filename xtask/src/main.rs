@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::process::Command;
 
 mod bench;
+mod parity;
 
 #[derive(Debug, Parser)]
 #[command(name = "cargo xtask", about = "sgm project automation")]
@@ -26,6 +27,9 @@ enum Task {
     /// sgm against PyTorch (train step, eval, embedding per backbone) and scikit-learn (kNN, k-means, GMM, t-SNE):
     /// a table of times and ratios, printed and written to docs/performance.md.
     Bench(bench::BenchArgs),
+    /// sgm against PyTorch references (torchvision's backbones under identical weights with --init), written to
+    /// docs/fidelity.md.
+    Parity(parity::ParityArgs),
 }
 
 fn main() -> Result<()> {
@@ -44,6 +48,7 @@ fn main() -> Result<()> {
             }
             Ok(())
         }
+        Task::Parity(args) => parity::parity(&args, &workspace_root()),
         Task::Validate => {
             let ci = workspace_root().join(".ci").join("run");
             run(Command::new("bash").arg(&ci))

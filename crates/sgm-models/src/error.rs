@@ -24,19 +24,33 @@ pub enum ModelError {
         reason: String,
     },
     /// A tensor of foreign weights whose shape differs from the model variable of the same name.
-    #[error("{file}: tensor '{tensor}' has shape {file_shape:?} in the file, the model expects {model_shape:?}{hint}")]
-    ShapeMismatch {
-        /// The file the weights came from.
-        file: String,
-        /// The tensor's name.
-        tensor: String,
-        /// Its shape in the file.
-        file_shape: Vec<usize>,
-        /// The shape of the model's variable.
-        model_shape: Vec<usize>,
-        /// What to do about it, if anything is known (starts with a space), else empty.
-        hint: String,
-    },
+    #[error("{0}")]
+    ShapeMismatch(Box<ShapeMismatch>),
+}
+
+/// The details of [`ModelError::ShapeMismatch`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShapeMismatch {
+    /// The file the weights came from.
+    pub file: String,
+    /// The tensor's name.
+    pub tensor: String,
+    /// Its shape in the file.
+    pub file_shape: Vec<usize>,
+    /// The shape of the model's variable.
+    pub model_shape: Vec<usize>,
+    /// What to do about it, if anything is known (starts with a space), else empty.
+    pub hint: String,
+}
+
+impl std::fmt::Display for ShapeMismatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}: tensor '{}' has shape {:?} in the file, the model expects {:?}{}",
+            self.file, self.tensor, self.file_shape, self.model_shape, self.hint
+        )
+    }
 }
 
 /// Result alias for sgm-models.

@@ -74,3 +74,20 @@ pub fn model_info(cfg: &ModelConfig) -> Result<ModelInfo> {
         flops: ctx.flops,
     })
 }
+
+/// Milliseconds per image of an evaluation forward pass of `batch` zero images through the model `cfg` describes
+/// (seeded weights, on the CPU): the best of 3 timed passes after one warm-up.
+pub fn eval_ms_per_image(cfg: &ModelConfig, batch: usize) -> Result<f64> {
+    let varmap = candle_nn::VarMap::new();
+    let model = EmbeddingModel::new(cfg, crate::seeded_var_builder(&varmap, 1, DType::F32, &Device::Cpu))?;
+    let batch = batch.max(1);
+    let x = Tensor::zeros((batch, cfg.in_channels, cfg.input_size, cfg.input_size), DType::F32, &Device::Cpu)?;
+    model.forward(&x, false)?;
+    let mut best = f64::INFINITY;
+    for _ in 0..3 {
+        let t = std::time::Instant::now();
+        model.forward(&x, false)?;
+        best = best.min(t.elapsed().as_secs_f64());
+    }
+    Ok(best * 1000.0 / batch as f64)
+}

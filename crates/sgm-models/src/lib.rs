@@ -81,7 +81,7 @@ pub mod seeded;
 
 pub use config::{BackboneKind, ModelConfig};
 pub use error::{ModelError, Result};
-pub use info::{model_info, ModelInfo};
+pub use info::{eval_ms_per_image, model_info, ModelInfo};
 pub use layers::is_buffer;
 pub use model::{EmbeddingModel, ModelOutput, NoiseState};
 pub use seeded::seeded_var_builder;

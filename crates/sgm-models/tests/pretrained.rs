@@ -21,9 +21,9 @@
 use std::collections::BTreeMap;
 
 use candle_core::{DType, Device, Tensor};
-use candle_nn::{VarBuilder, VarMap};
+use candle_nn::VarMap;
 use sgm_models::pretrained::{
-    assign, formula_state_dict, formula_values, import_torchvision, model_var_shapes, InitScope,
+    classifier_from_torchvision, formula_state_dict, formula_values, import_torchvision, model_var_shapes, InitScope,
 };
 use sgm_models::{BackboneKind, EmbeddingModel, ModelConfig};
 
@@ -177,8 +177,8 @@ fn file_for(case: &Case) -> BTreeMap<String, Tensor> {
     file
 }
 
-/// Builds the sgm model of the case from the formula-filled file; the embedding layer takes the class layer's
-/// values (torchvision's 8-wide `fc` / `classifier.6`).
+/// The sgm model of the case, built from the formula-filled file; its embedding layer is the file's 8-wide class
+/// layer (torchvision's `fc` / `classifier.6`).
 fn model_for(case: &Case) -> (VarMap, EmbeddingModel) {
     let cfg = ModelConfig {
         backbone: case.backbone,
@@ -188,17 +188,8 @@ fn model_for(case: &Case) -> (VarMap, EmbeddingModel) {
         dropout: 0.0,
         ..ModelConfig::new(case.backbone)
     };
-    let varmap = VarMap::new();
-    let model = EmbeddingModel::new(&cfg, VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu)).unwrap();
-    let file = file_for(case);
-    let (tensors, report) =
-        import_torchvision(&cfg, &model_var_shapes(&cfg).unwrap(), &file, InitScope::All, "formula").unwrap();
-    assert_eq!(report.fresh, ["embedding.bias", "embedding.weight"]);
-    assign(&varmap, &tensors).unwrap();
-    let class = if case.backbone == BackboneKind::ResNet18 { "fc" } else { "classifier.6" };
-    let head: Vec<(String, Tensor)> =
-        ["weight", "bias"].iter().map(|p| (format!("embedding.{p}"), file[&format!("{class}.{p}")].clone())).collect();
-    assign(&varmap, &head).unwrap();
+    let (varmap, model, report) = classifier_from_torchvision(&cfg, &file_for(case), "formula").unwrap();
+    assert!(report.fresh.is_empty(), "{report}");
     (varmap, model)
 }
 

@@ -225,13 +225,13 @@ pub fn import_torchvision(
                 }
                 _ => String::new(),
             };
-            return Err(ModelError::ShapeMismatch {
+            return Err(ModelError::ShapeMismatch(Box::new(crate::error::ShapeMismatch {
                 file: source.to_string(),
                 tensor: name.clone(),
                 file_shape: have.to_vec(),
                 model_shape: want.to_vec(),
                 hint,
-            });
+            })));
         };
         report.loaded.push(target.to_string());
         out.push((target.to_string(), value));

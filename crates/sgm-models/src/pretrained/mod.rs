@@ -58,16 +58,10 @@ pub fn model_var_shapes(cfg: &ModelConfig) -> Result<Vec<(String, Vec<usize>)>> 
 /// name. The same key set as `torchvision.models.resnet18().state_dict()` (the parity script checks this against
 /// torchvision itself).
 pub fn torchvision_layout(kind: BackboneKind, num_classes: usize) -> Result<Vec<(String, Vec<usize>)>> {
-    let class_layer = match kind {
-        BackboneKind::ResNet18 => "fc",
-        BackboneKind::AlexNet => "classifier.6",
-        other => {
-            return Err(ModelError::Import {
-                file: other.to_string(),
-                reason: "no torchvision counterpart; torchvision layouts exist for resnet18 and alexnet".into(),
-            })
-        }
-    };
+    let class_layer = class_layer(kind).ok_or_else(|| ModelError::Import {
+        file: kind.to_string(),
+        reason: "no torchvision counterpart; torchvision layouts exist for resnet18 and alexnet".into(),
+    })?;
     let cfg = ModelConfig {
         backbone: kind,
         in_channels: 3,
@@ -112,4 +106,58 @@ pub fn assign(varmap: &VarMap, tensors: &[(String, Tensor)]) -> Result<()> {
         var.set(&t.to_dtype(var.as_tensor().dtype())?.to_device(var.as_tensor().device())?)?;
     }
     Ok(())
+}
+
+/// The name of torchvision's class layer in `kind` (`fc`, `classifier.6`), if `kind` has a torchvision counterpart.
+pub fn class_layer(kind: BackboneKind) -> Option<&'static str> {
+    match kind {
+        BackboneKind::ResNet18 => Some("fc"),
+        BackboneKind::AlexNet => Some("classifier.6"),
+        _ => None,
+    }
+}
+
+/// A whole torchvision classifier in sgm: the model `cfg` describes, built on the CPU from `file` (every tensor,
+/// [`InitScope::All`]) with its embedding layer set to the file's class layer, so that the model's embeddings are
+/// torchvision's logits. `cfg.embedding_dim` must be the class layer's width. This is how the parity checks
+/// compare sgm's backbones with torchvision's; `source` names the file in errors.
+pub fn classifier_from_torchvision(
+    cfg: &ModelConfig,
+    file: &BTreeMap<String, Tensor>,
+    source: &str,
+) -> Result<(VarMap, EmbeddingModel, ImportReport)> {
+    let varmap = VarMap::new();
+    let model = EmbeddingModel::new(cfg, VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu))?;
+    let (tensors, report) = import_torchvision(cfg, &model_var_shapes(cfg)?, file, InitScope::All, source)?;
+    assign(&varmap, &tensors)?;
+    let class = class_layer(cfg.backbone).expect("import_torchvision accepted the backbone");
+    let head: Vec<(String, Tensor)> = ["weight", "bias"]
+        .iter()
+        .map(|p| {
+            let t = file.get(&format!("{class}.{p}")).ok_or_else(|| ModelError::Import {
+                file: source.to_string(),
+                reason: format!("no class layer '{class}.{p}'"),
+            })?;
+            Ok((format!("embedding.{p}"), t.to_dtype(DType::F32)?))
+        })
+        .collect::<Result<_>>()?;
+    if head[0].1.dims() != [cfg.embedding_dim, head[0].1.dim(1)?] {
+        return Err(ModelError::ShapeMismatch(Box::new(crate::error::ShapeMismatch {
+            file: source.to_string(),
+            tensor: format!("{class}.weight"),
+            file_shape: head[0].1.dims().to_vec(),
+            model_shape: vec![cfg.embedding_dim, head[0].1.dim(1)?],
+            hint: " (set embedding_dim to the number of classes)".into(),
+        })));
+    }
+    assign(&varmap, &head)?;
+    let mut report = report;
+    report.fresh.retain(|n| !n.starts_with("embedding."));
+    report.unused.retain(|(n, _)| !n.starts_with(&format!("{class}.")));
+    for p in ["bias", "weight"] {
+        report.loaded.push(format!("embedding.{p}"));
+        report.adapted.push((format!("embedding.{p}"), format!("the class layer's {class}.{p}")));
+    }
+    report.loaded.sort();
+    Ok((varmap, model, report))
 }
