@@ -200,9 +200,10 @@ def run(args, data, out_dir, data_report=None, log=print):
         last = knn_scores(model, eval_builder, train, test, 11)
         report["last"] = dict(epoch=args.epochs, **last)
         if best is not None:
-            model.load_state_dict(best[2])
-            report["best"] = dict(epoch=best[0], val_knn_accuracy=best[1],
-                                  **knn_scores(model, eval_builder, train, test, 11))
+            if best[0] != args.epochs:  # else the last epoch is the best: same weights, same scores
+                model.load_state_dict(best[2])
+                last = knn_scores(model, eval_builder, train, test, 11)
+            report["best"] = dict(epoch=best[0], val_knn_accuracy=best[1], **last)
         chosen = report.get("best", report["last"])
         report.update({"checkpoint": "best" if "best" in report else "last", "epoch": chosen["epoch"],
                        "accuracy": chosen["accuracy"], "f1": chosen["f1"], "precision": chosen["precision"],
