@@ -80,4 +80,28 @@ mod tests {
         assert_eq!(c.dimensions(), (5, 5));
         assert_eq!(c.get_pixel(0, 0), img.get_pixel(2, 1));
     }
+
+    #[test]
+    fn upscaling_is_opencvs_bilinear() {
+        // The authors resized with cv2.INTER_LINEAR (half-pixel centres, edges clamped). Expected values from:
+        //   img = np.array([[(x*37 + y*91) % 256 for x in range(6)] for y in range(6)], dtype=np.uint8)
+        //   cv2.resize(img, (14, 14), interpolation=cv2.INTER_LINEAR)        # opencv-python-headless 4.x
+        let img = GrayImage::from_fn(6, 6, |x, y| Luma([((x * 37 + y * 91) % 256) as u8]));
+        #[rustfmt::skip]
+        let cv2: [u8; 196] = [
+            0, 5, 21, 37, 53, 69, 84, 100, 116, 132, 148, 164, 180, 185, 13, 18, 34, 50, 66, 82, 97, 113, 129, 145,
+            161, 161, 161, 161, 52, 57, 73, 89, 105, 120, 137, 152, 168, 184, 200, 153, 106, 91, 91, 96, 112, 128, 144,
+            160, 176, 191, 207, 223, 239, 145, 51, 20, 130, 135, 151, 167, 136, 104, 105, 121, 136, 152, 168, 121, 75,
+            59, 169, 174, 190, 206, 128, 50, 34, 50, 66, 82, 97, 98, 98, 98, 135, 140, 156, 172, 109, 47, 37, 52, 68,
+            84, 100, 116, 132, 137, 64, 69, 85, 101, 85, 70, 76, 91, 107, 123, 139, 155, 171, 176, 30, 35, 51, 67, 83,
+            99, 115, 130, 141, 141, 141, 157, 173, 178, 69, 74, 90, 106, 122, 137, 154, 169, 164, 117, 71, 87, 102, 108,
+            108, 113, 129, 145, 161, 177, 193, 208, 188, 94, 0, 16, 32, 37, 147, 152, 168, 184, 153, 121, 122, 138,
+            132, 86, 39, 55, 71, 76, 186, 191, 207, 223, 145, 67, 51, 67, 78, 78, 78, 94, 110, 115, 199, 204, 220, 236,
+            142, 48, 27, 43, 59, 75, 91, 107, 123, 128,
+        ];
+        let ours = resize_square(&img, 14);
+        // OpenCV's 8-bit path uses 11-bit fixed-point weights: one grey level of rounding is allowed.
+        let worst = ours.as_raw().iter().zip(cv2).map(|(&a, b)| (a as i32 - b as i32).abs()).max().unwrap();
+        assert!(worst <= 1, "largest difference from cv2.INTER_LINEAR: {worst} grey levels");
+    }
 }
