@@ -1,7 +1,9 @@
 //! [`fit`]: a whole training run in a run directory, resumable.
 
+use crate::checkpoint;
 use crate::error::{Result, TrainError};
 use crate::train::config::TrainConfig;
+use crate::train::memory_needs::check_memory;
 use crate::train::progress::ProgressMode;
 use crate::train::run_dir::{EpochRecord, RunDir};
 use crate::train::trainer::Trainer;
@@ -18,8 +20,10 @@ pub enum Existing {
     Refuse,
     /// Continue it from its last finished epoch (the configuration must match, except `epochs`).
     Resume,
-    /// Delete its checkpoints and logs and start over.
+    /// Delete every file it wrote (checkpoints, logs, reports) and start over.
     Overwrite,
+    /// Continue the run when the directory holds one, else start one (`sgm reproduce`).
+    ResumeIfAny,
 }
 
 /// Options of [`fit`] that are not part of the configuration.
@@ -65,7 +69,8 @@ pub struct FitSummary {
     pub out_of_time: bool,
 }
 
-/// Trains `cfg` on `train`, validating on `valid` after every epoch, in the run directory `out`.
+/// Trains `cfg` on `train`, validating on `valid` after every epoch, in the run directory `out`, which is locked
+/// for the whole call (see [`RunDir::open`]).
 pub fn fit(
     cfg: TrainConfig,
     train: &ImageSet,
@@ -73,33 +78,58 @@ pub fn fit(
     out: &Path,
     opts: FitOptions,
 ) -> Result<FitSummary> {
-    cfg.validate()?;
-    if train.is_empty() {
-        return Err(TrainError::Config(format!("the training set '{}' is empty", train.name)));
-    }
-    let run = RunDir::create(out)?;
+    check_inputs(&cfg, train, &opts)?;
+    let run = RunDir::open(out)?;
+    fit_in(cfg, train, valid, &run, opts)
+}
+
+/// As [`fit`], in a run directory the caller has opened (and locked), so that it can keep the lock after training
+/// (`sgm train` writes the test report under it).
+pub fn fit_in(
+    cfg: TrainConfig,
+    train: &ImageSet,
+    valid: Option<&ImageSet>,
+    run: &RunDir,
+    opts: FitOptions,
+) -> Result<FitSummary> {
+    check_inputs(&cfg, train, &opts)?;
+    let out = run.root();
     let mut trainer = Trainer::new(cfg.clone(), opts.device.clone())?.with_progress(opts.progress);
     let (mut start, mut best) = (0usize, None::<(usize, f64)>);
-    if run.has_run() {
-        match opts.existing {
-            Existing::Refuse => {
-                return Err(TrainError::Config(format!(
-                    "{} already holds a training run; pass --resume to continue it or --overwrite to start over",
+    let leftovers = run.run_files()?;
+    match (opts.existing, run.has_run(), leftovers.is_empty()) {
+        (_, _, true) => {
+            if opts.existing == Existing::Resume {
+                return Err(TrainError::NoRunToResume { dir: out.to_path_buf() });
+            }
+        }
+        (Existing::Refuse, _, false) => {
+            return Err(TrainError::Config(format!(
+                "{} already holds a training run; pass --resume to continue it or --overwrite to start over",
+                out.display()
+            )))
+        }
+        (Existing::Overwrite, _, false) | (Existing::Resume | Existing::ResumeIfAny, false, false) => {
+            if opts.existing != Existing::Overwrite {
+                tracing::warn!(
+                    "{}: the run never finished an epoch (no resume.safetensors); starting it from the beginning",
                     out.display()
-                )))
+                );
             }
-            Existing::Overwrite => clear(&run)?,
-            Existing::Resume => {
-                let meta = trainer.load(&run.resume(), true)?;
-                check_same_config(&meta["train"], &cfg, &run.resume())?;
-                start = meta["run"]["epoch"].as_u64().unwrap_or(0) as usize;
-                best = match (meta["run"]["best_epoch"].as_u64(), meta["run"]["best_score"].as_f64()) {
-                    (Some(e), Some(s)) => Some((e as usize, s)),
-                    _ => None,
-                };
-                run.truncate_logs(start)?;
-                tracing::info!("resuming {} after epoch {start} of {}", out.display(), cfg.epochs);
+            for f in run.clear()? {
+                tracing::debug!("removed {}", f.display());
             }
+        }
+        (Existing::Resume | Existing::ResumeIfAny, true, false) => {
+            let meta = verify_resumable(run, &cfg)?;
+            trainer.load(&run.resume(), true)?;
+            start = meta["run"]["epoch"].as_u64().unwrap_or(0) as usize;
+            best = match (meta["run"]["best_epoch"].as_u64(), meta["run"]["best_score"].as_f64()) {
+                (Some(e), Some(s)) => Some((e as usize, s)),
+                _ => None,
+            };
+            run.truncate_logs(start)?;
+            tracing::info!("resuming {} after epoch {start} of {}", out.display(), cfg.epochs);
         }
     }
     if let (0, Some(init)) = (start, &opts.init) {
@@ -110,11 +140,6 @@ pub fn fit(
     }
     run.write_config(&cfg.to_toml()?)?;
 
-    if let Some(m) = opts.max_minutes {
-        if !(m.is_finite() && m > 0.0) {
-            return Err(TrainError::Config(format!("max_minutes must be positive, got {m}")));
-        }
-    }
     let started = Instant::now();
     let mut records = Vec::new();
     let mut out_of_time = false;
@@ -183,16 +208,50 @@ pub fn fit(
     Ok(FitSummary { run_dir: out.to_path_buf(), resumed_from: start, records, best, out_of_time })
 }
 
-fn clear(run: &RunDir) -> Result<()> {
-    let entries = std::fs::read_dir(run.root()).map_err(|e| TrainError::io(run.root(), e))?;
-    for entry in entries.flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let ours = name.ends_with(".safetensors") || name.starts_with("metrics.") || name == "config.toml";
-        if ours {
-            std::fs::remove_file(entry.path()).map_err(|e| TrainError::io(entry.path(), e))?;
+/// What can be checked before the run directory is touched: the configuration, the buffers it implies for this
+/// training set, the training set itself and the options.
+fn check_inputs(cfg: &TrainConfig, train: &ImageSet, opts: &FitOptions) -> Result<()> {
+    cfg.validate()?;
+    if train.is_empty() {
+        return Err(TrainError::Config(format!("the training set '{}' is empty", train.name)));
+    }
+    check_memory(cfg, Some(train.num_classes()), Some(train.len()))?;
+    if let Some(m) = opts.max_minutes {
+        if !(m.is_finite() && m > 0.0) {
+            return Err(TrainError::Config(format!("max_minutes must be positive, got {m}")));
         }
     }
     Ok(())
+}
+
+/// Before the first step of a resumed run: every checkpoint the run will read or keep (resume, last, and best when
+/// the run has a best epoch) must be intact (checksums) and come from this configuration. Returns the metadata of
+/// `resume.safetensors`.
+fn verify_resumable(run: &RunDir, cfg: &TrainConfig) -> Result<serde_json::Value> {
+    let fail = |path: &Path, what: String| {
+        TrainError::Config(format!(
+            "cannot resume {}: {what}; nothing was trained. Restore {} or start over with --overwrite",
+            run.root().display(),
+            path.display()
+        ))
+    };
+    let read = |path: &Path| -> Result<serde_json::Value> {
+        let ck = checkpoint::load(path, &Device::Cpu).map_err(|e| fail(path, e.to_string()))?;
+        check_same_config(&ck.meta["train"], cfg, path)?;
+        Ok(ck.meta)
+    };
+    let meta = read(&run.resume())?;
+    let mut needed = vec![run.last()];
+    if meta["run"]["best_epoch"].as_u64().is_some() {
+        needed.push(run.best());
+    }
+    for path in needed {
+        if !path.is_file() {
+            return Err(fail(&path, format!("{} is missing", path.display())));
+        }
+        read(&path)?;
+    }
+    Ok(meta)
 }
 
 /// A resumed run must use the configuration it was started with; only `epochs` may change. The saved
