@@ -38,6 +38,7 @@ pub mod checkpoint;
 pub mod error;
 pub mod hub;
 pub mod optim;
+pub mod output_guard;
 pub mod train;
 
 pub use error::{Result, TrainError};

@@ -79,6 +79,10 @@ pub struct LoadArgs {
     /// Drop from valid/test the exact copies of images of an earlier split (FER+, FER2013).
     #[arg(long)]
     pub drop_cross_split_duplicates: bool,
+    /// Refuse images whose stored size differs from the target size, or that hold colour, instead of resizing and
+    /// converting them (with --skip-bad they are skipped and counted).
+    #[arg(long)]
+    pub strict_size: bool,
     /// FER+ vote file.
     #[arg(long, value_enum, default_value_t = LabelSourceArg::Fer2013new)]
     pub label_source: LabelSourceArg,
@@ -231,6 +235,7 @@ fn options(entry: &DatasetEntry, a: &LoadArgs) -> LoadOptions {
     let mut o = LoadOptions {
         size: a.size.or(entry.image_size),
         skip_bad: a.skip_bad,
+        strict_size: a.strict_size,
         drop_cross_split_duplicates: a.drop_cross_split_duplicates,
         ..Default::default()
     };
@@ -385,6 +390,21 @@ fn stats(registry: &Registry, a: &StatsArgs) -> anyhow::Result<()> {
     }
     if let Some(m) = &d.report.dedup_mode {
         say!("dedup mode: {m}");
+    }
+    let target = a.load.size.or(entry.image_size).map_or("native size".to_string(), |[h, w]| format!("{w}x{h}"));
+    for n in &d.report.native_sizes {
+        say!(
+            "stored as {}x{}{}: {} images{}",
+            n.width,
+            n.height,
+            if n.colour { " colour" } else { " gray" },
+            group_digits(n.count),
+            if n.converted {
+                format!(" (e.g. {}), resized to {target} gray", n.example.display())
+            } else {
+                String::new()
+            }
+        );
     }
     if d.report.missing_classes.is_empty() {
         say!("missing classes: none");
