@@ -136,7 +136,7 @@ fn open_npy(path: &Path) -> Result<NpyFile<std::io::BufReader<std::fs::File>>> {
     let npy = NpyFile::new(std::io::BufReader::new(file))
         .with_context(|| format!("{}: not a valid .npy file (bad header)", path.display()))?;
     let width = match npy.dtype() {
-        npyz::DType::Plain(t) => t.size_field() as u64,
+        npyz::DType::Plain(t) => t.size_field(),
         _ => 1,
     };
     let count = npy.shape().iter().try_fold(1u64, |a, &d| a.checked_mul(d));

@@ -311,7 +311,7 @@ fn group_digits(n: usize) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -391,19 +391,23 @@ fn stats(registry: &Registry, a: &StatsArgs) -> anyhow::Result<()> {
     if let Some(m) = &d.report.dedup_mode {
         say!("dedup mode: {m}");
     }
-    let target = a.load.size.or(entry.image_size).map_or("native size".to_string(), |[h, w]| format!("{w}x{h}"));
+    let target = a.load.size.or(entry.image_size).map(|[h, w]| (w, h));
     for n in &d.report.native_sizes {
+        let resized = target.is_some_and(|t| t != (n.width, n.height));
+        let what = match (resized, n.colour, target) {
+            (true, true, Some((w, h))) => format!(", resized to {w}x{h} and converted to gray"),
+            (true, false, Some((w, h))) => format!(", resized to {w}x{h}"),
+            (false, true, _) => ", converted to gray".to_string(),
+            _ => String::new(),
+        };
+        let example = if n.converted { format!(" (e.g. {})", n.example.display()) } else { String::new() };
         say!(
-            "stored as {}x{}{}: {} images{}",
+            "stored as {}x{}{}: {} image{}{example}{what}",
             n.width,
             n.height,
             if n.colour { " colour" } else { " gray" },
             group_digits(n.count),
-            if n.converted {
-                format!(" (e.g. {}), resized to {target} gray", n.example.display())
-            } else {
-                String::new()
-            }
+            if n.count == 1 { "" } else { "s" }
         );
     }
     if d.report.missing_classes.is_empty() {

@@ -417,10 +417,15 @@ impl Builder<'_> {
                 continue;
             }
             let kind = if n.colour { "colour " } else { "" };
-            let to_gray = if n.colour { ", converted to gray" } else { "" };
             let s = if *count == 1 { "" } else { "s" };
+            let resized = target.is_some_and(|(w, h)| (n.width, n.height) != (w, h));
+            let what = match (resized, n.colour) {
+                (true, true) => format!("resized to {target_text} and converted to gray"),
+                (true, false) => format!("resized to {target_text}"),
+                _ => "converted to gray".to_string(),
+            };
             let msg = format!(
-                "{format}: {count} {kind}image{s} of {}x{} (e.g. {}) resized to {target_text}{to_gray}",
+                "{format}: {count} {kind}image{s} of {}x{} (e.g. {}) {what}",
                 n.width,
                 n.height,
                 example.display()
@@ -441,7 +446,7 @@ impl Builder<'_> {
                         d.native.height,
                         if d.native.colour { " colour" } else { "" }
                     );
-                    let e = DataError::Image { path: p.meta.source.clone(), reason };
+                    let e = DataError::Layout { path: p.meta.source.clone(), reason };
                     self.bad(p.split, e)?;
                     continue;
                 }
