@@ -213,6 +213,17 @@ fn resume_on_a_directory_without_a_run_fails_with_a_hint_and_trains_nothing() {
     // `ResumeIfAny` (sgm reproduce) starts a run there instead.
     let summary = run(tiny(LossKind::Sgm, 1), &out, Existing::ResumeIfAny).unwrap();
     assert_eq!((summary.resumed_from, summary.records.len()), (0, 1));
+    // Checkpoints without resume.safetensors cannot be resumed, and are not deleted by trying.
+    std::fs::remove_file(out.join("resume.safetensors")).unwrap();
+    let err = run(tiny(LossKind::Sgm, 2), &out, Existing::Resume).unwrap_err().to_string();
+    assert!(err.contains("no resume.safetensors") && err.contains("--overwrite"), "{err}");
+    assert!(out.join("best.safetensors").is_file());
+    // A run killed in its first epoch (its configuration only) starts again from the beginning.
+    let first = dir.path().join("first");
+    std::fs::create_dir(&first).unwrap();
+    std::fs::write(first.join("config.toml"), tiny(LossKind::Sgm, 1).to_toml().unwrap()).unwrap();
+    let summary = run(tiny(LossKind::Sgm, 1), &first, Existing::Resume).unwrap();
+    assert_eq!((summary.resumed_from, summary.records.len()), (0, 1));
 }
 
 #[test]

@@ -93,10 +93,20 @@ pub fn fit_in(
     opts: FitOptions,
 ) -> Result<FitSummary> {
     check_inputs(&cfg, train, &opts)?;
+    let locked;
+    let run = match run.lock() {
+        Some(_) => run,
+        None => {
+            locked = RunDir::open(run.root())?;
+            &locked
+        }
+    };
     let out = run.root();
     let mut trainer = Trainer::new(cfg.clone(), opts.device.clone())?.with_progress(opts.progress);
     let (mut start, mut best) = (0usize, None::<(usize, f64)>);
     let leftovers = run.run_files()?;
+    // A run killed during its first epoch leaves its configuration only.
+    let never_finished_an_epoch = leftovers.iter().all(|f| f.file_name().is_some_and(|n| n == "config.toml"));
     match (opts.existing, run.has_run(), leftovers.is_empty()) {
         (_, _, true) => {
             if opts.existing == Existing::Resume {
@@ -106,6 +116,13 @@ pub fn fit_in(
         (Existing::Refuse, _, false) => {
             return Err(TrainError::Config(format!(
                 "{} already holds a training run; pass --resume to continue it or --overwrite to start over",
+                out.display()
+            )))
+        }
+        (Existing::Resume | Existing::ResumeIfAny, false, false) if !never_finished_an_epoch => {
+            return Err(TrainError::Config(format!(
+                "cannot resume {}: it holds checkpoints or logs of a run but no resume.safetensors; start over with \
+                 --overwrite (which deletes them)",
                 out.display()
             )))
         }
