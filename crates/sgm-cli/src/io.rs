@@ -131,8 +131,9 @@ fn safetensors_ints(view: &safetensors::tensor::TensorView<'_>) -> std::result::
 /// Opens a `.npy` file and checks that its data can hold what the header promises (before anything is allocated
 /// for it).
 fn open_npy(path: &Path) -> Result<NpyFile<std::io::BufReader<std::fs::File>>> {
-    let file = std::fs::File::open(path).with_context(|| format!("{}: cannot open", path.display()))?;
+    let mut file = std::fs::File::open(path).with_context(|| format!("{}: cannot open", path.display()))?;
     let len = file.metadata().with_context(|| format!("{}: cannot read", path.display()))?.len();
+    check_npy_header(path, &mut file, len)?;
     let npy = NpyFile::new(std::io::BufReader::new(file))
         .with_context(|| format!("{}: not a valid .npy file (bad header)", path.display()))?;
     let width = match npy.dtype() {
@@ -148,6 +149,53 @@ fn open_npy(path: &Path) -> Result<NpyFile<std::io::BufReader<std::fs::File>>> {
             npy.shape()
         ),
     }
+}
+
+/// The `.npy` header's Python-literal parser (npyz's, through `py_literal`) takes time exponential in the nesting
+/// of unclosed brackets. sgm reads plain arrays, whose header is a dict holding one tuple: a header nested deeper,
+/// with a list (a structured dtype), or longer than 64 KiB is refused before it is parsed. The file is left at its
+/// start.
+fn check_npy_header(path: &Path, file: &mut std::fs::File, len: u64) -> Result<()> {
+    use std::io::{Read, Seek, SeekFrom};
+    let what = path.display();
+    let mut prefix = Vec::with_capacity(12);
+    file.by_ref().take(12).read_to_end(&mut prefix).with_context(|| format!("{what}: cannot read"))?;
+    let header_len = match (prefix.get(..6), prefix.get(6)) {
+        (Some(b"\x93NUMPY"), Some(1)) if prefix.len() >= 10 => {
+            Some((u64::from(u16::from_le_bytes([prefix[8], prefix[9]])), 10))
+        }
+        (Some(b"\x93NUMPY"), Some(2 | 3)) if prefix.len() >= 12 => {
+            Some((u64::from(u32::from_le_bytes([prefix[8], prefix[9], prefix[10], prefix[11]])), 12))
+        }
+        _ => None, // not an .npy file (or a version npyz refuses): its own error says so
+    };
+    if let Some((n, start)) = header_len {
+        if n > 64 << 10 || start + n > len {
+            bail!("{what}: not a valid .npy file (header of {n} bytes, file of {len}; truncated?)");
+        }
+        let mut header = vec![0u8; n as usize];
+        file.seek(SeekFrom::Start(start))
+            .and_then(|_| file.read_exact(&mut header))
+            .with_context(|| format!("{what}: cannot read"))?;
+        let mut depth = 0usize;
+        for &b in &header {
+            match b {
+                b'[' => bail!(
+                    "{what}: unsupported .npy header (a structured dtype); sgm reads plain float and integer arrays"
+                ),
+                b'{' | b'(' => {
+                    depth += 1;
+                    if depth > 2 {
+                        bail!("{what}: not a valid .npy header (nested deeper than a dict holding the shape tuple)");
+                    }
+                }
+                b'}' | b')' => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+        }
+    }
+    file.seek(SeekFrom::Start(0)).with_context(|| format!("{what}: cannot read"))?;
+    Ok(())
 }
 
 /// `(rows, cols, row-major f32 values)` of a 2-D float `.npy` array.
