@@ -241,3 +241,66 @@ fn bad_inputs_are_named_in_clear_errors() {
     // Missing file.
     expect_error(&f, "--test", "absent.npy", &[], "cannot open");
 }
+
+/// A safetensors file written by hand: `(name, dtype, shape, little-endian bytes)` per tensor.
+fn write_safetensors(path: &Path, tensors: &[(&str, &str, Vec<usize>, Vec<u8>)]) {
+    let (mut entries, mut data) = (Vec::new(), Vec::new());
+    for (name, dtype, shape, bytes) in tensors {
+        let (start, end) = (data.len(), data.len() + bytes.len());
+        entries.push(format!(r#""{name}":{{"dtype":"{dtype}","shape":{shape:?},"data_offsets":[{start},{end}]}}"#));
+        data.extend_from_slice(bytes);
+    }
+    let mut header = format!("{{{}}}", entries.join(","));
+    while header.len() % 8 != 0 {
+        header.push(' ');
+    }
+    let mut file = (header.len() as u64).to_le_bytes().to_vec();
+    file.extend_from_slice(header.as_bytes());
+    file.extend_from_slice(&data);
+    std::fs::write(path, file).unwrap();
+}
+
+#[test]
+fn labels_stored_as_u64_in_a_safetensors_file_are_read_not_called_corrupt() {
+    let f = Fixture::new();
+    let (x, y) = data(200, 16, 0.5, 8);
+    let x_bytes: Vec<u8> = x.iter().flat_map(|v| v.to_le_bytes()).collect();
+    let y_bytes: Vec<u8> = y.iter().flat_map(|&v| (v as u64).to_le_bytes()).collect();
+    let path = f.path("u64.safetensors");
+    write_safetensors(
+        &path,
+        &[("embeddings", "F32", vec![200, 16], x_bytes.clone()), ("labels", "U64", vec![200], y_bytes)],
+    );
+    let args: Vec<String> = ["sgm", "eval", "--test", path.to_str().unwrap(), "--no-clustering", "--recall-k", "1"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let r = eval(args.clone()).unwrap();
+    assert_eq!(r.inputs.test, 200);
+    // A label beyond 2³² is named, with the file and the entry.
+    let mut big: Vec<u8> = y.iter().flat_map(|&v| (v as u64).to_le_bytes()).collect();
+    big[8 * 7..8 * 8].copy_from_slice(&(1u64 << 40).to_le_bytes());
+    write_safetensors(
+        &path,
+        &[("embeddings", "F32", vec![200, 16], x_bytes.clone()), ("labels", "U64", vec![200], big)],
+    );
+    let err = format!("{:#}", eval(args.clone()).unwrap_err());
+    assert!(err.contains("u64.safetensors") && err.contains("entry 7 is 1099511627776"), "{err}");
+    // A dtype sgm does not read is named as such, not as corruption.
+    write_safetensors(
+        &path,
+        &[("embeddings", "F32", vec![200, 16], x_bytes), ("labels", "BOOL", vec![200], vec![1; 200])],
+    );
+    let err = format!("{:#}", eval(args).unwrap_err());
+    assert!(err.contains("'labels' has dtype BOOL") && !err.contains("corrupt"), "{err}");
+}
+
+#[test]
+fn a_k_beyond_the_data_is_refused_with_a_message_not_an_abort() {
+    let f = Fixture::new();
+    // Recall@K and the classifier's K are bounded by the data before anything is allocated for them.
+    let err = format!("{:#}", eval(f.args(&["--recall-k", "1,100000000000", "--no-clustering"])).unwrap_err());
+    assert!(err.contains("K = 100000000000 needs more than 230 items"), "{err}");
+    let err = format!("{:#}", eval(f.args(&["--k", "4000000000"])).unwrap_err());
+    assert!(err.contains("larger than the training set"), "{err}");
+}

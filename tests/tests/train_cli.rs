@@ -121,3 +121,107 @@ fn duplicate_groups_cover_every_image() {
     assert_eq!(others.len(), set.len() - 2, "every other image is alone in its group");
     assert!(!others.contains(&4));
 }
+
+fn err_of(args: &[&str]) -> String {
+    format!("{:#}", sgm(args).unwrap_err())
+}
+
+#[test]
+fn results_commands_refuse_to_overwrite_a_checkpoint_or_write_inside_a_run_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    train(&run);
+    let s = |p: &Path| p.to_str().unwrap().to_string();
+    let best = s(&run.join("best.safetensors"));
+    let resume = run.join("resume.safetensors");
+    let before = std::fs::read(&resume).unwrap();
+    // The case: embeddings written over the run's resume checkpoint.
+    let err = err_of(&["embed", "--checkpoint", &best, "--synth-per-class", "6", "--out", &s(&resume)]);
+    assert!(err.contains("resume.safetensors: is an sgm checkpoint") && err.contains("--force"), "{err}");
+    assert_eq!(std::fs::read(&resume).unwrap(), before, "the checkpoint is untouched");
+    let inside = s(&run.join("test.npy"));
+    let err = err_of(&["embed", "--checkpoint", &best, "--synth-per-class", "6", "--out", &inside]);
+    assert!(err.contains("lies inside the run directory"), "{err}");
+    // export, cluster, tsne and reproduce refuse the same outputs before reading anything.
+    let model = s(&dir.path().join("model.safetensors"));
+    let err = err_of(&["export", "--checkpoint", &best, "--out", &s(&run.join("last.safetensors"))]);
+    assert!(err.contains("is an sgm checkpoint"), "{err}");
+    let err = err_of(&["cluster", "--embeddings", "x.npy", "--out", &s(&run.join("groups"))]);
+    assert!(err.contains("lies inside the run directory"), "{err}");
+    let err = err_of(&["tsne", "--embeddings", "x.npy", "--out", &best]);
+    assert!(err.contains("is an sgm checkpoint"), "{err}");
+    let err = err_of(&["reproduce", "--quick", "--out", &s(&run)]);
+    assert!(err.contains("is a run directory"), "{err}");
+    // Elsewhere, or with --force, they write.
+    sgm(&["export", "--checkpoint", &best, "--out", &model]).unwrap();
+    let forced = s(&run.join("forced.safetensors"));
+    sgm(&["embed", "--checkpoint", &model, "--synth-per-class", "6", "--out", &forced, "--force"]).unwrap();
+    assert!(run.join("forced.safetensors").is_file());
+}
+
+#[test]
+fn an_embedding_dim_too_large_to_allocate_is_refused_with_a_message_not_an_abort() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let mut args = vec!["train", "--out", out.to_str().unwrap(), "--embedding-dim", "4000000000"];
+    args.extend_from_slice(TINY);
+    let err = err_of(&args);
+    assert!(err.contains("embedding_dim 4000000000") && err.contains("more than this machine can allocate"), "{err}");
+    // The same value from a TOML configuration.
+    let config = dir.path().join("train.toml");
+    std::fs::write(&config, "[model]\nembedding_dim = 4000000000\n").unwrap();
+    let mut args = vec!["train", "--out", out.to_str().unwrap(), "--config", config.to_str().unwrap()];
+    args.extend_from_slice(&TINY[..2]);
+    let err = err_of(&args);
+    assert!(err.contains("embedding_dim 4000000000"), "{err}");
+    assert!(!out.exists(), "no empty run directory is left");
+}
+
+#[test]
+fn overwrite_with_no_test_leaves_no_stale_test_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    train(&run);
+    assert!(run.join("test_report.json").is_file());
+    let mut args = vec!["train", "--out", run.to_str().unwrap(), "--overwrite", "--no-test"];
+    args.extend_from_slice(TINY);
+    sgm(&args).unwrap();
+    assert!(!run.join("test_report.json").exists(), "the old run's test report sits next to the new checkpoints");
+    assert!(run.join("best.safetensors").is_file());
+}
+
+#[test]
+fn resume_into_a_directory_with_no_run_fails_with_a_hint() {
+    let dir = tempfile::tempdir().unwrap();
+    let typo = dir.path().join("runz");
+    let mut args = vec!["train", "--out", typo.to_str().unwrap(), "--resume"];
+    args.extend_from_slice(TINY);
+    let err = err_of(&args);
+    assert!(err.contains("holds no training run to resume") && err.contains("leave out --resume"), "{err}");
+    assert!(!typo.join("best.safetensors").exists());
+}
+
+#[test]
+fn an_out_that_is_a_file_or_a_symlink_loop_is_named_as_such() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("notes.txt");
+    std::fs::write(&file, b"mine").unwrap();
+    let mut args = vec!["train", "--out", file.to_str().unwrap()];
+    args.extend_from_slice(TINY);
+    let err = err_of(&args);
+    assert!(err.contains("notes.txt: exists and is not a directory"), "{err}");
+    assert!(!err.contains("os error 17"), "{err}");
+    assert_eq!(std::fs::read(&file).unwrap(), b"mine");
+    #[cfg(unix)]
+    {
+        let looped = dir.path().join("loop");
+        std::os::unix::fs::symlink(&looped, &looped).unwrap();
+        let mut args = vec!["train", "--out", looped.to_str().unwrap()];
+        args.extend_from_slice(TINY);
+        let err = err_of(&args);
+        assert!(err.contains("symbolic link that leads nowhere"), "{err}");
+        let out = dir.path().join("e.safetensors");
+        let err = err_of(&["embed", "--weights", looped.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+        assert!(err.contains("symbolic link that leads nowhere") && !err.contains("no such weights file"), "{err}");
+    }
+}

@@ -1,6 +1,7 @@
 //! Project automation: `cargo xtask reproduce` (the paper's protocol, with a report next to the paper's numbers),
 //! `cargo xtask validate` (what CI runs) and `cargo xtask bench` (sgm against PyTorch and
-//! scikit-learn, written to `docs/performance.md`; `--criterion` runs the criterion benchmarks instead).
+//! scikit-learn, written to `docs/performance.md`; `--criterion` runs the criterion benchmarks instead) and
+//! `cargo xtask fuzz --seconds N` (the fuzz targets of `fuzz/`, with cargo-fuzz on nightly).
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
@@ -8,6 +9,7 @@ use std::path::PathBuf;
 use std::process::Command;
 
 mod bench;
+mod fuzz;
 mod parity;
 
 #[derive(Debug, Parser)]
@@ -27,6 +29,9 @@ enum Task {
     /// sgm against PyTorch (train step, eval, embedding per backbone) and scikit-learn (kNN, k-means, GMM, t-SNE):
     /// a table of times and ratios, printed and written to docs/performance.md.
     Bench(bench::BenchArgs),
+    /// Fuzz sgm's readers of untrusted input (FER+ label files, images, .npy, safetensors, checkpoints, TOML
+    /// configurations) with cargo-fuzz on nightly, each target for --seconds; prints executions and crashes.
+    Fuzz(fuzz::FuzzArgs),
     /// sgm against PyTorch references (torchvision's backbones under identical weights with --init), written to
     /// docs/fidelity.md.
     Parity(parity::ParityArgs),
@@ -67,6 +72,7 @@ fn main() -> Result<()> {
             }
             bench::bench(&args)
         }
+        Task::Fuzz(args) => fuzz::fuzz(&workspace_root(), &args),
     }
 }
 

@@ -5,7 +5,7 @@
 //!   in one file.
 
 use anyhow::{bail, Context, Result};
-use candle_core::{DType, Device, Tensor};
+use candle_core::{DType, Device};
 use npyz::{NpyFile, Order, TypeChar};
 use sgm_core::Embeddings;
 use std::path::Path;
@@ -36,13 +36,18 @@ pub fn read_embeddings(path: &Path) -> Result<Embeddings> {
     let (rows, dim, data) = match format_of(path)? {
         Format::Npy => read_npy_matrix(path)?,
         Format::Safetensors => {
-            let t = safetensors_tensor(path, "embeddings")?;
-            if !t.dtype().is_float() {
-                bail!("{what}: tensor 'embeddings' has dtype {:?}; expected f32 or f64", t.dtype());
+            let bytes = read_file(path)?;
+            let view = safetensors_view(path, &bytes, "embeddings")?;
+            use safetensors::Dtype as St;
+            if !matches!(view.dtype(), St::F16 | St::BF16 | St::F32 | St::F64) {
+                bail!("{what}: tensor 'embeddings' has dtype {:?}; expected f32 or f64", view.dtype());
             }
-            let (rows, dim) = t.dims2().map_err(|_| {
-                anyhow::anyhow!("{what}: tensor 'embeddings' has shape {:?}; expected 2-D (n, dim)", t.dims())
-            })?;
+            let (rows, dim) = match view.shape() {
+                [r, c] => (*r, *c),
+                dims => bail!("{what}: tensor 'embeddings' has shape {dims:?}; expected 2-D (n, dim)"),
+            };
+            use candle_core::safetensors::Load;
+            let t = view.load(&Device::Cpu).with_context(|| format!("{what}: tensor 'embeddings'"))?;
             (rows, dim, t.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()?)
         }
     };
@@ -55,15 +60,13 @@ pub fn read_labels(path: &Path, name: &str) -> Result<Vec<u32>> {
     let values: Vec<i64> = match format_of(path)? {
         Format::Npy => read_npy_ints(path)?,
         Format::Safetensors => {
-            let t = safetensors_tensor(path, name)?;
-            if t.dtype().is_float() {
-                bail!("{what}: tensor '{name}' has dtype {:?}; expected integers", t.dtype());
-            }
-            let n = match t.dims() {
-                [n] | [n, 1] => *n,
+            let bytes = read_file(path)?;
+            let view = safetensors_view(path, &bytes, name)?;
+            match view.shape() {
+                [_] | [_, 1] => {}
                 dims => bail!("{what}: tensor '{name}' has shape {dims:?}; expected 1-D (n,)"),
-            };
-            t.reshape(n)?.to_dtype(DType::I64)?.to_vec1::<i64>()?
+            }
+            safetensors_ints(&view).map_err(|reason| anyhow::anyhow!("{what}: tensor '{name}' {reason}"))?
         }
     };
     if values.is_empty() {
@@ -78,24 +81,121 @@ pub fn read_labels(path: &Path, name: &str) -> Result<Vec<u32>> {
         .collect()
 }
 
-fn safetensors_tensor(path: &Path, name: &str) -> Result<Tensor> {
-    let bytes = std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))?;
-    let mut tensors = candle_core::safetensors::load_buffer(&bytes, &Device::Cpu)
+fn read_file(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))
+}
+
+/// The tensor `name` of the safetensors file held in `bytes`.
+fn safetensors_view<'a>(path: &Path, bytes: &'a [u8], name: &str) -> Result<safetensors::tensor::TensorView<'a>> {
+    let st = safetensors::SafeTensors::deserialize(bytes)
         .with_context(|| format!("{}: not a valid safetensors file (truncated or corrupt?)", path.display()))?;
-    match tensors.remove(name) {
-        Some(t) => Ok(t),
-        None => {
-            let mut names: Vec<_> = tensors.keys().cloned().collect();
+    match st.tensor(name) {
+        Ok(view) => Ok(view),
+        Err(_) => {
+            let mut names = st.names();
             names.sort();
             bail!("{}: no tensor named '{name}' (found: {})", path.display(), names.join(", "))
         }
     }
 }
 
+/// The values of an integer tensor of any width and sign; an error says what is wrong, for "tensor 'NAME' …".
+fn safetensors_ints(view: &safetensors::tensor::TensorView<'_>) -> std::result::Result<Vec<i64>, String> {
+    use safetensors::Dtype as St;
+    let data = view.data();
+    fn le<const N: usize>(data: &[u8]) -> impl Iterator<Item = [u8; N]> + '_ {
+        data.chunks_exact(N).map(|c| c.try_into().unwrap_or([0; N]))
+    }
+    Ok(match view.dtype() {
+        St::I8 => data.iter().map(|&b| i64::from(b as i8)).collect(),
+        St::U8 => data.iter().map(|&b| i64::from(b)).collect(),
+        St::I16 => le::<2>(data).map(|b| i64::from(i16::from_le_bytes(b))).collect(),
+        St::U16 => le::<2>(data).map(|b| i64::from(u16::from_le_bytes(b))).collect(),
+        St::I32 => le::<4>(data).map(|b| i64::from(i32::from_le_bytes(b))).collect(),
+        St::U32 => le::<4>(data).map(|b| i64::from(u32::from_le_bytes(b))).collect(),
+        St::I64 => le::<8>(data).map(i64::from_le_bytes).collect(),
+        St::U64 => le::<8>(data)
+            .enumerate()
+            .map(|(i, b)| {
+                let v = u64::from_le_bytes(b);
+                i64::try_from(v).map_err(|_| format!("entry {i} is {v}; expected 0 ≤ value < 2³²"))
+            })
+            .collect::<std::result::Result<_, _>>()?,
+        St::F16 | St::BF16 | St::F32 | St::F64 => {
+            return Err(format!("has dtype {:?}; expected integers", view.dtype()));
+        }
+        other => return Err(format!("has dtype {other:?}; expected an integer type")),
+    })
+}
+
+/// Opens a `.npy` file and checks that its data can hold what the header promises (before anything is allocated
+/// for it).
 fn open_npy(path: &Path) -> Result<NpyFile<std::io::BufReader<std::fs::File>>> {
-    let file = std::fs::File::open(path).with_context(|| format!("{}: cannot open", path.display()))?;
-    NpyFile::new(std::io::BufReader::new(file))
-        .with_context(|| format!("{}: not a valid .npy file (bad header)", path.display()))
+    let mut file = std::fs::File::open(path).with_context(|| format!("{}: cannot open", path.display()))?;
+    let len = file.metadata().with_context(|| format!("{}: cannot read", path.display()))?.len();
+    check_npy_header(path, &mut file, len)?;
+    let npy = NpyFile::new(std::io::BufReader::new(file))
+        .with_context(|| format!("{}: not a valid .npy file (bad header)", path.display()))?;
+    let width = match npy.dtype() {
+        npyz::DType::Plain(t) => t.size_field(),
+        _ => 1,
+    };
+    let count = npy.shape().iter().try_fold(1u64, |a, &d| a.checked_mul(d));
+    match count.and_then(|n| n.checked_mul(width)) {
+        Some(bytes) if bytes <= len => Ok(npy),
+        _ => bail!(
+            "{}: header promises shape {:?} of {width}-byte values, more than the file's {len} bytes (truncated?)",
+            path.display(),
+            npy.shape()
+        ),
+    }
+}
+
+/// The `.npy` header's Python-literal parser (npyz's, through `py_literal`) takes time exponential in the nesting
+/// of unclosed brackets. sgm reads plain arrays, whose header is a dict holding one tuple: a header nested deeper,
+/// with a list (a structured dtype), or longer than 64 KiB is refused before it is parsed. The file is left at its
+/// start.
+fn check_npy_header(path: &Path, file: &mut std::fs::File, len: u64) -> Result<()> {
+    use std::io::{Read, Seek, SeekFrom};
+    let what = path.display();
+    let mut prefix = Vec::with_capacity(12);
+    file.by_ref().take(12).read_to_end(&mut prefix).with_context(|| format!("{what}: cannot read"))?;
+    let header_len = match (prefix.get(..6), prefix.get(6)) {
+        (Some(b"\x93NUMPY"), Some(1)) if prefix.len() >= 10 => {
+            Some((u64::from(u16::from_le_bytes([prefix[8], prefix[9]])), 10))
+        }
+        (Some(b"\x93NUMPY"), Some(2 | 3)) if prefix.len() >= 12 => {
+            Some((u64::from(u32::from_le_bytes([prefix[8], prefix[9], prefix[10], prefix[11]])), 12))
+        }
+        _ => None, // not an .npy file (or a version npyz refuses): its own error says so
+    };
+    if let Some((n, start)) = header_len {
+        if n > 64 << 10 || start + n > len {
+            bail!("{what}: not a valid .npy file (header of {n} bytes, file of {len}; truncated?)");
+        }
+        let mut header = vec![0u8; n as usize];
+        file.seek(SeekFrom::Start(start))
+            .and_then(|_| file.read_exact(&mut header))
+            .with_context(|| format!("{what}: cannot read"))?;
+        let mut depth = 0usize;
+        for &b in &header {
+            match b {
+                b'[' => bail!(
+                    "{what}: unsupported .npy header (a structured dtype); sgm reads plain float and integer arrays"
+                ),
+                b'{' | b'(' => {
+                    depth += 1;
+                    if depth > 2 {
+                        bail!("{what}: not a valid .npy header (nested deeper than a dict holding the shape tuple)");
+                    }
+                }
+                b'}' | b')' => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+        }
+    }
+    file.seek(SeekFrom::Start(0)).with_context(|| format!("{what}: cannot read"))?;
+    Ok(())
 }
 
 /// `(rows, cols, row-major f32 values)` of a 2-D float `.npy` array.

@@ -24,6 +24,7 @@ use std::ffi::OsString;
 use std::process::ExitCode;
 
 pub mod commands;
+pub mod fuzzing;
 pub mod io;
 pub mod process;
 pub mod reproduce;

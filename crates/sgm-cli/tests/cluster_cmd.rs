@@ -127,3 +127,21 @@ fn audit_ranks_planted_flips_first() {
     // Neither a checkpoint nor embeddings: a usage error.
     assert!(sgm_cli::run(["sgm", "audit", "--out", "x"]).is_err());
 }
+
+#[test]
+fn max_iter_zero_is_refused_naming_max_iter_not_n_init() {
+    let dir = tempfile::tempdir().unwrap();
+    let (x, labels) = blobs();
+    let emb = dir.path().join("emb.safetensors");
+    write_embeddings(&emb, &x, 120, 4, &labels, None).unwrap();
+    let out = dir.path().join("groups");
+    let args =
+        ["sgm", "cluster", "--embeddings", emb.to_str().unwrap(), "--max-iter", "0", "--out", out.to_str().unwrap()];
+    let err = format!("{:#}", sgm_cli::run(args).unwrap_err());
+    assert!(err.contains("--max-iter") && !err.contains("n_init"), "{err}");
+    // The library says the same.
+    let cfg =
+        sgm_cluster::GmmConfig { max_iter: 0, ..sgm_cluster::GmmConfig::new(3, sgm_cluster::CovarianceType::Full, 1) };
+    let err = cfg.validate().unwrap_err().to_string();
+    assert!(err.contains("max_iter must be at least 1") && !err.contains("n_init"), "{err}");
+}

@@ -43,6 +43,7 @@ fn synth_test() -> sgm_data::ImageSet {
         root: None,
         skip_bad: false,
         drop_cross_split_duplicates: false,
+        strict_size: false,
         synth_per_class: Some(30),
         synth_seed: 1,
     };

@@ -91,6 +91,15 @@ pub fn tsne_2d(emb: &Embeddings, cfg: &TsneConfig) -> Result<Vec<f32>> {
             cfg.perplexity
         )));
     }
+    let pairs = if cfg.theta > 0.0 { (m as u128) * (needed as u128) } else { (m as u128) * (m as u128) };
+    let what = if cfg.theta > 0.0 {
+        format!("Barnes-Hut t-SNE of {m} points (max_points) at perplexity {}", cfg.perplexity)
+    } else {
+        format!("exact t-SNE (theta 0) of {m} points (max_points): {m}² pairwise affinities")
+    };
+    sgm_core::memory::check(what, pairs, 3 * 4).map_err(sgm_core::CoreError::from)?;
+    sgm_core::memory::check(format!("the {m} × {d} points in double precision"), (m * d) as u128, 8)
+        .map_err(sgm_core::CoreError::from)?;
     let rows: Vec<&[f32]> = emb.as_slice()[..m * d].chunks(d).collect();
     let x = Array2::from_shape_fn((m, d), |(i, j)| rows[i][j] as f64);
     let init = pca_init(&x)?;

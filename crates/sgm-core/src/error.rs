@@ -23,6 +23,9 @@ pub enum CoreError {
     /// An input with no rows.
     #[error("empty input: {0}")]
     Empty(String),
+    /// A buffer too large for this machine (see [`crate::memory`]).
+    #[error(transparent)]
+    TooLarge(#[from] crate::memory::TooLarge),
 }
 
 /// Result alias for sgm-core.

@@ -142,6 +142,11 @@ pub fn knn_search(
     if matches!(exclusion, Exclusion::SelfMatch) && queries.rows() != database.rows() {
         return Err(CoreError::Shape("leave-self-out needs the same set as queries and database".into()));
     }
+    crate::memory::check(
+        format!("the {k} nearest neighbours (k) of {} queries", queries.rows()),
+        (queries.rows() as u128).saturating_mul(k as u128 + SPARE as u128),
+        4 + 4 + 8,
+    )?;
     let d = queries.dim();
     let cap = k + SPARE;
     let dev = Device::Cpu;

@@ -50,6 +50,7 @@ pub mod embeddings;
 pub mod error;
 pub mod knn;
 pub mod loss;
+pub mod memory;
 pub mod metrics;
 pub mod testing;
 

@@ -52,6 +52,14 @@ pub enum DataError {
     /// A configuration value is out of its valid range.
     #[error("invalid configuration: {0}")]
     Config(String),
+    /// A buffer, sized by an argument or a data set, that this machine cannot allocate.
+    #[error("{what} needs {:.1} GiB, more than this machine can allocate", *bytes as f64 / (1u64 << 30) as f64)]
+    TooLarge {
+        /// What the buffer is for, and which setting sized it.
+        what: String,
+        /// Bytes it would take.
+        bytes: u128,
+    },
     /// An error from candle while building a batch tensor.
     #[error(transparent)]
     Candle(#[from] candle_core::Error),

@@ -64,16 +64,31 @@ pub fn decode_luma(path: &Path) -> Result<GrayImage> {
 /// Decodes an encoded image (PNG, JPEG, TIFF incl. 8-bit palette TIFF, BMP) to 8-bit luma. `path` is used in
 /// errors only.
 pub fn decode_luma_bytes(bytes: &[u8], path: &Path) -> Result<GrayImage> {
+    decode_luma_bytes_colour(bytes, path).map(|(img, _)| img)
+}
+
+/// As [`decode_luma`], and whether the file held colour (RGB, RGBA or a colour palette) before the conversion.
+pub fn decode_luma_colour(path: &Path) -> Result<(GrayImage, bool)> {
+    let bytes = std::fs::read(path).map_err(|e| DataError::io(path, e))?;
+    decode_luma_bytes_colour(&bytes, path)
+}
+
+/// As [`decode_luma_bytes`], and whether the image held colour before the conversion to luma.
+pub fn decode_luma_bytes_colour(bytes: &[u8], path: &Path) -> Result<(GrayImage, bool)> {
     let bad = |reason: String| DataError::Image { path: path.to_path_buf(), reason };
     match palette_tiff::inspect(bytes) {
-        Ok(Some((patched, lut))) => {
+        Ok(Some((patched, lut, colour))) => {
             let mut img = image::load_from_memory(&patched).map_err(|e| bad(e.to_string()))?.into_luma8();
             for p in img.pixels_mut() {
                 p.0[0] = lut[p.0[0] as usize];
             }
-            Ok(img)
+            Ok((img, colour))
         }
-        Ok(None) => Ok(image::load_from_memory(bytes).map_err(|e| bad(e.to_string()))?.into_luma8()),
+        Ok(None) => {
+            let img = image::load_from_memory(bytes).map_err(|e| bad(e.to_string()))?;
+            let colour = img.color().has_color();
+            Ok((img.into_luma8(), colour))
+        }
         Err(reason) => Err(bad(reason)),
     }
 }
@@ -164,8 +179,8 @@ mod palette_tiff {
     const PALETTE: u16 = 3;
     const BLACK_IS_ZERO: u16 = 1;
 
-    /// A copy of the file that reads as gray, and the index → luma table.
-    pub(super) type Patched = (Vec<u8>, [u8; 256]);
+    /// A copy of the file that reads as gray, the index → luma table, and whether the palette holds colour.
+    pub(super) type Patched = (Vec<u8>, [u8; 256], bool);
 
     struct Reader<'a> {
         b: &'a [u8],
@@ -220,10 +235,12 @@ mod palette_tiff {
             return Err(format!("palette TIFF ColorMap has {count} entries, expected 768"));
         }
         let mut lut = [0u8; 256];
+        let mut colour = false;
         for (i, v) in lut.iter_mut().enumerate() {
             let red = f64::from(r.u16(offset + 2 * i)?);
             let green = f64::from(r.u16(offset + 2 * (256 + i))?);
             let blue = f64::from(r.u16(offset + 2 * (512 + i))?);
+            colour |= red != green || green != blue;
             // Rec. 709 luma, as image's own RGB → luma conversion, from 16-bit palette entries.
             let luma = (0.2126 * red + 0.7152 * green + 0.0722 * blue) / 257.0;
             *v = luma.round().clamp(0.0, 255.0) as u8;
@@ -232,7 +249,7 @@ mod palette_tiff {
         let mut patched = bytes.to_vec();
         let value = if little { BLACK_IS_ZERO.to_le_bytes() } else { BLACK_IS_ZERO.to_be_bytes() };
         patched[at..at + 2].copy_from_slice(&value);
-        Ok(Some((patched, lut)))
+        Ok(Some((patched, lut, colour)))
     }
 }
 

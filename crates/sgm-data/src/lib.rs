@@ -47,6 +47,7 @@ pub mod error;
 pub mod image_io;
 pub mod image_set;
 pub mod loaders;
+pub mod memory;
 pub mod registry;
 pub mod sampler;
 pub mod synth;

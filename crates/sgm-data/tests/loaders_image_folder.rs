@@ -85,3 +85,71 @@ fn labels_csv_sets_subclasses_and_the_cache_serves_repeats() {
     assert!(!std::sync::Arc::ptr_eq(&a, &d));
     assert_eq!(a.splits[0].pixels, d.splits[0].pixels);
 }
+
+/// Collects the messages of the tracing events emitted on this thread, with their level.
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<std::sync::Mutex<Vec<(tracing::Level, String)>>>);
+
+impl tracing::Subscriber for Captured {
+    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
+        true
+    }
+    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        tracing::span::Id::from_u64(1)
+    }
+    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+    fn event(&self, event: &tracing::Event<'_>) {
+        struct Message(String);
+        impl tracing::field::Visit for Message {
+            fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+                if field.name() == "message" {
+                    self.0 = format!("{value:?}");
+                }
+            }
+        }
+        let mut m = Message(String::new());
+        event.record(&mut m);
+        self.0.lock().unwrap().push((*event.metadata().level(), m.0));
+    }
+    fn enter(&self, _: &tracing::span::Id) {}
+    fn exit(&self, _: &tracing::span::Id) {}
+}
+
+#[test]
+fn wrong_size_and_colour_images_are_logged_once_per_size_counted_and_refused_when_strict() {
+    let dir = tempfile::tempdir().unwrap();
+    for i in 0..4 {
+        save(&dir.path().join(format!("happy/g{i}.png")), &gray(48, 48, i));
+    }
+    save(&dir.path().join("happy/big1.png"), &gray(64, 64, 1));
+    save(&dir.path().join("angry/big2.png"), &gray(64, 64, 2));
+    save_rgb_jpeg(&dir.path().join("angry/rgb.jpg"), 48, 48);
+    let opts = LoadOptions { size: Some([48, 48]), ..Default::default() };
+    let captured = Captured::default();
+    let d =
+        tracing::subscriber::with_default(captured.clone(), || load(Format::ImageFolder, dir.path(), &opts)).unwrap();
+    assert_eq!(d.split(Split::All).unwrap().len(), 7, "without --strict-size they are resized and kept");
+    let sizes: Vec<(u32, u32, bool, usize, bool)> =
+        d.report.native_sizes.iter().map(|n| (n.width, n.height, n.colour, n.count, n.converted)).collect();
+    assert_eq!(sizes, vec![(48, 48, false, 4, false), (48, 48, true, 1, true), (64, 64, false, 2, true)]);
+    let warnings: Vec<String> = captured
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(level, _)| *level == tracing::Level::WARN)
+        .map(|(_, m)| m.clone())
+        .collect();
+    assert_eq!(warnings.len(), 2, "one warning per distinct size or colour: {warnings:?}");
+    assert!(warnings.iter().any(|w| w.contains("2 images of 64x64") && w.contains("resized to 48x48")), "{warnings:?}");
+    assert!(warnings.iter().any(|w| w.contains("1 colour image of 48x48") && w.contains("gray")), "{warnings:?}");
+
+    let strict = LoadOptions { strict_size: true, ..opts.clone() };
+    let err = load(Format::ImageFolder, dir.path(), &strict).unwrap_err().to_string();
+    assert!(err.contains("--strict-size") && (err.contains("big2.png") || err.contains("rgb.jpg")), "{err}");
+    let skipping = LoadOptions { strict_size: true, skip_bad: true, ..opts };
+    let d = load(Format::ImageFolder, dir.path(), &skipping).unwrap();
+    assert_eq!(d.split(Split::All).unwrap().len(), 4);
+    assert_eq!(d.report.skipped_count(), 3);
+}

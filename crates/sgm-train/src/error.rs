@@ -19,6 +19,45 @@ pub enum TrainError {
         /// What is wrong.
         reason: String,
     },
+    /// Another process holds the run directory's lock.
+    #[error(
+        "{dir} is in use by another sgm process ({}); wait for it to finish, or give another directory",
+        match pid { Some(p) => format!("PID {p}"), None => "PID not yet recorded".to_string() }
+    )]
+    RunLocked {
+        /// The run directory.
+        dir: PathBuf,
+        /// The PID the holder wrote into the lock file, when it has.
+        pid: Option<u32>,
+    },
+    /// `--resume` on a directory that holds no run.
+    #[error(
+        "{dir} holds no training run to resume (no resume.safetensors); check the directory, or leave out --resume \
+         to start a new run there"
+    )]
+    NoRunToResume {
+        /// The directory.
+        dir: PathBuf,
+    },
+    /// A path that cannot serve: a file where a directory is needed, a symbolic link that leads nowhere.
+    #[error("{path}: {reason}")]
+    BadPath {
+        /// The path.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// An output that would overwrite something sgm did not write for that purpose.
+    #[error("{path}: {reason}; pass --force to write there anyway")]
+    OutputRefused {
+        /// The output.
+        path: PathBuf,
+        /// What it is.
+        reason: String,
+    },
+    /// A size from the arguments or the configuration that this machine cannot allocate.
+    #[error(transparent)]
+    TooLarge(#[from] sgm_core::memory::TooLarge),
     /// The loss or the weights became NaN or infinite.
     #[error("training diverged at epoch {epoch}, step {step}: {what} is not finite (last finite loss {last_loss:?}); try a lower learning rate")]
     NonFinite {

@@ -40,11 +40,13 @@ pub enum HubError {
         /// What is wrong.
         reason: String,
     },
-    /// A local weights file that does not exist.
-    #[error("{path}: no such weights file")]
+    /// A local weights file that does not exist or cannot be read as a file.
+    #[error("{path}: {reason}")]
     LocalMissing {
         /// The path.
         path: PathBuf,
+        /// Why: no such file, a directory, a symbolic link that leads nowhere, …
+        reason: String,
     },
     /// A hub file that is not in the cache, and was not downloaded (see `reason`).
     #[error("{file} is not in the hub cache: {detail}; {reason}")]
@@ -344,14 +346,27 @@ pub fn sha256_file(path: &Path) -> Result<String, HubError> {
     Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
 }
 
+/// Why `path` cannot be read as a weights file, or `None` when it can.
+fn unusable_local_file(path: &Path) -> Option<String> {
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_file() => None,
+        Ok(_) => Some("is a directory, not a weights file".into()),
+        Err(e) if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) => {
+            Some(format!("is a symbolic link that leads nowhere (a loop, or a missing target): {e}"))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Some("no such weights file".into()),
+        Err(e) => Some(format!("cannot read the weights file: {e}")),
+    }
+}
+
 /// Finds and checks the weights of `spec`: a local file as it is, a hub file in the cache or (with the `hub`
 /// feature, not offline) downloaded into it.
 pub fn resolve(spec: &WeightsSpec, opts: &ResolveOptions) -> Result<Resolved, HubError> {
     let expected = expected_sha256(spec, opts)?;
     match &spec.location {
         WeightsLocation::Local(path) => {
-            if !path.is_file() {
-                return Err(HubError::LocalMissing { path: path.clone() });
+            if let Some(reason) = unusable_local_file(path) {
+                return Err(HubError::LocalMissing { path: path.clone(), reason });
             }
             let sha256 = match &expected {
                 Some((want, from)) => Some(check_digest(path, want, from, "")?),

@@ -38,6 +38,7 @@ pub mod checkpoint;
 pub mod error;
 pub mod hub;
 pub mod optim;
+pub mod output_guard;
 pub mod pretrained;
 pub mod train;
 

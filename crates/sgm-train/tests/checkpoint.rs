@@ -82,3 +82,73 @@ fn missing_file_names_the_path() {
     let err = error_of(Path::new("/nonexistent/ck.safetensors"));
     assert!(err.contains("/nonexistent/ck.safetensors"), "{err}");
 }
+
+#[test]
+fn a_same_length_edit_of_the_header_metadata_is_caught_by_the_checksum() {
+    // The issue's case: the normalisation mean 0.4914 edited to 0.9914 inside the safetensors header.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("best.safetensors");
+    let meta =
+        serde_json::json!({"train": {"normalization": {"mean": [0.4914], "std": [0.247]}}, "class_names": ["a"]});
+    save(&path, &tensors(), &meta).unwrap();
+    let bytes = std::fs::read(&path).unwrap();
+    let at = bytes.windows(6).position(|w| w == b"0.4914").expect("the mean is in the header");
+    let mut edited = bytes.clone();
+    edited[at + 2] = b'9';
+    std::fs::write(&path, &edited).unwrap();
+    let err = error_of(&path);
+    assert!(err.contains("best.safetensors: checksum mismatch") && err.contains("metadata"), "{err}");
+    // A class name edited the same way.
+    let at = bytes.windows(4).position(|w| w == b"[\\\"a").map(|i| i + 3).expect("the class name is in the header");
+    let mut edited = bytes;
+    edited[at] = b'b';
+    std::fs::write(&path, &edited).unwrap();
+    assert!(error_of(&path).contains("checksum mismatch"));
+}
+
+/// A checkpoint as sgm wrote it before its checksum covered the metadata (format 1): SHA-256 over the tensors in
+/// name order, each as name length, name, dtype, shape, data length, data.
+fn save_format_1(path: &Path, meta: &serde_json::Value) {
+    use sha2::{Digest, Sha256};
+    let mut named = tensors();
+    named.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut h = Sha256::new();
+    for (name, t) in &named {
+        h.update((name.len() as u64).to_le_bytes());
+        h.update(name.as_bytes());
+        h.update(format!("{:?}", safetensors::tensor::View::dtype(t)).as_bytes());
+        for &d in t.dims() {
+            h.update((d as u64).to_le_bytes());
+        }
+        let data = safetensors::tensor::View::data(t);
+        h.update((data.len() as u64).to_le_bytes());
+        h.update(&data);
+    }
+    let sha: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    let info = std::collections::HashMap::from([
+        ("sgm.format".to_string(), "sgm-checkpoint/1".to_string()),
+        ("sgm.version".to_string(), "0.1.0".to_string()),
+        ("sgm.sha256".to_string(), sha),
+        ("sgm.meta".to_string(), meta.to_string()),
+    ]);
+    let bytes = safetensors::serialize(named.iter().map(|(n, t)| (n.as_str(), t)), Some(info)).unwrap();
+    std::fs::write(path, bytes).unwrap();
+}
+
+#[test]
+fn a_checkpoint_of_format_1_is_read_with_its_tensors_still_verified() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.safetensors");
+    save_format_1(&path, &serde_json::json!({"epoch": 2}));
+    let ck = load(&path, &Device::Cpu).unwrap();
+    assert!(!ck.metadata_verified, "format 1 has no checksum over its metadata");
+    assert_eq!(ck.meta["epoch"], 2);
+    assert_eq!(ck.tensors.len(), tensors().len());
+    let fresh = load(&saved(dir.path()), &Device::Cpu).unwrap();
+    assert!(fresh.metadata_verified);
+    let mut bytes = std::fs::read(&path).unwrap();
+    let last = bytes.len() - 9;
+    bytes[last] ^= 0x10;
+    std::fs::write(&path, &bytes).unwrap();
+    assert!(error_of(&path).contains("checksum mismatch"));
+}

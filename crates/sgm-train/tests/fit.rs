@@ -194,3 +194,122 @@ fn export_drops_the_optimiser_and_keeps_the_model() {
     let err = sgm_train::train::export(&foreign, &out).unwrap_err().to_string();
     assert!(err.contains("not a model checkpoint"), "{err}");
 }
+
+/// The PID of a process that has ended.
+fn dead_pid() -> u32 {
+    let mut child = std::process::Command::new("true").spawn().unwrap();
+    let pid = child.id();
+    child.wait().unwrap();
+    pid
+}
+
+#[test]
+fn resume_on_a_directory_without_a_run_fails_with_a_hint_and_trains_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("typo");
+    let err = run(tiny(LossKind::Sgm, 1), &out, Existing::Resume).unwrap_err().to_string();
+    assert!(err.contains("typo holds no training run to resume") && err.contains("leave out --resume"), "{err}");
+    assert!(!out.join("last.safetensors").exists() && !out.join("metrics.jsonl").exists());
+    // `ResumeIfAny` (sgm reproduce) starts a run there instead.
+    let summary = run(tiny(LossKind::Sgm, 1), &out, Existing::ResumeIfAny).unwrap();
+    assert_eq!((summary.resumed_from, summary.records.len()), (0, 1));
+    // Checkpoints without resume.safetensors cannot be resumed, and are not deleted by trying.
+    std::fs::remove_file(out.join("resume.safetensors")).unwrap();
+    let err = run(tiny(LossKind::Sgm, 2), &out, Existing::Resume).unwrap_err().to_string();
+    assert!(err.contains("no resume.safetensors") && err.contains("--overwrite"), "{err}");
+    assert!(out.join("best.safetensors").is_file());
+    // A run killed in its first epoch (its configuration only) starts again from the beginning.
+    let first = dir.path().join("first");
+    std::fs::create_dir(&first).unwrap();
+    std::fs::write(first.join("config.toml"), tiny(LossKind::Sgm, 1).to_toml().unwrap()).unwrap();
+    let summary = run(tiny(LossKind::Sgm, 1), &first, Existing::Resume).unwrap();
+    assert_eq!((summary.resumed_from, summary.records.len()), (0, 1));
+}
+
+#[test]
+fn a_corrupt_best_checkpoint_is_found_before_the_first_step_of_a_resumed_run() {
+    let dir = tempfile::tempdir().unwrap();
+    run(tiny(LossKind::Sgm, 1), dir.path(), Existing::Refuse).unwrap();
+    let best = dir.path().join("best.safetensors");
+    let mut bytes = std::fs::read(&best).unwrap();
+    let at = bytes.len() - 5;
+    bytes[at] ^= 0x40;
+    std::fs::write(&best, &bytes).unwrap();
+    let last_before = std::fs::read(dir.path().join("last.safetensors")).unwrap();
+    let err = run(tiny(LossKind::Sgm, 2), dir.path(), Existing::Resume).unwrap_err().to_string();
+    assert!(err.contains("best.safetensors") && err.contains("checksum mismatch"), "{err}");
+    assert!(err.contains("nothing was trained") && err.contains("--overwrite"), "{err}");
+    let log = std::fs::read_to_string(dir.path().join("metrics.jsonl")).unwrap();
+    assert_eq!(log.lines().count(), 1, "no epoch was trained");
+    assert_eq!(std::fs::read(dir.path().join("last.safetensors")).unwrap(), last_before);
+    // A missing last checkpoint is found the same way.
+    std::fs::write(&best, std::fs::read(dir.path().join("last.safetensors")).unwrap()).unwrap();
+    std::fs::remove_file(dir.path().join("last.safetensors")).unwrap();
+    let err = run(tiny(LossKind::Sgm, 2), dir.path(), Existing::Resume).unwrap_err().to_string();
+    assert!(err.contains("last.safetensors is missing"), "{err}");
+}
+
+#[test]
+fn stale_temporary_files_of_a_killed_writer_are_removed_at_the_next_start() {
+    let dir = tempfile::tempdir().unwrap();
+    run(tiny(LossKind::Sgm, 1), dir.path(), Existing::Refuse).unwrap();
+    let dead = dead_pid();
+    let stale = [format!(".resume.safetensors.tmp-{dead}"), format!(".metrics.csv.tmp-{dead}")];
+    for name in &stale {
+        std::fs::write(dir.path().join(name), vec![7u8; 4096]).unwrap();
+    }
+    // A file of the user's that merely looks like one stays.
+    std::fs::write(dir.path().join(".notes.txt.tmp-1"), b"mine").unwrap();
+    run(tiny(LossKind::Sgm, 2), dir.path(), Existing::Resume).unwrap();
+    for name in &stale {
+        assert!(!dir.path().join(name).exists(), "{name} left behind");
+    }
+    assert!(dir.path().join(".notes.txt.tmp-1").exists());
+}
+
+#[test]
+fn overwrite_clears_every_file_of_the_previous_run_and_nothing_else() {
+    let dir = tempfile::tempdir().unwrap();
+    run(tiny(LossKind::Sgm, 2), dir.path(), Existing::Refuse).unwrap();
+    // What `sgm train` and `sgm reproduce` write beside the checkpoints, and files of the user's.
+    std::fs::write(dir.path().join("test_report.json"), b"{\"stale\": true}").unwrap();
+    std::fs::write(dir.path().join("eval.json"), b"{}").unwrap();
+    std::fs::write(dir.path().join("notes.txt"), b"mine").unwrap();
+    std::fs::write(dir.path().join("mine.safetensors"), b"mine").unwrap();
+    run(tiny(LossKind::Sgm, 1), dir.path(), Existing::Overwrite).unwrap();
+    assert!(!dir.path().join("test_report.json").exists(), "a stale test report survived --overwrite");
+    assert!(!dir.path().join("eval.json").exists());
+    assert!(!dir.path().join("epoch-002.safetensors").exists());
+    assert!(dir.path().join("notes.txt").exists() && dir.path().join("mine.safetensors").exists());
+    assert_eq!(std::fs::read_to_string(dir.path().join("metrics.jsonl")).unwrap().lines().count(), 1);
+}
+
+#[test]
+fn a_second_writer_of_a_run_directory_is_refused_while_the_first_holds_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let held = sgm_train::train::RunDir::open(dir.path()).unwrap();
+    for existing in [Existing::Refuse, Existing::Resume, Existing::Overwrite] {
+        let err = run(tiny(LossKind::Sgm, 1), dir.path(), existing).unwrap_err().to_string();
+        assert!(
+            err.contains("in use by another sgm process") && err.contains(&std::process::id().to_string()),
+            "{err}"
+        );
+    }
+    drop(held);
+    run(tiny(LossKind::Sgm, 1), dir.path(), Existing::Refuse).unwrap();
+}
+
+#[test]
+fn a_configuration_too_large_to_allocate_is_refused_before_the_directory_is_made() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let mut cfg = tiny(LossKind::Sgm, 1);
+    cfg.model.embedding_dim = 4_000_000_000;
+    let err = run(cfg, &out, Existing::Refuse).unwrap_err().to_string();
+    assert!(err.contains("embedding_dim 4000000000") && err.contains("more than this machine can allocate"), "{err}");
+    let mut cfg = tiny(LossKind::Sgm, 1);
+    cfg.samples_per_class = 1 << 40;
+    let err = run(cfg, &out, Existing::Refuse).unwrap_err().to_string();
+    assert!(err.contains("samples_per_class"), "{err}");
+    assert!(!out.exists(), "nothing is created for a configuration that cannot run");
+}

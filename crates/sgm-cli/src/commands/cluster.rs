@@ -69,14 +69,17 @@ pub struct ClusterArgs {
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
     pub n_init: u32,
     /// EM iteration cap.
-    #[arg(long, default_value_t = 100)]
-    pub max_iter: usize,
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_iter: u32,
     /// Seed.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
     /// Output folder for groups.json, groups.csv and assignments.csv.
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
+    /// Write into --out even when it is an sgm checkpoint or lies inside a run directory of `sgm train`.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// The JSON written as `groups.json`.
@@ -126,7 +129,7 @@ pub fn cluster(emb: &Embeddings, args: &ClusterArgs) -> Result<Fit> {
         Method::Gmm => {
             let cfg = GmmConfig {
                 n_init: args.n_init as usize,
-                max_iter: args.max_iter,
+                max_iter: args.max_iter as usize,
                 ..GmmConfig::new(k, args.covariance.into(), args.seed)
             };
             let g = gmm(emb, &cfg).with_context(|| format!("GMM on {}", args.embeddings.display()))?;
@@ -153,6 +156,7 @@ pub fn cluster(emb: &Embeddings, args: &ClusterArgs) -> Result<Fit> {
 
 /// Runs `sgm cluster`.
 pub fn run(args: ClusterArgs) -> Result<()> {
+    sgm_train::output_guard::check_output(&args.out, args.force)?;
     let emb = read_embeddings(&args.embeddings)?;
     let labels = match &args.labels {
         Some(p) => Some(read_labels(p, "labels")?),

@@ -79,6 +79,10 @@ pub struct LoadArgs {
     /// Drop from valid/test the exact copies of images of an earlier split (FER+, FER2013).
     #[arg(long)]
     pub drop_cross_split_duplicates: bool,
+    /// Refuse images whose stored size differs from the target size, or that hold colour, instead of resizing and
+    /// converting them (with --skip-bad they are skipped and counted).
+    #[arg(long)]
+    pub strict_size: bool,
     /// FER+ vote file.
     #[arg(long, value_enum, default_value_t = LabelSourceArg::Fer2013new)]
     pub label_source: LabelSourceArg,
@@ -231,6 +235,7 @@ fn options(entry: &DatasetEntry, a: &LoadArgs) -> LoadOptions {
     let mut o = LoadOptions {
         size: a.size.or(entry.image_size),
         skip_bad: a.skip_bad,
+        strict_size: a.strict_size,
         drop_cross_split_duplicates: a.drop_cross_split_duplicates,
         ..Default::default()
     };
@@ -306,7 +311,7 @@ fn group_digits(n: usize) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -385,6 +390,25 @@ fn stats(registry: &Registry, a: &StatsArgs) -> anyhow::Result<()> {
     }
     if let Some(m) = &d.report.dedup_mode {
         say!("dedup mode: {m}");
+    }
+    let target = a.load.size.or(entry.image_size).map(|[h, w]| (w, h));
+    for n in &d.report.native_sizes {
+        let resized = target.is_some_and(|t| t != (n.width, n.height));
+        let what = match (resized, n.colour, target) {
+            (true, true, Some((w, h))) => format!(", resized to {w}x{h} and converted to gray"),
+            (true, false, Some((w, h))) => format!(", resized to {w}x{h}"),
+            (false, true, _) => ", converted to gray".to_string(),
+            _ => String::new(),
+        };
+        let example = if n.converted { format!(" (e.g. {})", n.example.display()) } else { String::new() };
+        say!(
+            "stored as {}x{}{}: {} image{}{example}{what}",
+            n.width,
+            n.height,
+            if n.colour { " colour" } else { " gray" },
+            group_digits(n.count),
+            if n.count == 1 { "" } else { "s" }
+        );
     }
     if d.report.missing_classes.is_empty() {
         say!("missing classes: none");

@@ -25,6 +25,10 @@ pub struct DataArgs {
     /// Drop from valid/test the exact copies of training images (FER+, FER2013).
     #[arg(long)]
     pub drop_cross_split_duplicates: bool,
+    /// Refuse images whose stored size differs from the data set's, or that hold colour, instead of resizing and
+    /// converting them (with --skip-bad they are skipped).
+    #[arg(long)]
+    pub strict_size: bool,
     /// Synthetic set: training images per class (valid and test get a sixth of it each; default 600).
     #[arg(long, value_name = "N")]
     pub synth_per_class: Option<usize>,
@@ -84,6 +88,7 @@ impl DataArgs {
             size: None,
             skip_bad: self.skip_bad,
             drop_cross_split_duplicates: self.drop_cross_split_duplicates,
+            strict_size: self.strict_size,
             label_source: LabelSourceArg::Fer2013new,
             label_mode: LabelModeArg::Majority,
             keep_known_bad: false,

@@ -37,6 +37,9 @@ pub struct EmbedArgs {
     /// Device: cpu, cuda[:N] or metal.
     #[arg(long, default_value = "cpu")]
     pub device: String,
+    /// Write --out even when it is an sgm checkpoint or lies inside a run directory of `sgm train`.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// Rebuilds the trainer a checkpoint was written by, with its weights loaded.
@@ -55,6 +58,9 @@ pub fn trainer_from_checkpoint(path: &Path, device: Device) -> Result<Trainer> {
 
 /// Runs `sgm embed`.
 pub fn run(a: EmbedArgs) -> Result<()> {
+    for out in output_files(&a.out) {
+        sgm_train::output_guard::check_output(&out, a.force)?;
+    }
     let weights = super::weights::resolve_weights(&a.weights, &a.hub)?;
     let trainer = trainer_from_checkpoint(&weights, device(&a.device)?)?;
     let set = a.data.load(&[a.split])?.pop().expect("one split");
@@ -64,6 +70,16 @@ pub fn run(a: EmbedArgs) -> Result<()> {
     write_embeddings(&a.out, emb.as_slice(), emb.rows(), emb.dim(), &labels, groups.as_deref())?;
     eprintln!("{} embeddings of dimension {} written to {}", emb.rows(), emb.dim(), a.out.display());
     Ok(())
+}
+
+/// The files `sgm embed --out OUT` writes: OUT, and beside a .npy its labels and groups.
+pub fn output_files(out: &Path) -> Vec<PathBuf> {
+    if out.extension().and_then(|e| e.to_str()) == Some("npy") {
+        let stem = out.with_extension("");
+        vec![out.to_path_buf(), stem.with_extension("labels.npy"), stem.with_extension("groups.npy")]
+    } else {
+        vec![out.to_path_buf()]
+    }
 }
 
 /// Writes embeddings, labels and optional group ids as .safetensors or .npy files (atomically).

@@ -16,10 +16,14 @@ pub struct ExportArgs {
     /// The model file to write: weights, BatchNorm statistics, model and input configuration, checksum.
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,
+    /// Write --out even when it is an sgm checkpoint or lies inside a run directory of `sgm train`.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// Runs `sgm export`.
 pub fn run(a: ExportArgs) -> Result<()> {
+    sgm_train::output_guard::check_output(&a.out, a.force)?;
     let s = sgm_train::train::export(&a.checkpoint, &a.out)?;
     eprintln!("{} tensors written to {} ({} optimiser tensors left out)", s.tensors, a.out.display(), s.dropped);
     Ok(())

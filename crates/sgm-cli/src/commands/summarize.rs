@@ -213,6 +213,7 @@ pub fn run(a: SummarizeArgs) -> Result<()> {
         max_iter: 100,
         seed: a.seed,
         out: PathBuf::new(),
+        force: false,
     };
     let fit = cluster(&emb, &cluster_args)?;
     let groups = groups_with_medoids(&emb, &fit.assignments, 1, None)?; // largest first

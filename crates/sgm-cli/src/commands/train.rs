@@ -9,7 +9,9 @@ use sgm_data::augment::Normalization;
 use sgm_data::Split;
 use sgm_models::pretrained::InitScope;
 use sgm_models::{BackboneKind, ModelConfig};
-use sgm_train::train::{fit, Existing, FitOptions, InitWeights, LossKind, ProgressMode, TrainConfig, Trainer};
+use sgm_train::train::{
+    check_inputs, fit_in, Existing, FitOptions, InitWeights, LossKind, ProgressMode, RunDir, TrainConfig, Trainer,
+};
 use std::path::{Path, PathBuf};
 
 /// Arguments of `sgm train`. Flags override the `--config` file, which overrides the defaults (the paper's
@@ -76,10 +78,10 @@ pub struct TrainArgs {
     /// Train without augmentation.
     #[arg(long)]
     pub no_augment: bool,
-    /// Continue the run in --out from its last finished epoch.
+    /// Continue the run in --out from its last finished epoch (every checkpoint it needs is verified first).
     #[arg(long, conflicts_with = "overwrite")]
     pub resume: bool,
-    /// Delete the run in --out and start over.
+    /// Delete every file of the run in --out (checkpoints, logs, reports; nothing else) and start over.
     #[arg(long)]
     pub overwrite: bool,
     /// Device: cpu, cuda[:N] (build with --features cuda) or metal (--features metal).
@@ -199,6 +201,8 @@ fn requested_backbone(a: &TrainArgs) -> Result<BackboneKind> {
 
 /// Runs `sgm train`.
 pub fn run(a: TrainArgs) -> Result<()> {
+    // Another process writing --out is refused before the data are loaded; the lock is taken below.
+    sgm_train::train::RunLock::check_free(&a.out)?;
     // Weights are resolved first: a missing hub file fails at once, not after the data set is read.
     let foreign = match &a.init {
         Some(spec) => {
@@ -243,7 +247,11 @@ pub fn run(a: TrainArgs) -> Result<()> {
         max_minutes: a.max_minutes,
         init,
     };
-    let summary = fit(cfg.clone(), &train, Some(&valid), &a.out, opts)?;
+    // Everything that can be refused is refused before the run directory exists.
+    check_inputs(&cfg, &train, &opts)?;
+    // Locked from the first file written to the test report: one writer per run directory.
+    let run = RunDir::open(&a.out)?;
+    let summary = fit_in(cfg.clone(), &train, Some(&valid), &run, opts)?;
     if let Some((epoch, score)) = summary.best {
         eprintln!(
             "best validation epoch {epoch}: score {score:.4} (saved as {})",
@@ -251,7 +259,7 @@ pub fn run(a: TrainArgs) -> Result<()> {
         );
     }
     if !a.no_test {
-        test_report(&cfg, &a, &train, &test)?;
+        test_report(&cfg, &a, &run, &train, &test)?;
     }
     Ok(())
 }
@@ -268,9 +276,15 @@ fn pretrained_model(path: &Path) -> Result<ModelConfig> {
 }
 
 /// Scores the best checkpoint on the test split as `sgm eval` does; writes `test_report.json`.
-fn test_report(cfg: &TrainConfig, a: &TrainArgs, train: &sgm_data::ImageSet, test: &sgm_data::ImageSet) -> Result<()> {
+fn test_report(
+    cfg: &TrainConfig,
+    a: &TrainArgs,
+    run: &RunDir,
+    train: &sgm_data::ImageSet,
+    test: &sgm_data::ImageSet,
+) -> Result<()> {
     let mut trainer = Trainer::new(cfg.clone(), device(&a.device)?)?;
-    let best = a.out.join("best.safetensors");
+    let best = run.best();
     trainer.load(&best, false).with_context(|| format!("loading {}", best.display()))?;
     let (train_emb, _) = trainer.embed(train)?;
     let (test_emb, _) = trainer.embed(test)?;
@@ -278,7 +292,7 @@ fn test_report(cfg: &TrainConfig, a: &TrainArgs, train: &sgm_data::ImageSet, tes
     let train_labels = train.labels();
     let opts = ReportOptions { seed: cfg.seed, ..ReportOptions::default() };
     let report = report_for(Some((&train_emb, &train_labels)), &test_emb, &test.labels(), groups.as_deref(), &opts)?;
-    let path = a.out.join("test_report.json");
+    let path = run.test_report();
     write_json(&path, &serde_json::to_value(&report)?)?;
     println!("{}", render(&report));
     eprintln!("test report written to {}", path.display());

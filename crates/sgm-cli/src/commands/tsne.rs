@@ -39,10 +39,14 @@ pub struct TsneArgs {
     /// Output CSV: index,x,y[,label].
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,
+    /// Write --out even when it is an sgm checkpoint or lies inside a run directory of `sgm train`.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// Runs `sgm tsne`.
 pub fn run(a: TsneArgs) -> Result<()> {
+    sgm_train::output_guard::check_output(&a.out, a.force)?;
     let emb = read_embeddings(&a.embeddings)?;
     let labels = match &a.labels {
         Some(p) => Some(read_labels(p, "labels")?),

@@ -124,11 +124,15 @@ pub struct ReproduceArgs {
     /// How --init weights are found in the hub cache and checked.
     #[command(flatten)]
     pub hub: crate::commands::weights::HubArgs,
+    /// Write into --out even when it is an sgm checkpoint or lies inside a run directory of `sgm train`.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// Runs a reproduction and writes its report.
 pub fn run(a: ReproduceArgs) -> Result<Results> {
     let started = Instant::now();
+    sgm_train::output_guard::check_output(&a.out, a.force)?;
     let plan = Plan::from_args(&a)?;
     let dev = device(&a.device)?;
     let out = a.out.clone();
@@ -155,6 +159,7 @@ pub fn run(a: ReproduceArgs) -> Result<Results> {
             root: Some(root.clone()),
             skip_bad: a.skip_bad,
             drop_cross_split_duplicates: false,
+            strict_size: false,
             synth_per_class: None,
             synth_seed: 1,
         };
@@ -209,7 +214,7 @@ pub fn run(a: ReproduceArgs) -> Result<Results> {
                     Some(minutes.max(0.05)),
                 );
                 let opts = FitOptions {
-                    existing: Existing::Resume,
+                    existing: Existing::ResumeIfAny,
                     progress: ProgressMode::Auto,
                     device: dev.clone(),
                     max_minutes: Some(minutes.max(0.05)),

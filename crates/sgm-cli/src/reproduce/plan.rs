@@ -114,6 +114,7 @@ impl Plan {
             root: a.root.clone(),
             skip_bad: a.skip_bad,
             drop_cross_split_duplicates: false,
+            strict_size: false,
             synth_per_class: per_class,
             synth_seed: a.seed,
         };

@@ -68,8 +68,11 @@ impl GmmConfig {
         if !(self.reg_covar.is_finite() && self.reg_covar >= 0.0) {
             return bad(format!("reg_covar must be ≥ 0, got {}", self.reg_covar));
         }
-        if self.max_iter == 0 || self.n_init == 0 {
-            return bad("max_iter and n_init must be at least 1".into());
+        if self.max_iter == 0 {
+            return bad("max_iter must be at least 1".into());
+        }
+        if self.n_init == 0 {
+            return bad("n_init must be at least 1".into());
         }
         if let GmmInit::Labels(labels) = &self.init {
             if let Some(&l) = labels.iter().find(|&&l| l as usize >= self.k) {
@@ -145,6 +148,19 @@ pub fn gmm(emb: &Embeddings, cfg: &GmmConfig) -> Result<GaussianMixture> {
             return Err(ClusterError::Shape(format!("{} initial labels for {n} points", labels.len())));
         }
     }
+    let (k, d) = (cfg.k as u128, emb.dim() as u128);
+    let covariance = match cfg.covariance {
+        CovarianceType::Full => d * d,
+        CovarianceType::Diagonal => d,
+        CovarianceType::Spherical => 1,
+    };
+    let need = (n as u128).saturating_mul(k).saturating_add(k.saturating_mul(covariance) * 2);
+    sgm_core::memory::check(
+        format!("a Gaussian mixture of {} components (groups) over {n} points of dimension {d}", cfg.k),
+        need,
+        8,
+    )
+    .map_err(sgm_core::CoreError::from)?;
     let x = to_f64(emb);
     let mut best: Option<GaussianMixture> = None;
     for run in 0..cfg.n_init {

@@ -36,7 +36,7 @@ mod report;
 
 pub use cache::{clear_cache, load_cached};
 pub use options::{CelebaOptions, CkPlusOptions, FerPlusLabelMode, FerPlusLabelSource, FerPlusOptions, LoadOptions};
-pub use report::{ExcludedItem, LoadReport, SkippedItem, SplitReport};
+pub use report::{ExcludedItem, LoadReport, NativeSize, SkippedItem, SplitReport};
 
 /// The on-disk layouts sgm can read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -163,6 +163,16 @@ struct Decoded {
     pixels: Vec<u8>,
     size: (u32, u32),
     hash: Option<PixelHash>,
+    /// Width, height (after the crop, before the resize) and colour of the image as stored.
+    native: NativeFormat,
+}
+
+/// An image's stored size and whether it held colour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+struct NativeFormat {
+    width: u32,
+    height: u32,
+    colour: bool,
 }
 
 /// Collects what a loader finds, then decodes and assembles the [`LoadedDataset`].
@@ -239,6 +249,13 @@ impl<'a> Builder<'a> {
     ) -> Result<LoadedDataset> {
         let opts = self.opts;
         let target = opts.size.map(|[h, w]| (w, h));
+        if let Some((w, h)) = target {
+            let kept = self.pending.iter().filter(|p| p.keep).count();
+            // The decoded images and the assembled sets each hold every kept image once.
+            crate::memory::probe((kept as u128) * u128::from(w) * u128::from(h) * 2, || {
+                format!("{kept} images of {format} at {w}x{h} (the target size)")
+            })?;
+        }
         let results: Vec<Result<Decoded>> =
             self.pending.par_iter().map(|p| decode_one(p, target, opts.filter, dedup)).collect();
         let pending = std::mem::take(&mut self.pending);
@@ -255,6 +272,7 @@ impl<'a> Builder<'a> {
                 }
             }
         }
+        self.check_native_formats(format, target, &mut items)?;
         // Without a target size, all kept images must share the size of the first one.
         let size = match target {
             Some(s) => s,
@@ -294,6 +312,11 @@ impl<'a> Builder<'a> {
                 class_names: class_names.clone(),
             })
             .collect();
+        let mut per_split_pixels = vec![0usize; self.splits.len()];
+        for (p, d) in checked.iter().filter(|(p, _)| p.keep) {
+            let i = self.splits.iter().position(|&s| s == p.split).unwrap_or(0);
+            per_split_pixels[i] += d.pixels.len();
+        }
         for (k, (p, d)) in checked.into_iter().enumerate() {
             if !p.keep {
                 continue;
@@ -307,6 +330,10 @@ impl<'a> Builder<'a> {
                 }
             }
             let i = self.splits.iter().position(|&s| s == p.split).unwrap_or(0);
+            if sets[i].pixels.capacity() == 0 {
+                let n = per_split_pixels[i];
+                crate::memory::reserve(&mut sets[i].pixels, n, || format!("the {} split of {format}", p.split))?;
+            }
             sets[i].pixels.extend_from_slice(&d.pixels);
             sets[i].samples.push(meta);
         }
@@ -335,26 +362,99 @@ impl<'a> Builder<'a> {
 
 fn decode_one(p: &Pending, target: Option<(u32, u32)>, filter: ResizeFilter, want_hash: bool) -> Result<Decoded> {
     let path = p.meta.source.as_path();
-    let mut img = match &p.source {
-        PixelSource::File(f) => image_io::decode_luma(f)?,
-        PixelSource::Raw { width, height, pixels } => image::GrayImage::from_raw(*width, *height, pixels.clone())
-            .ok_or_else(|| DataError::Image {
+    let (mut img, colour) = match &p.source {
+        PixelSource::File(f) => image_io::decode_luma_colour(f)?,
+        PixelSource::Raw { width, height, pixels } => {
+            let img = image::GrayImage::from_raw(*width, *height, pixels.clone()).ok_or_else(|| DataError::Image {
                 path: path.to_path_buf(),
                 reason: "pixel count does not match size".into(),
-            })?,
+            })?;
+            (img, false)
+        }
     };
     if let Some(rect) = p.crop {
         img = image_io::crop(&img, rect, path)?;
     }
+    let native = NativeFormat { width: img.width(), height: img.height(), colour };
     let hash = want_hash.then(|| pixel_hash(img.width(), img.height(), img.as_raw()));
     if !p.keep {
-        return Ok(Decoded { pixels: Vec::new(), size: (img.width(), img.height()), hash });
+        return Ok(Decoded { pixels: Vec::new(), size: (img.width(), img.height()), hash, native });
     }
     let img = match target {
         Some((w, h)) => image_io::resize(&img, w, h, filter),
         None => img,
     };
-    Ok(Decoded { size: (img.width(), img.height()), pixels: img.into_raw(), hash })
+    Ok(Decoded { size: (img.width(), img.height()), pixels: img.into_raw(), hash, native })
+}
+
+impl Builder<'_> {
+    /// Counts the kept images by stored size and colour, logs each size or colour other than the target once (a
+    /// warning unless it is the data set's own, most common, format), records the counts in the report, and with
+    /// [`LoadOptions::strict_size`] refuses every image that would be resized or converted from colour.
+    fn check_native_formats(
+        &mut self,
+        format: Format,
+        target: Option<(u32, u32)>,
+        items: &mut Vec<(Pending, Decoded)>,
+    ) -> Result<()> {
+        let mut counts: std::collections::BTreeMap<NativeFormat, (usize, PathBuf)> = Default::default();
+        for (p, d) in items.iter().filter(|(p, _)| p.keep) {
+            counts.entry(d.native).or_insert((0, p.meta.source.clone())).0 += 1;
+        }
+        let fits = |n: &NativeFormat| !n.colour && target.is_none_or(|(w, h)| (n.width, n.height) == (w, h));
+        let dominant = counts.iter().max_by_key(|(_, (c, _))| *c).map(|(n, _)| *n);
+        let target_text = target.map_or("their first image's size".to_string(), |(w, h)| format!("{w}x{h}"));
+        for (n, (count, example)) in &counts {
+            self.report.native_sizes.push(NativeSize {
+                width: n.width,
+                height: n.height,
+                colour: n.colour,
+                count: *count,
+                example: example.clone(),
+                converted: !fits(n),
+            });
+            if fits(n) || self.opts.strict_size {
+                continue;
+            }
+            let kind = if n.colour { "colour " } else { "" };
+            let s = if *count == 1 { "" } else { "s" };
+            let resized = target.is_some_and(|(w, h)| (n.width, n.height) != (w, h));
+            let what = match (resized, n.colour) {
+                (true, true) => format!("resized to {target_text} and converted to gray"),
+                (true, false) => format!("resized to {target_text}"),
+                _ => "converted to gray".to_string(),
+            };
+            let msg = format!(
+                "{format}: {count} {kind}image{s} of {}x{} (e.g. {}) {what}",
+                n.width,
+                n.height,
+                example.display()
+            );
+            if Some(*n) == dominant {
+                tracing::info!("{msg}");
+            } else {
+                tracing::warn!("{msg}; --strict-size refuses such images");
+            }
+        }
+        if self.opts.strict_size {
+            let taken = std::mem::take(items);
+            for (p, d) in taken {
+                if p.keep && !fits(&d.native) {
+                    let reason = format!(
+                        "image is {}x{}{}, the data set's images are {target_text} gray (--strict-size)",
+                        d.native.width,
+                        d.native.height,
+                        if d.native.colour { " colour" } else { "" }
+                    );
+                    let e = DataError::Layout { path: p.meta.source.clone(), reason };
+                    self.bad(p.split, e)?;
+                    continue;
+                }
+                items.push((p, d));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The image files (png, jpg, jpeg, tif, tiff, bmp; case-insensitive) directly inside `dir`, sorted by name.

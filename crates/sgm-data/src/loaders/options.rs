@@ -17,6 +17,9 @@ pub struct LoadOptions {
     /// Log and skip bad input (unreadable image, malformed row, absent file) instead of failing; the skipped
     /// items are counted in the [`super::LoadReport`].
     pub skip_bad: bool,
+    /// Refuse images whose stored size differs from `size`, or that hold colour, instead of resizing and converting
+    /// them (each is bad input: an error, or skipped with `skip_bad`).
+    pub strict_size: bool,
     /// Only these splits are returned (`None`: all). Data sets with a duplicate index still read every split.
     pub splits: Option<Vec<Split>>,
     /// Drop from valid (test) the images whose exact pixels also occur in train (train or valid). Applies to the

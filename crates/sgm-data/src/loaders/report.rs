@@ -63,6 +63,23 @@ pub struct ExcludedItem {
     pub reason: String,
 }
 
+/// How many kept images were stored at one size and colour.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct NativeSize {
+    /// Stored width (after a face-box crop).
+    pub width: u32,
+    /// Stored height.
+    pub height: u32,
+    /// Whether the images held colour (converted to gray on loading).
+    pub colour: bool,
+    /// Images of this size and colour.
+    pub count: usize,
+    /// The first of them.
+    pub example: PathBuf,
+    /// Whether they were resized or converted (their format is not the target's).
+    pub converted: bool,
+}
+
 /// What happened while loading a data set.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct LoadReport {
@@ -80,6 +97,9 @@ pub struct LoadReport {
     pub missing_classes: Vec<Expression>,
     /// The label source and rule used, and other facts worth reporting.
     pub notes: Vec<String>,
+    /// The kept images by stored size and colour, smallest first.
+    #[serde(default)]
+    pub native_sizes: Vec<NativeSize>,
 }
 
 impl LoadReport {

@@ -51,26 +51,28 @@ pub fn generate(cfg: &SynthConfig, split: Split) -> Result<ImageSet> {
     let sid = split_id(split)?;
     let per_class = cfg.per_class(split);
     let total = per_class * EXPRESSION_NAMES.len();
-    let rendered: Vec<(Vec<u8>, SampleMeta)> = (0..total)
-        .into_par_iter()
-        .map(|i| {
+    let side = cfg.size * cfg.size;
+    let mut pixels: Vec<u8> = Vec::new();
+    crate::memory::reserve(&mut pixels, total.saturating_mul(side), || {
+        format!("the synthetic {split} split ({per_class} images per class × 8 classes at {0}×{0})", cfg.size)
+    })?;
+    pixels.resize(total * side, 0);
+    let samples: Vec<SampleMeta> = pixels
+        .par_chunks_mut(side)
+        .enumerate()
+        .map(|(i, out)| {
             let label = (i / per_class) as u32;
             let subclass = cfg.subclass_of(i % per_class, per_class);
             let mut rng = seeded_rng(&[cfg.seed, sid, i as u64]);
             let params = FaceParams::sample(&mut rng, label, subclass, cfg.nuisance)?;
             let img = render(&params, cfg.size, cfg.noise_std, rng.random());
+            out.copy_from_slice(img.as_raw());
             let source = format!("{split}/{}/{}.png", EXPRESSION_NAMES[label as usize], image_id(split, i));
             let mut meta = SampleMeta::new(source, label);
             meta.subclass = Some(subclass);
-            Ok((img.into_raw(), meta))
+            Ok(meta)
         })
         .collect::<Result<_>>()?;
-    let mut pixels = Vec::with_capacity(total * cfg.size * cfg.size);
-    let mut samples = Vec::with_capacity(total);
-    for (px, meta) in rendered {
-        pixels.extend_from_slice(&px);
-        samples.push(meta);
-    }
     Ok(ImageSet {
         name: SYNTH_NAME.to_string(),
         split,

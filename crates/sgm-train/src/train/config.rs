@@ -181,7 +181,7 @@ impl TrainConfig {
         if self.loss == LossKind::Softmax && self.model.num_classes.is_none() {
             return bad("the softmax loss needs a class head: set model.num_classes".into());
         }
-        Ok(())
+        crate::train::memory_needs::check_memory(self, None, None)
     }
 
     /// The network input implied by the model and the normalisation.
@@ -196,7 +196,12 @@ impl TrainConfig {
     /// Reads a TOML configuration file (keys as in this struct; missing keys take their defaults).
     pub fn from_toml_file(path: &std::path::Path) -> Result<Self> {
         let text = std::fs::read_to_string(path).map_err(|e| TrainError::io(path, e))?;
-        toml::from_str(&text).map_err(|e| TrainError::Config(format!("{}: {e}", path.display())))
+        Self::from_toml_str(&text, path)
+    }
+
+    /// Parses TOML text read from `origin` (named in errors). The values are not validated.
+    pub fn from_toml_str(text: &str, origin: &std::path::Path) -> Result<Self> {
+        toml::from_str(text).map_err(|e| TrainError::Config(format!("{}: {e}", origin.display())))
     }
 
     /// The configuration as TOML.

@@ -1,8 +1,10 @@
 //! [`fit`]: a whole training run in a run directory, resumable.
 
+use crate::checkpoint;
 use crate::error::{Result, TrainError};
 use crate::pretrained::ForeignInit;
 use crate::train::config::TrainConfig;
+use crate::train::memory_needs::check_memory;
 use crate::train::progress::ProgressMode;
 use crate::train::run_dir::{EpochRecord, RunDir};
 use crate::train::trainer::Trainer;
@@ -19,8 +21,10 @@ pub enum Existing {
     Refuse,
     /// Continue it from its last finished epoch (the configuration must match, except `epochs`).
     Resume,
-    /// Delete its checkpoints and logs and start over.
+    /// Delete every file it wrote (checkpoints, logs, reports) and start over.
     Overwrite,
+    /// Continue the run when the directory holds one, else start one (`sgm reproduce`).
+    ResumeIfAny,
 }
 
 /// Options of [`fit`] that are not part of the configuration.
@@ -76,7 +80,8 @@ pub struct FitSummary {
     pub out_of_time: bool,
 }
 
-/// Trains `cfg` on `train`, validating on `valid` after every epoch, in the run directory `out`.
+/// Trains `cfg` on `train`, validating on `valid` after every epoch, in the run directory `out`, which is locked
+/// for the whole call (see [`RunDir::open`]).
 pub fn fit(
     cfg: TrainConfig,
     train: &ImageSet,
@@ -84,46 +89,75 @@ pub fn fit(
     out: &Path,
     opts: FitOptions,
 ) -> Result<FitSummary> {
-    cfg.validate()?;
-    if train.is_empty() {
-        return Err(TrainError::Config(format!("the training set '{}' is empty", train.name)));
-    }
-    let mut trainer = Trainer::new(cfg.clone(), opts.device.clone())?.with_progress(opts.progress);
-    // Foreign weights are mapped before anything is written: a file that does not fit leaves no run directory.
-    let fresh_start = opts.existing != Existing::Resume || !RunDir::holds_run(out);
-    let foreign_report = match (&opts.init, fresh_start) {
-        (Some(InitWeights::Torchvision(init)), true) => {
-            let report = trainer.init_torchvision(&init.path, init.scope)?;
-            tracing::info!("initialised from {} (scope {})", init.path.display(), init.scope);
-            for line in report.lines() {
-                tracing::info!("  {line}");
-            }
-            Some(report)
+    check_inputs(&cfg, train, &opts)?;
+    let run = RunDir::open(out)?;
+    fit_in(cfg, train, valid, &run, opts)
+}
+
+/// As [`fit`], in a run directory the caller has opened (and locked), so that it can keep the lock after training
+/// (`sgm train` writes the test report under it).
+pub fn fit_in(
+    cfg: TrainConfig,
+    train: &ImageSet,
+    valid: Option<&ImageSet>,
+    run: &RunDir,
+    opts: FitOptions,
+) -> Result<FitSummary> {
+    check_inputs(&cfg, train, &opts)?;
+    let locked;
+    let run = match run.lock() {
+        Some(_) => run,
+        None => {
+            locked = RunDir::open(run.root())?;
+            &locked
         }
-        _ => None,
     };
-    let run = RunDir::create(out)?;
+    let out = run.root();
+    let mut trainer = Trainer::new(cfg.clone(), opts.device.clone())?.with_progress(opts.progress);
     let (mut start, mut best) = (0usize, None::<(usize, f64)>);
-    if run.has_run() {
-        match opts.existing {
-            Existing::Refuse => {
-                return Err(TrainError::Config(format!(
-                    "{} already holds a training run; pass --resume to continue it or --overwrite to start over",
+    let leftovers = run.run_files()?;
+    // A run killed during its first epoch leaves its configuration only.
+    let never_finished_an_epoch = leftovers.iter().all(|f| f.file_name().is_some_and(|n| n == "config.toml"));
+    match (opts.existing, run.has_run(), leftovers.is_empty()) {
+        (_, _, true) => {
+            if opts.existing == Existing::Resume {
+                return Err(TrainError::NoRunToResume { dir: out.to_path_buf() });
+            }
+        }
+        (Existing::Refuse, _, false) => {
+            return Err(TrainError::Config(format!(
+                "{} already holds a training run; pass --resume to continue it or --overwrite to start over",
+                out.display()
+            )))
+        }
+        (Existing::Resume | Existing::ResumeIfAny, false, false) if !never_finished_an_epoch => {
+            return Err(TrainError::Config(format!(
+                "cannot resume {}: it holds checkpoints or logs of a run but no resume.safetensors; start over with \
+                 --overwrite (which deletes them)",
+                out.display()
+            )))
+        }
+        (Existing::Overwrite, _, false) | (Existing::Resume | Existing::ResumeIfAny, false, false) => {
+            if opts.existing != Existing::Overwrite {
+                tracing::warn!(
+                    "{}: the run never finished an epoch (no resume.safetensors); starting it from the beginning",
                     out.display()
-                )))
+                );
             }
-            Existing::Overwrite => clear(&run)?,
-            Existing::Resume => {
-                let meta = trainer.load(&run.resume(), true)?;
-                check_same_config(&meta["train"], &cfg, &run.resume())?;
-                start = meta["run"]["epoch"].as_u64().unwrap_or(0) as usize;
-                best = match (meta["run"]["best_epoch"].as_u64(), meta["run"]["best_score"].as_f64()) {
-                    (Some(e), Some(s)) => Some((e as usize, s)),
-                    _ => None,
-                };
-                run.truncate_logs(start)?;
-                tracing::info!("resuming {} after epoch {start} of {}", out.display(), cfg.epochs);
+            for f in run.clear()? {
+                tracing::debug!("removed {}", f.display());
             }
+        }
+        (Existing::Resume | Existing::ResumeIfAny, true, false) => {
+            let meta = verify_resumable(run, &cfg)?;
+            trainer.load(&run.resume(), true)?;
+            start = meta["run"]["epoch"].as_u64().unwrap_or(0) as usize;
+            best = match (meta["run"]["best_epoch"].as_u64(), meta["run"]["best_score"].as_f64()) {
+                (Some(e), Some(s)) => Some((e as usize, s)),
+                _ => None,
+            };
+            run.truncate_logs(start)?;
+            tracing::info!("resuming {} after epoch {start} of {}", out.display(), cfg.epochs);
         }
     }
     match (start, &opts.init) {
@@ -133,24 +167,18 @@ pub fn fit(
             }
             tracing::info!("initialised from {}", init.display());
         }
-        (0, Some(InitWeights::Torchvision(_))) => match &foreign_report {
-            Some(report) => run.write_init_report(report, cfg.init.as_ref())?,
-            None => {
-                return Err(TrainError::Config(format!(
-                    "{}: the run to resume holds no epoch; start it over with --overwrite",
-                    out.display()
-                )))
+        (0, Some(InitWeights::Torchvision(init))) => {
+            let report = trainer.init_torchvision(&init.path, init.scope)?;
+            tracing::info!("initialised from {} (scope {})", init.path.display(), init.scope);
+            for line in report.lines() {
+                tracing::info!("  {line}");
             }
-        },
+            run.write_init_report(&report, cfg.init.as_ref())?;
+        }
         _ => {}
     }
     run.write_config(&cfg.to_toml()?)?;
 
-    if let Some(m) = opts.max_minutes {
-        if !(m.is_finite() && m > 0.0) {
-            return Err(TrainError::Config(format!("max_minutes must be positive, got {m}")));
-        }
-    }
     let started = Instant::now();
     let mut records = Vec::new();
     let mut out_of_time = false;
@@ -219,19 +247,55 @@ pub fn fit(
     Ok(FitSummary { run_dir: out.to_path_buf(), resumed_from: start, records, best, out_of_time })
 }
 
-fn clear(run: &RunDir) -> Result<()> {
-    let entries = std::fs::read_dir(run.root()).map_err(|e| TrainError::io(run.root(), e))?;
-    for entry in entries.flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let ours = name.ends_with(".safetensors")
-            || name.starts_with("metrics.")
-            || name == "config.toml"
-            || name == "init.json";
-        if ours {
-            std::fs::remove_file(entry.path()).map_err(|e| TrainError::io(entry.path(), e))?;
+/// What can be checked before the run directory is touched: the configuration, the buffers it implies for this
+/// training set, the training set itself, the options, and that foreign initial weights fit the model. [`fit`]
+/// runs it before it opens the run directory; a caller of [`fit_in`] runs it before [`RunDir::open`], so that a
+/// refusal leaves nothing behind.
+pub fn check_inputs(cfg: &TrainConfig, train: &ImageSet, opts: &FitOptions) -> Result<()> {
+    cfg.validate()?;
+    if train.is_empty() {
+        return Err(TrainError::Config(format!("the training set '{}' is empty", train.name)));
+    }
+    check_memory(cfg, Some(train.num_classes()), Some(train.len()))?;
+    if let Some(m) = opts.max_minutes {
+        if !(m.is_finite() && m > 0.0) {
+            return Err(TrainError::Config(format!("max_minutes must be positive, got {m}")));
         }
     }
+    if let Some(InitWeights::Torchvision(init)) = &opts.init {
+        crate::pretrained::map_file(&cfg.model, &init.path, init.scope, &Device::Cpu)?;
+    }
     Ok(())
+}
+
+/// Before the first step of a resumed run: every checkpoint the run will read or keep (resume, last, and best when
+/// the run has a best epoch) must be intact (checksums) and come from this configuration. Returns the metadata of
+/// `resume.safetensors`.
+fn verify_resumable(run: &RunDir, cfg: &TrainConfig) -> Result<serde_json::Value> {
+    let fail = |path: &Path, what: String| {
+        TrainError::Config(format!(
+            "cannot resume {}: {what}; nothing was trained. Restore {} or start over with --overwrite",
+            run.root().display(),
+            path.display()
+        ))
+    };
+    let read = |path: &Path| -> Result<serde_json::Value> {
+        let ck = checkpoint::load(path, &Device::Cpu).map_err(|e| fail(path, e.to_string()))?;
+        check_same_config(&ck.meta["train"], cfg, path)?;
+        Ok(ck.meta)
+    };
+    let meta = read(&run.resume())?;
+    let mut needed = vec![run.last()];
+    if meta["run"]["best_epoch"].as_u64().is_some() {
+        needed.push(run.best());
+    }
+    for path in needed {
+        if !path.is_file() {
+            return Err(fail(&path, format!("{} is missing", path.display())));
+        }
+        read(&path)?;
+    }
+    Ok(meta)
 }
 
 /// A resumed run must use the configuration it was started with; only `epochs` may change. The saved

@@ -3,17 +3,20 @@
 pub mod config;
 pub mod export;
 pub mod fit;
+pub mod memory_needs;
 pub mod progress;
 pub mod run_dir;
+pub mod run_lock;
 pub mod schedule;
 pub mod subclass;
 pub mod trainer;
 
 pub use config::{LossKind, TrainConfig, ValidationConfig};
 pub use export::{export, ExportSummary};
-pub use fit::{fit, Existing, FitOptions, FitSummary, InitWeights};
+pub use fit::{check_inputs, fit, fit_in, Existing, FitOptions, FitSummary, InitWeights};
 pub use progress::ProgressMode;
 pub use run_dir::{EpochRecord, RunDir};
+pub use run_lock::RunLock;
 pub use schedule::Schedule;
 pub use trainer::{
     embed_set, load_weights, load_weights_except, subset_of, trainable, EpochStats, Trainer, Validation,

@@ -52,7 +52,7 @@ impl Progress {
         if let Some(bar) = &self.bar {
             bar.set_position(step as u64);
             bar.set_message(format!("loss {loss:.4} | {rate:.0} img/s"));
-        } else if self.lines && (step == self.steps || step % 50 == 0) {
+        } else if self.lines && (step == self.steps || step.is_multiple_of(50)) {
             tracing::info!(
                 "epoch {}/{} step {step}/{} loss {loss:.4} {rate:.0} img/s",
                 self.epoch,

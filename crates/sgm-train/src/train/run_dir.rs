@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! runs/NAME/
+//!   .sgm-run.lock          held by the process writing the run (see [`crate::train::run_lock`])
 //!   config.toml            the resolved configuration
 //!   metrics.jsonl          one JSON object per epoch
 //!   metrics.csv            the same as CSV
@@ -9,17 +10,22 @@
 //!   best.safetensors       weights of the best validation epoch
 //!   epoch-010.safetensors  every `checkpoint_every` epochs
 //!   resume.safetensors     weights + optimiser state, for resuming
+//!   test_report.json       the test-split scores (`sgm train`)
+//!   eval.json              the evaluation cache of `sgm reproduce`
 //!   init.json              what a run started from foreign (ImageNet) weights loaded: source, SHA-256, and every
 //!                          tensor loaded, adapted, freshly initialised or unused
 //! ```
 //! Checkpoints and the config are written atomically. The logs are appended after the checkpoint of their
-//! epoch is safely on disk, so they never run ahead of what can be resumed.
+//! epoch is safely on disk, so they never run ahead of what can be resumed. [`RunDir::open`] locks the directory
+//! for one writer and removes the temporary files that writers killed mid-write left behind.
 
 use crate::atomic::write_atomic;
 use crate::error::{Result, TrainError};
+use crate::train::run_lock::{pid_alive, RunLock, LOCK_FILE};
 use serde::{Deserialize, Serialize};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// The scores of one epoch, as logged.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -49,17 +55,111 @@ impl EpochRecord {
     }
 }
 
-/// Paths of a run directory.
+/// Paths of a run directory, and its lock while this process writes it.
 #[derive(Debug, Clone)]
 pub struct RunDir {
     root: PathBuf,
+    lock: Option<Arc<RunLock>>,
 }
 
+/// The fixed names of the files a run writes (besides `epoch-NNN.safetensors`).
+const RUN_FILES: [&str; 9] = [
+    "config.toml",
+    "metrics.jsonl",
+    "metrics.csv",
+    "last.safetensors",
+    "best.safetensors",
+    "resume.safetensors",
+    "test_report.json",
+    "eval.json",
+    "init.json",
+];
+
 impl RunDir {
-    /// Opens (and creates) the run directory.
-    pub fn create(root: &Path) -> Result<Self> {
-        std::fs::create_dir_all(root).map_err(|e| TrainError::io(root, e))?;
-        Ok(Self { root: root.to_path_buf() })
+    /// Opens the run directory for writing: creates it when needed, takes its lock (refused while another process
+    /// holds it) and removes the temporary files of writers that died mid-write. The lock is held until the last
+    /// clone of the returned value is dropped.
+    pub fn open(root: &Path) -> Result<Self> {
+        prepare_dir(root)?;
+        let lock = RunLock::acquire(root)?;
+        let run = Self { root: root.to_path_buf(), lock: Some(Arc::new(lock)) };
+        for path in run.remove_stale_temps()? {
+            tracing::info!("removed {}, left by a writer that did not finish", path.display());
+        }
+        Ok(run)
+    }
+
+    /// The paths of a run directory, for reading; takes no lock and creates nothing.
+    pub fn at(root: &Path) -> Self {
+        Self { root: root.to_path_buf(), lock: None }
+    }
+
+    /// The lock, when this value was made by [`RunDir::open`].
+    pub fn lock(&self) -> Option<&RunLock> {
+        self.lock.as_deref()
+    }
+
+    /// Whether `name` is a file a run writes: the configuration, the logs, the checkpoints, the reports, and the
+    /// temporary files (`.NAME.tmp-PID`) of their atomic writes. The lock file is not one of them.
+    pub fn is_run_file(name: &str) -> bool {
+        let is_epoch = |n: &str| {
+            n.strip_prefix("epoch-")
+                .and_then(|r| r.strip_suffix(".safetensors"))
+                .is_some_and(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))
+        };
+        let base = |n: &str| RUN_FILES.contains(&n) || is_epoch(n);
+        base(name) || temp_of(name).is_some_and(|(target, _)| base(target))
+    }
+
+    /// Whether `dir` looks like a run directory: it holds a run lock file or a run's checkpoints and logs.
+    pub fn is_run_dir(dir: &Path) -> bool {
+        dir.is_dir()
+            && (dir.join(LOCK_FILE).is_file()
+                || dir.join("resume.safetensors").is_file()
+                || (dir.join("config.toml").is_file() && dir.join("metrics.jsonl").is_file()))
+    }
+
+    /// The files of a run in the directory (see [`RunDir::is_run_file`]), sorted.
+    pub fn run_files(&self) -> Result<Vec<PathBuf>> {
+        let mut out = Vec::new();
+        let entries = match std::fs::read_dir(&self.root) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
+            Err(e) => return Err(TrainError::io(&self.root, e)),
+        };
+        for entry in entries {
+            let entry = entry.map_err(|e| TrainError::io(&self.root, e))?;
+            if Self::is_run_file(&entry.file_name().to_string_lossy()) && !entry.path().is_dir() {
+                out.push(entry.path());
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    /// Deletes every file an earlier run wrote here (and nothing else); returns them.
+    pub fn clear(&self) -> Result<Vec<PathBuf>> {
+        let files = self.run_files()?;
+        for f in &files {
+            std::fs::remove_file(f).map_err(|e| TrainError::io(f, e))?;
+        }
+        Ok(files)
+    }
+
+    /// Deletes the temporary files (`.NAME.tmp-PID`) of run files whose writer is no longer running; returns them.
+    pub fn remove_stale_temps(&self) -> Result<Vec<PathBuf>> {
+        let own = std::process::id();
+        let mut removed = Vec::new();
+        for f in self.run_files()? {
+            let name = f.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            if let Some((_, pid)) = temp_of(&name) {
+                if pid != own && pid_alive(pid) != Some(true) {
+                    std::fs::remove_file(&f).map_err(|e| TrainError::io(&f, e))?;
+                    removed.push(f);
+                }
+            }
+        }
+        Ok(removed)
     }
     /// The folder.
     pub fn root(&self) -> &Path {
@@ -92,6 +192,10 @@ impl RunDir {
     /// `metrics.csv`.
     pub fn metrics_csv(&self) -> PathBuf {
         self.root.join("metrics.csv")
+    }
+    /// `test_report.json`.
+    pub fn test_report(&self) -> PathBuf {
+        self.root.join("test_report.json")
     }
 
     /// `init.json`.
@@ -126,11 +230,6 @@ impl RunDir {
     /// Whether the directory holds a run that can be resumed.
     pub fn has_run(&self) -> bool {
         self.resume().exists()
-    }
-
-    /// Whether `root` holds a run that can be resumed, without creating anything.
-    pub fn holds_run(root: &Path) -> bool {
-        root.join("resume.safetensors").exists()
     }
 
     /// Appends one epoch to both logs.
@@ -174,6 +273,31 @@ impl RunDir {
             write_atomic(&path, out.as_bytes())?;
         }
         Ok(())
+    }
+}
+
+/// For `.NAME.tmp-PID`, the temporary file of an atomic write: `NAME` and `PID`.
+fn temp_of(name: &str) -> Option<(&str, u32)> {
+    let (target, pid) = name.strip_prefix('.')?.rsplit_once(".tmp-")?;
+    Some((target, pid.parse().ok()?))
+}
+
+/// Creates `root` when it does not exist; a clear error when it exists but is not a directory, or is a symbolic
+/// link that leads nowhere.
+fn prepare_dir(root: &Path) -> Result<()> {
+    let bad = |reason: String| TrainError::BadPath { path: root.to_path_buf(), reason };
+    match std::fs::symlink_metadata(root) {
+        Ok(m) if m.file_type().is_symlink() => match std::fs::metadata(root) {
+            Ok(t) if t.is_dir() => Ok(()),
+            Ok(_) => Err(bad("is a symbolic link to a file, not a directory: a run needs a directory".into())),
+            Err(e) => Err(bad(format!("is a symbolic link that leads nowhere (a loop, or a missing target): {e}"))),
+        },
+        Ok(m) if m.is_dir() => Ok(()),
+        Ok(_) => Err(bad("exists and is not a directory: a run needs a directory of its own".into())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => std::fs::create_dir_all(root).map_err(|e| {
+            bad(format!("cannot create the run directory: {e} (is a folder above it a file, or a broken link?)"))
+        }),
+        Err(e) => Err(TrainError::io(root, e)),
     }
 }
 

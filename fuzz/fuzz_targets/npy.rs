@@ -1,0 +1,4 @@
+#![no_main]
+//! Fuzz target `npy`: see `sgm_cli::fuzzing`.
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| sgm_cli::fuzzing::run("npy", data));
