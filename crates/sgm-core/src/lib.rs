@@ -59,5 +59,6 @@ pub use error::{CoreError, Result};
 pub use knn::{knn_classify, knn_search, vote, Exclusion, Neighbors};
 pub use loss::{CrossEntropyLoss, Miner, SgmConfig, SgmLoss, TripletConfig, TripletLoss};
 pub use metrics::{
-    ami, classification_report, mutual_info, nmi, retrieval_scores, ClassificationReport, RetrievalReport,
+    ami, argmax_predictions, classification_report, mutual_info, nmi, prior_corrected_predictions, retrieval_scores,
+    ClassificationReport, RetrievalReport,
 };

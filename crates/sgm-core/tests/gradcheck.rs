@@ -3,7 +3,7 @@
 use candle_core::{Device, Tensor, Var};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use sgm_core::loss::{KnnConsistencyConfig, MixupConfig};
+use sgm_core::loss::{KnnConsistencyConfig, MixupConfig, MixupDraw};
 use sgm_core::{CrossEntropyLoss, Miner, SgmConfig, SgmLoss, TripletLoss};
 
 fn random(rows: usize, cols: usize, seed: u64) -> Vec<f64> {
@@ -49,7 +49,7 @@ fn sgm_with_extras_gradient() {
     let y = labels(&[0, 1, 1, 3, 0, 3, 1, 0]);
     let cfg = SgmConfig {
         sigma: 1.0,
-        mixup: Some(MixupConfig { alpha: 2.0, seed: 3 }),
+        mixup: Some(MixupConfig { alpha: 2.0, seed: 3, draw: MixupDraw::PerSample }),
         knn_consistency: Some(KnnConsistencyConfig { weight: 0.01, k: 3 }),
         l2_weight: 0.05,
     };

@@ -88,16 +88,6 @@ pub fn clustering_nmi(emb: &Embeddings, labels: &[u32], seed: u64) -> Result<f64
     Ok(nmi(&labels, &c.assignments)?)
 }
 
-fn argmax(row: &[f32]) -> u32 {
-    let mut best = 0;
-    for (i, &v) in row.iter().enumerate() {
-        if v > row[best] {
-            best = i;
-        }
-    }
-    best as u32
-}
-
 /// Evaluates `spec`'s best checkpoint.
 #[allow(clippy::too_many_arguments)]
 pub fn evaluate_run(
@@ -138,14 +128,16 @@ pub fn evaluate_run(
         f1: knn.f1,
         macro_f1: knn.macro_f1,
     };
-    let (argmax_scores, confusion) = match logits {
+    let (argmax_scores, argmax_prior, confusion) = match logits {
         Some(l) => {
-            let c = l.len() / test_labels.len();
-            let pred: Vec<u32> = (0..test_labels.len()).map(|i| argmax(&l[i * c..(i + 1) * c])).collect();
-            let r = classification_report(&test_labels, &pred)?;
-            (Some(Scores::from(&r)), r.confusion)
+            let c = l.len() / test_labels.len().max(1);
+            let r = classification_report(&test_labels, &sgm_core::argmax_predictions(&l, c)?)?;
+            // The balanced sampler trains for equal priors: the argmax under the training prior too.
+            let prior = sgm_core::prior_corrected_predictions(&l, c, &train_labels)?;
+            let p = classification_report(&test_labels, &prior)?;
+            (Some(Scores::from(&r)), Some(Scores::from(&p)), r.confusion)
         }
-        None => (None, knn.confusion.clone()),
+        None => (None, None, knn.confusion.clone()),
     };
     let clustering = report.clustering.as_ref().expect("clustering was asked for");
     let retrieval = report.retrieval.as_ref().expect("retrieval was asked for");
@@ -167,6 +159,7 @@ pub fn evaluate_run(
         training,
         knn: knn_scores,
         argmax: argmax_scores,
+        argmax_prior,
         confusion,
         nmi: clustering.nmi,
         cross_nmi,

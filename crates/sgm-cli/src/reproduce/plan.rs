@@ -92,13 +92,14 @@ impl Plan {
         if losses.is_empty() || backbones.is_empty() {
             bail!("--losses and --backbones need at least one value each");
         }
-        // Profile defaults: (train images per class, input size, epochs, S, lr, budget minutes).
+        // Profile defaults: (train images per class, input size, epochs, S, budget minutes). On real data S = 30,
+        // the paper's batch of 8 × 30.
         let (per_class, size, epochs, spc, budget) = if a.quick {
             (Some(24), 32, 1, 4, 5.0)
         } else if synthetic {
             (Some(160), 32, 6, 16, 4.5)
         } else {
-            (None, 48, 30, 16, 120.0)
+            (None, 48, 30, 30, 120.0)
         };
         // The paper's fine-tuning setup: ImageNet weights at 224×224, 3 channels, lr 1e-4.
         let fine_tuning = a.init.is_some();

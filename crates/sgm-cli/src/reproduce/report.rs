@@ -141,6 +141,15 @@ pub fn render(res: &Results, plan: &Plan) -> String {
             pct(r.knn.accuracy),
             pct(r.knn.f1)
         );
+        if let Some(p) = &r.argmax_prior {
+            let _ = writeln!(
+                w,
+                "The CNN's argmax corrected for the training prior (logits + log π_train; the class-balanced sampler \
+                 trains for equal priors): accuracy {}, F1 {}.",
+                pct(p.accuracy),
+                pct(p.f1)
+            );
+        }
     }
     let _ = writeln!(w);
 

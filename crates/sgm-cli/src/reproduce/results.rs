@@ -62,6 +62,10 @@ pub struct RunResult {
     /// Table 2 for the CNN: argmax of the class head on the test split.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub argmax: Option<Scores>,
+    /// The CNN's argmax of `logits + log π_train` (the class head corrected for the training prior, which the
+    /// balanced sampler hides).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub argmax_prior: Option<Scores>,
     /// The confusion matrix (rows: true class, columns: predicted) of the Table 2 prediction.
     pub confusion: Vec<Vec<usize>>,
     /// Table 1: k-means NMI on the test split (paper initialisation), fraction.

@@ -8,5 +8,5 @@ pub mod triplet;
 
 pub use cross_entropy::CrossEntropyLoss;
 pub use miners::{mine_triplets, Miner, Triplet};
-pub use sgm::{KnnConsistencyConfig, MixupConfig, Posterior, SgmConfig, SgmLoss};
+pub use sgm::{KnnConsistencyConfig, MixupConfig, MixupDraw, Posterior, SgmConfig, SgmLoss};
 pub use triplet::{TripletConfig, TripletLoss};

@@ -14,25 +14,42 @@
 use crate::error::{invalid, Result};
 use crate::loss::labels::{check_batch, BatchClasses};
 use candle_core::{DType, Tensor, D};
+use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Beta, Distribution};
 use std::sync::Mutex;
 
-/// Embedding-space mixup: for every sample `i` a partner `j` and `λ ~ Beta(α, α)` are drawn; the row
-/// `λ z_i + (1 − λ) z_j` with soft target `λ onehot(y_i) + (1 − λ) onehot(y_j)` is appended to the batch.
-/// The class means come from the original rows only.
+/// How many mixing weights a mixup batch draws.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MixupDraw {
+    /// One `λ` for the whole batch and a random permutation as partners, as the authors' DGMMLoss (the default).
+    #[default]
+    PerBatch,
+    /// A `λ` and a partner (drawn with replacement) for every sample.
+    PerSample,
+}
+
+/// Embedding-space mixup: partners `j` and weights `λ ~ Beta(α, α)` are drawn (see [`MixupDraw`]); the rows
+/// `λ z_i + (1 − λ) z_j` with soft targets `λ onehot(y_i) + (1 − λ) onehot(y_j)` are appended to the batch.
+/// The class means come from the original rows only (the authors' code also let a mixed row whose two partners
+/// share a class join that class's mean).
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct MixupConfig {
     /// Beta distribution parameter (the authors' code: 2.0).
     pub alpha: f64,
-    /// Seed of the mixup draws.
+    /// Seed of the mixup draws. A trainer derives one stream per epoch from it, so that epochs do not replay the
+    /// same draws.
     pub seed: u64,
+    /// One `λ` per batch (the authors') or per sample.
+    #[serde(default)]
+    pub draw: MixupDraw,
 }
 
 impl Default for MixupConfig {
     fn default() -> Self {
-        Self { alpha: 2.0, seed: 1 }
+        Self { alpha: 2.0, seed: 1, draw: MixupDraw::PerBatch }
     }
 }
 
@@ -71,6 +88,20 @@ pub struct SgmConfig {
 impl Default for SgmConfig {
     fn default() -> Self {
         Self { sigma: 1.0, mixup: None, knn_consistency: None, l2_weight: 0.0 }
+    }
+}
+
+impl SgmConfig {
+    /// A named variant: `paper` (σ 1, no extras: the default), `authors-v4` (the authors' DGMMLoss from 2019-05-14:
+    /// σ 1, mixup with one λ ~ Beta(2, 2) per batch) or `authors-v5` (from 2019-07-02: σ 0.5 and that mixup).
+    pub fn preset(name: &str) -> Result<Self> {
+        let mixup = Some(MixupConfig::default());
+        match name {
+            "paper" => Ok(Self::default()),
+            "authors-v4" => Ok(Self { sigma: 1.0, mixup, ..Self::default() }),
+            "authors-v5" => Ok(Self { sigma: 0.5, mixup, ..Self::default() }),
+            other => Err(invalid(format!("unknown SGM preset '{other}' (expected paper, authors-v4 or authors-v5)"))),
+        }
     }
 }
 
@@ -200,8 +231,18 @@ impl SgmLoss {
     fn mix(&self, z: &Tensor, onehot: &Tensor, m: &MixupConfig, b: usize) -> Result<(Tensor, Tensor)> {
         let beta = Beta::new(m.alpha, m.alpha).map_err(|e| invalid(format!("mixup: {e}")))?;
         let mut rng = self.rng.lock().unwrap_or_else(|p| p.into_inner());
-        let lambdas: Vec<f64> = (0..b).map(|_| beta.sample(&mut *rng)).collect();
-        let partners: Vec<u32> = (0..b).map(|_| rng.random_range(0..b as u32)).collect();
+        let (lambdas, partners): (Vec<f64>, Vec<u32>) = match m.draw {
+            MixupDraw::PerSample => {
+                let l = (0..b).map(|_| beta.sample(&mut *rng)).collect();
+                (l, (0..b).map(|_| rng.random_range(0..b as u32)).collect())
+            }
+            MixupDraw::PerBatch => {
+                let lam = beta.sample(&mut *rng);
+                let mut perm: Vec<u32> = (0..b as u32).collect();
+                perm.shuffle(&mut *rng);
+                (vec![lam; b], perm)
+            }
+        };
         drop(rng);
         let dev = z.device();
         let lam = Tensor::from_vec(lambdas, (b, 1), dev)?.to_dtype(z.dtype())?;
@@ -258,4 +299,58 @@ fn neighbour_histogram(z: &Tensor, bc: &BatchClasses, k: usize) -> Result<Tensor
         }
     }
     Ok(Tensor::from_vec(q, (b, c), z.device())?.to_dtype(z.dtype())?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candle_core::Device;
+
+    fn batch() -> (Tensor, Tensor) {
+        let z: Vec<f64> = (0..12).map(|i| (i as f64 * 0.7).sin()).collect();
+        (
+            Tensor::from_vec(z, (6, 2), &Device::Cpu).unwrap(),
+            Tensor::from_vec(vec![0u32, 0, 1, 1, 2, 2], 6, &Device::Cpu).unwrap(),
+        )
+    }
+
+    #[test]
+    fn per_batch_mixup_draws_one_lambda_and_a_permutation() {
+        let (z, y) = batch();
+        let m = MixupConfig::default();
+        let loss = SgmLoss::with_config(SgmConfig { mixup: Some(m.clone()), ..Default::default() }).unwrap();
+        let bc = BatchClasses::new(&y.to_vec1::<u32>().unwrap());
+        let onehot = bc.one_hot(DType::F64, &Device::Cpu).unwrap();
+        let (mixed, targets) = loss.mix(&z, &onehot, &m, 6).unwrap();
+        let t: Vec<Vec<f64>> = targets.to_vec2().unwrap();
+        // Every soft target row holds λ for its own class and 1 − λ for its partner's (λ on the diagonal of the
+        // permutation when the partner shares the class), and the weights are the same in every row.
+        let lams: Vec<f64> = t
+            .iter()
+            .zip(bc.one_hot(DType::F64, &Device::Cpu).unwrap().to_vec2::<f64>().unwrap())
+            .map(|(row, own)| row.iter().zip(&own).map(|(a, o)| a * o).sum::<f64>())
+            .collect();
+        let distinct = lams
+            .iter()
+            .filter(|l| (*l - 1.0).abs() > 1e-12)
+            .map(|l| (l * 1e9).round() as i64)
+            .collect::<std::collections::BTreeSet<_>>();
+        assert!(distinct.len() <= 1, "one λ per batch: {lams:?}");
+        // The partners form a permutation: each original row contributes (1 − λ) exactly once in total.
+        let col_sums: Vec<f64> = (0..3).map(|c| t.iter().map(|r| r[c]).sum()).collect();
+        for s in col_sums {
+            assert!((s - 2.0).abs() < 1e-9, "a permutation keeps every class's total target mass: {s}");
+        }
+        assert_eq!(mixed.dims(), &[6, 2]);
+    }
+
+    #[test]
+    fn presets_are_the_authors_variants() {
+        assert_eq!(SgmConfig::preset("paper").unwrap(), SgmConfig::default());
+        let v5 = SgmConfig::preset("authors-v5").unwrap();
+        assert_eq!(v5.sigma, 0.5);
+        assert_eq!(v5.mixup.unwrap().draw, MixupDraw::PerBatch);
+        assert_eq!(SgmConfig::preset("authors-v4").unwrap().sigma, 1.0);
+        assert!(SgmConfig::preset("v6").is_err());
+    }
 }

@@ -22,6 +22,36 @@ pub enum Schedule {
         /// Decay factor.
         gamma: f64,
     },
+    /// PyTorch's `OneCycleLR` (two phases, cosine annealing) over the run's epochs, peaking at the base rate: from
+    /// `lr / div_factor` up to `lr` over the first `pct_start` of the epochs, then down to
+    /// `lr / (div_factor · final_div_factor)`.
+    OneCycle {
+        /// Share of the epochs spent warming up (PyTorch: 0.3).
+        pct_start: f64,
+        /// The initial rate is `lr / div_factor` (PyTorch: 25).
+        div_factor: f64,
+        /// The final rate is the initial one divided by this (PyTorch: 1e4).
+        final_div_factor: f64,
+    },
+}
+
+impl Schedule {
+    /// PyTorch's `OneCycleLR` defaults (pct_start 0.3, div_factor 25, final_div_factor 1e4).
+    pub fn one_cycle() -> Self {
+        Schedule::OneCycle { pct_start: 0.3, div_factor: 25.0, final_div_factor: 1e4 }
+    }
+
+    /// A schedule by name: `constant`, `cosine` (to 0), `one-cycle` (PyTorch's defaults).
+    pub fn by_name(name: &str) -> Result<Self> {
+        match name {
+            "constant" | "fixed" => Ok(Schedule::Constant),
+            "cosine" => Ok(Schedule::Cosine { min_lr: 0.0 }),
+            "one-cycle" | "onecycle" => Ok(Schedule::one_cycle()),
+            other => Err(TrainError::Config(format!(
+                "unknown learning-rate schedule '{other}' (expected constant, cosine or one-cycle)"
+            ))),
+        }
+    }
 }
 
 impl Schedule {
@@ -31,6 +61,15 @@ impl Schedule {
             Schedule::Constant => Ok(()),
             Schedule::Cosine { min_lr } if min_lr.is_finite() && min_lr >= 0.0 => Ok(()),
             Schedule::Step { every, gamma } if every > 0 && gamma.is_finite() && gamma > 0.0 => Ok(()),
+            Schedule::OneCycle { pct_start, div_factor, final_div_factor }
+                if (0.0..1.0).contains(&pct_start)
+                    && div_factor.is_finite()
+                    && div_factor >= 1.0
+                    && final_div_factor.is_finite()
+                    && final_div_factor >= 1.0 =>
+            {
+                Ok(())
+            }
             ref s => Err(TrainError::Config(format!("invalid learning-rate schedule {s:?}"))),
         }
     }
@@ -44,6 +83,23 @@ impl Schedule {
                 min_lr + 0.5 * (lr - min_lr) * (1.0 + (std::f64::consts::PI * t).cos())
             }
             Schedule::Step { every, gamma } => lr * gamma.powi((epoch / every) as i32),
+            Schedule::OneCycle { pct_start, div_factor, final_div_factor } => {
+                // As torch.optim.lr_scheduler.OneCycleLR with total_steps = epochs, stepped once per epoch.
+                let initial = lr / div_factor;
+                let min = initial / final_div_factor;
+                let anneal = |start: f64, end: f64, pct: f64| {
+                    end + (start - end) / 2.0 * ((std::f64::consts::PI * pct).cos() + 1.0)
+                };
+                let up_end = pct_start * epochs as f64 - 1.0;
+                let down_end = epochs as f64 - 1.0;
+                let t = epoch as f64;
+                if t <= up_end {
+                    anneal(initial, lr, if up_end > 0.0 { t / up_end } else { 1.0 })
+                } else {
+                    let span = down_end - up_end;
+                    anneal(lr, min, if span > 0.0 { (t - up_end) / span } else { 1.0 })
+                }
+            }
         }
     }
 }
@@ -51,6 +107,34 @@ impl Schedule {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_cycle_equals_pytorchs() {
+        // p = torch.nn.Parameter(torch.zeros(1)); o = torch.optim.Adam([p], lr=1e-3)
+        // s = OneCycleLR(o, max_lr=1e-3, total_steps=10, pct_start=0.3, div_factor=25, final_div_factor=1e4)
+        // [o.param_groups[0]["lr"] before each of the 10 steps]                      (torch 2.15)
+        let want = [
+            3.9999999999999996e-05,
+            0.0005200000000000001,
+            0.001,
+            0.0009504846320134736,
+            0.000811745653949763,
+            0.0006112620219362892,
+            0.00038874197806371076,
+            0.00018825834605023698,
+            4.9519367986526286e-05,
+            4e-09,
+        ];
+        let s = Schedule::one_cycle();
+        s.validate().unwrap();
+        for (e, w) in want.iter().enumerate() {
+            let got = s.lr(1e-3, e, 10);
+            assert!((got - w).abs() <= 1e-12 * w.max(1e-9) + 1e-18, "epoch {e}: {got} vs {w}");
+        }
+        assert!(Schedule::OneCycle { pct_start: 1.5, div_factor: 25.0, final_div_factor: 1e4 }.validate().is_err());
+        assert_eq!(Schedule::by_name("one-cycle").unwrap(), Schedule::one_cycle());
+        assert!(Schedule::by_name("linear").is_err());
+    }
 
     #[test]
     fn schedules() {

@@ -36,6 +36,9 @@ pub struct EpochStats {
     pub steps: usize,
     /// Training images per second.
     pub images_per_second: f64,
+    /// Random-triplet runs: the mean anchor–positive and anchor–negative distances over the epoch's triplets, which
+    /// show a collapse (both near 0) or a margin that is never met.
+    pub triplet_distances: Option<(f64, f64)>,
 }
 
 /// A model being trained.
@@ -136,11 +139,18 @@ impl Trainer {
                 Some(_) => StratifiedBatchSampler::all_classes(&labels, self.cfg.samples_per_class, seed)?.epoch(e),
             },
         };
-        let sgm = SgmLoss::with_config(self.cfg.sgm.clone())?;
+        // One mixup stream per epoch (derived from the configured seed), so that epochs do not replay the same
+        // draws, and a resumed run draws what the uninterrupted run would have.
+        let mut sgm_cfg = self.cfg.sgm.clone();
+        if let Some(m) = &mut sgm_cfg.mixup {
+            m.seed = derive_seed(&[m.seed, 0x313C, e]);
+        }
+        let sgm = SgmLoss::with_config(sgm_cfg)?;
         let triplet = TripletLoss::new(self.cfg.triplet.clone())?;
         let ce = CrossEntropyLoss::new();
         let mut progress = Progress::epoch(self.progress, epoch + 1, self.cfg.epochs, batches.len());
         let (mut total, mut steps) = (0.0, 0);
+        let (mut distances, mut distance_steps) = ((0.0f64, 0.0f64), 0usize);
         for (b, idx) in batches.iter().enumerate() {
             let t_start = std::time::Instant::now();
             let batch = self.builder.build(train, idx, e, b as u64)?;
@@ -159,7 +169,15 @@ impl Trainer {
                     None => {
                         let n = idx.len() / 3;
                         let z = &out.embedding;
-                        Some(triplet.forward(&z.narrow(0, 0, n)?, &z.narrow(0, n, n)?, &z.narrow(0, 2 * n, n)?)?)
+                        let (a, p, ng) = (z.narrow(0, 0, n)?, z.narrow(0, n, n)?, z.narrow(0, 2 * n, n)?);
+                        let dist = |x: &Tensor, y: &Tensor| -> Result<f64> {
+                            let d = (x - y)?.detach().sqr()?.sum(D::Minus1)?.sqrt()?.mean_all()?;
+                            Ok(d.to_dtype(DType::F64)?.to_scalar::<f64>()?)
+                        };
+                        distances.0 += dist(&a, &p)?;
+                        distances.1 += dist(&a, &ng)?;
+                        distance_steps += 1;
+                        Some(triplet.forward(&a, &p, &ng)?)
                     }
                     Some(miner) => triplet.forward_mined(&out.embedding, &batch.labels, miner)?,
                 },
@@ -191,9 +209,16 @@ impl Trainer {
             progress.step(b + 1, idx.len(), value);
         }
         let images_per_second = progress.images_per_second();
-        let stats =
-            EpochStats { loss: if steps > 0 { total / steps as f64 } else { f64::NAN }, steps, images_per_second };
-        progress.finish(&format!("loss {:.4}, {:.0} img/s", stats.loss, stats.images_per_second));
+        let triplet_distances =
+            (distance_steps > 0).then(|| (distances.0 / distance_steps as f64, distances.1 / distance_steps as f64));
+        let stats = EpochStats {
+            loss: if steps > 0 { total / steps as f64 } else { f64::NAN },
+            steps,
+            images_per_second,
+            triplet_distances,
+        };
+        let dist = triplet_distances.map_or(String::new(), |(ap, an)| format!(", d(a,p) {ap:.3}, d(a,n) {an:.3}"));
+        progress.finish(&format!("loss {:.4}{dist}, {:.0} img/s", stats.loss, stats.images_per_second));
         Ok(stats)
     }
 
