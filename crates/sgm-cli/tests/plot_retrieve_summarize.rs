@@ -39,6 +39,7 @@ fn tiny_checkpoint(path: &Path) {
 /// The synthetic set as `--data synth --synth-per-class 30` loads it (test split: 5 images per class).
 fn synth_test() -> sgm_data::ImageSet {
     let data = DataArgs {
+        format: None,
         data: "synth".into(),
         root: None,
         skip_bad: false,

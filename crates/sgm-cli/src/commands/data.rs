@@ -254,7 +254,7 @@ fn options(entry: &DatasetEntry, a: &LoadArgs) -> LoadOptions {
     o
 }
 
-fn parse_format(s: &str) -> Result<Format, String> {
+pub(crate) fn parse_format(s: &str) -> Result<Format, String> {
     serde_json::from_value(serde_json::Value::String(s.to_string())).map_err(|_| {
         format!(
             "unknown format '{s}' (expected ferplus, fer2013, ckplus, ckplus48, jaffe, affectnet, bu3dfe, celeba, \

@@ -32,6 +32,11 @@ pub struct DataArgs {
     /// Synthetic set: training images per class (valid and test get a sixth of it each; default 600).
     #[arg(long, value_name = "N")]
     pub synth_per_class: Option<usize>,
+    /// Read --root with this layout instead of a registry entry (then --data is a free name, e.g. for your own
+    /// ImageFolder data with train/valid/test folders): ferplus, fer2013, ckplus, ckplus48, jaffe, affectnet,
+    /// bu3dfe, celeba, image_folder.
+    #[arg(long, value_parser = super::data::parse_format, requires = "root")]
+    pub format: Option<sgm_data::Format>,
     /// Synthetic set: generator seed.
     #[arg(long, default_value_t = 1, value_name = "SEED")]
     pub synth_seed: u64,
@@ -92,7 +97,7 @@ impl DataArgs {
             label_source: LabelSourceArg::Fer2013new,
             label_mode: LabelModeArg::Majority,
             keep_known_bad: false,
-            format: None,
+            format: self.format,
         };
         let (entry, _, _, loaded) = load(&registry, &args)?;
         Ok((entry.name, loaded))

@@ -155,6 +155,7 @@ pub fn run(a: ReproduceArgs) -> Result<Results> {
     let mut cross = Vec::new();
     for (name, root) in &plan.cross {
         let args = DataArgs {
+            format: None,
             data: name.clone(),
             root: Some(root.clone()),
             skip_bad: a.skip_bad,

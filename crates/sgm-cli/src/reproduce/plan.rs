@@ -111,6 +111,7 @@ impl Plan {
             bail!("--budget-minutes must be positive, got {budget_minutes}");
         }
         let data = DataArgs {
+            format: None,
             data: a.data.clone(),
             root: a.root.clone(),
             skip_bad: a.skip_bad,
