@@ -57,6 +57,7 @@ fn quick_reproduction_writes_a_complete_report_and_resumes() {
         assert_eq!(r["training"]["epochs_done"], 1, "{name}");
         // Only the CNN has a class head, scored by argmax as in the paper's Table 2.
         assert_eq!(r["argmax"].is_object(), name.starts_with("softmax"), "{name}");
+        assert_eq!(r["argmax_prior"].is_object(), name.starts_with("softmax"), "{name}: prior-corrected argmax");
         assert!(out.join("runs").join(name).join("best.safetensors").is_file());
         assert!(out.join(r["tsne_csv"].as_str().unwrap()).is_file(), "{name}: t-SNE CSV");
     }
@@ -135,4 +136,60 @@ fn bad_arguments_are_refused_with_a_reason() {
     assert!(format!("{err:#}").contains("no trained model yet"), "{err:#}");
     let err = sgm(&["reproduce", "--cross", "ckplus=x", "--out", o]).unwrap_err();
     assert!(format!("{err:#}").contains("--cross"), "{err:#}");
+}
+
+#[test]
+fn init_imagenet_fails_at_once_when_the_weights_are_not_cached() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("r");
+    let cache = dir.path().join("empty-hub-cache");
+    std::fs::create_dir_all(&cache).unwrap();
+    let t = std::time::Instant::now();
+    let err = sgm(&[
+        "reproduce",
+        "--init",
+        "imagenet",
+        "--offline",
+        "--hub-cache",
+        cache.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ])
+    .unwrap_err();
+    let msg = format!("{err:#}");
+    assert!(msg.contains("--init imagenet for resnet18") && msg.contains("timm/resnet18.tv_in1k"), "{msg}");
+    assert!(msg.contains("not in the hub cache"), "{msg}");
+    assert!(t.elapsed().as_secs() < 30, "refused before any data is read or trained");
+    assert!(!out.exists(), "nothing is written");
+}
+
+#[test]
+fn init_from_a_torchvision_file_runs_the_protocol_and_the_report_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    // A formula-filled torchvision ResNet18 stands in for ImageNet's weights.
+    let file =
+        sgm_models::pretrained::formula_state_dict(sgm_models::BackboneKind::ResNet18, 1000, &candle_core::Device::Cpu)
+            .unwrap();
+    let weights = dir.path().join("r18.safetensors");
+    candle_core::safetensors::save(&file.into_iter().collect(), &weights).unwrap();
+    let out = dir.path().join("r");
+    sgm(&[
+        "reproduce",
+        "--quick",
+        "--init",
+        weights.to_str().unwrap(),
+        "--size",
+        "32",
+        "--losses",
+        "sgm",
+        "--no-subclasses",
+        "--out",
+        out.to_str().unwrap(),
+    ])
+    .unwrap();
+    let report = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(report.contains("Initialised from ImageNet weights"), "{report}");
+    assert!(report.contains("3 channels") && report.contains("ImageNet's"), "{report}");
+    let init: serde_json::Value = read_json(&out.join("runs/sgm-resnet18/init.json"));
+    assert_eq!(init["loaded"].as_array().unwrap().len(), 100);
 }

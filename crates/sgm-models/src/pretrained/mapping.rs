@@ -70,7 +70,8 @@ pub struct ImportReport {
 }
 
 impl ImportReport {
-    /// Lines for a log: counts, every fresh and adapted variable, and the unused tensors grouped by reason.
+    /// Lines for a log: counts, every fresh and adapted variable, and the unused tensors grouped by reason (a group
+    /// of more than 8 shortened to its first 3 names and its size).
     pub fn lines(&self) -> Vec<String> {
         let mut out = vec![format!(
             "{} tensors loaded, {} freshly initialised, {} of the file unused",
@@ -89,7 +90,13 @@ impl ImportReport {
             by_reason.entry(why.as_str()).or_default().push(name.as_str());
         }
         for (why, names) in by_reason {
-            out.push(format!("unused ({why}): {}", names.join(", ")));
+            // Long groups (BatchNorm's 20 step counters) are shortened; the report itself holds every name.
+            let shown = if names.len() > 8 {
+                format!("{}, … ({} in all)", names[..3].join(", "), names.len())
+            } else {
+                names.join(", ")
+            };
+            out.push(format!("unused ({why}): {shown}"));
         }
         out
     }
