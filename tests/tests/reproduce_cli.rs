@@ -193,3 +193,22 @@ fn init_from_a_torchvision_file_runs_the_protocol_and_the_report_says_so() {
     let init: serde_json::Value = read_json(&out.join("runs/sgm-resnet18/init.json"));
     assert_eq!(init["loaded"].as_array().unwrap().len(), 100);
 }
+
+#[test]
+fn seeds_train_replicas_and_the_report_tests_the_ranking_against_seed_noise() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("r");
+    let o = out.to_str().unwrap();
+    sgm(&["reproduce", "--quick", "--seeds", "2", "--losses", "softmax,sgm", "--no-subclasses", "--out", o]).unwrap();
+    let res = read_json(&out.join("results.json"));
+    let replicas = res["replicas"].as_array().unwrap();
+    let names: Vec<&str> = replicas.iter().map(|r| r["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["softmax-resnet18-seed2", "sgm-resnet18-seed2"]);
+    assert_eq!(replicas[0]["seed"], 2);
+    assert!(replicas[0]["argmax_accuracy"].is_number(), "the CNN's replica is scored by argmax too");
+    frac(&replicas[1]["knn_accuracy"], "replica kNN accuracy");
+    assert!(out.join("runs/sgm-resnet18-seed2/best.safetensors").is_file());
+    let report = std::fs::read_to_string(out.join("report.md")).unwrap();
+    let section = report.split("## Seed noise").nth(1).expect("a seed-noise section");
+    assert!(section.contains("Welch") || section.contains("not testable"), "{section}");
+}

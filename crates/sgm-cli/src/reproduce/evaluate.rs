@@ -193,3 +193,37 @@ pub fn tsne(emb: &Embeddings, labels: &[u32], plan: &Plan, out: &Path) -> Result
     sgm_train::atomic::write_atomic(out, csv.as_bytes())?;
     Ok(Some(()))
 }
+
+/// Scores a replica (another seed of a run): test kNN accuracy and paper-F1, and the CNN's argmax accuracy.
+pub fn score_replica(
+    spec: &RunSpec,
+    run_dir: &Path,
+    training: TrainingSummary,
+    splits: &Splits,
+    device: &Device,
+) -> Result<super::results::ReplicaResult> {
+    let best = run_dir.join("best.safetensors");
+    let trainer =
+        trainer_from_checkpoint(&best, device.clone()).with_context(|| format!("loading {}", best.display()))?;
+    let (train_emb, _) = trainer.embed(&splits.train)?;
+    let (test_emb, logits) = trainer.embed(&splits.test)?;
+    let (train_labels, test_labels) = (splits.train.labels(), splits.test.labels());
+    let pred = sgm_core::knn_classify(&train_emb, &train_labels, &test_emb, 11.min(train_emb.rows()))?;
+    let knn = classification_report(&test_labels, &pred)?;
+    let argmax_accuracy = match logits {
+        Some(l) => {
+            let c = l.len() / test_labels.len().max(1);
+            Some(classification_report(&test_labels, &sgm_core::argmax_predictions(&l, c)?)?.accuracy)
+        }
+        None => None,
+    };
+    Ok(super::results::ReplicaResult {
+        name: spec.name.clone(),
+        of: spec.replica_of.clone().unwrap_or_else(|| spec.name.clone()),
+        seed: spec.cfg.seed,
+        training,
+        knn_accuracy: knn.accuracy,
+        knn_f1: knn.f1,
+        argmax_accuracy,
+    })
+}

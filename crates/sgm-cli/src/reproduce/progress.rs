@@ -16,9 +16,14 @@ pub struct Stages {
 impl Stages {
     /// Counts the stages of `plan`.
     pub fn new(plan: &Plan, started: Instant) -> Self {
-        let total = 1 + 2 * plan.runs.len() + usize::from(plan.subclasses.is_some()) + 1;
+        let total = 1 + 2 * (plan.runs.len() + plan.replicas.len()) + usize::from(plan.subclasses.is_some()) + 1;
+        let seeds = if plan.replicas.is_empty() {
+            String::new()
+        } else {
+            format!(", each with {} seeds", 1 + plan.replicas.len() / plan.runs.len().max(1))
+        };
         eprintln!(
-            "sgm reproduce: {} run(s) ({}) on {}, budget {:.1} min",
+            "sgm reproduce: {} run(s) ({}){seeds} on {}, budget {:.1} min",
             plan.runs.len(),
             plan.runs.iter().map(|r| r.name.as_str()).collect::<Vec<_>>().join(", "),
             plan.profile,

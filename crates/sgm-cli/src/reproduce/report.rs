@@ -152,6 +152,7 @@ pub fn render(res: &Results, plan: &Plan) -> String {
         }
     }
     let _ = writeln!(w);
+    super::seed_noise::section(w, res);
 
     let mut cross: Vec<&String> = res.runs.iter().flat_map(|r| r.cross_nmi.keys()).collect();
     cross.sort();

@@ -178,4 +178,27 @@ pub struct Results {
     pub groups: Option<GroupsResult>,
     /// Figures, relative to the report folder.
     pub figures: Vec<String>,
+    /// The same runs with the other seeds (`--seeds`), scored by test kNN accuracy: the seed noise.
+    #[serde(default)]
+    pub replicas: Vec<ReplicaResult>,
+}
+
+/// A run trained again with another seed, scored by kNN (and argmax for the CNN) on the test split.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ReplicaResult {
+    /// `LOSS-BACKBONE-seedN`.
+    pub name: String,
+    /// The primary run it replicates (`LOSS-BACKBONE`).
+    pub of: String,
+    /// Its seed.
+    pub seed: u64,
+    /// Training.
+    pub training: TrainingSummary,
+    /// Test kNN (K = 11) accuracy, kNN fitted on the whole training split.
+    pub knn_accuracy: f64,
+    /// Test kNN paper-F1.
+    pub knn_f1: f64,
+    /// The CNN's test argmax accuracy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub argmax_accuracy: Option<f64>,
 }
