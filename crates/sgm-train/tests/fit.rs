@@ -144,6 +144,45 @@ fn triplet_softmax_and_mined_runs_train() {
 }
 
 #[test]
+fn random_triplet_runs_log_their_distances() {
+    let dir = tempfile::tempdir().unwrap();
+    let summary = run(tiny(LossKind::Triplet, 1), dir.path(), Existing::Refuse).unwrap();
+    let r = &summary.records[0];
+    let (ap, an) = (r.train_ap_distance.unwrap(), r.train_an_distance.unwrap());
+    assert!(ap.is_finite() && an.is_finite() && ap > 0.0 && an > 0.0, "{ap} {an}");
+    let line = std::fs::read_to_string(dir.path().join("metrics.jsonl")).unwrap();
+    assert!(line.contains("\"train_ap_distance\"") && line.contains("\"train_an_distance\""), "{line}");
+    // Other losses write no distance fields.
+    let dir = tempfile::tempdir().unwrap();
+    run(tiny(LossKind::Sgm, 1), dir.path(), Existing::Refuse).unwrap();
+    assert!(!std::fs::read_to_string(dir.path().join("metrics.jsonl")).unwrap().contains("distance"));
+}
+
+#[test]
+fn sgm_with_a_cross_entropy_term_trains_its_head_and_selects_by_knn() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = tiny(LossKind::Sgm, 1);
+    cfg.ce_weight = 1.0;
+    cfg.model.num_classes = Some(8);
+    let summary = run(cfg.clone(), dir.path(), Existing::Refuse).unwrap();
+    let r = &summary.records[0];
+    assert!(r.val_top1.is_none() && r.val_knn_accuracy.is_some(), "SGM runs select by kNN, head or not");
+    // The head moved from its seeded initialisation: the cross-entropy term reached it.
+    let trained = checkpoint::load(&dir.path().join("last.safetensors"), &candle_core::Device::Cpu).unwrap();
+    let fresh = Trainer::new(cfg.clone(), candle_core::Device::Cpu).unwrap();
+    let init = fresh.weights().into_iter().find(|(n, _)| n == "head.weight").unwrap().1;
+    let moved = (&trained.tensors["head.weight"] - init).unwrap().abs().unwrap().max_all().unwrap();
+    assert!(moved.to_scalar::<f32>().unwrap() > 0.0);
+    // A head is required, and the term belongs to the SGM loss only.
+    let mut bad = cfg.clone();
+    bad.model.num_classes = None;
+    assert!(bad.validate().unwrap_err().to_string().contains("needs a class head"));
+    let mut bad = cfg;
+    bad.loss = LossKind::Triplet;
+    assert!(bad.validate().unwrap_err().to_string().contains("SGM loss"));
+}
+
+#[test]
 fn invalid_configurations_are_rejected_before_training() {
     let dir = tempfile::tempdir().unwrap();
     let mut cfg = tiny(LossKind::Softmax, 1);

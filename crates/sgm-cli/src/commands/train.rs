@@ -125,6 +125,10 @@ pub struct TrainArgs {
     /// 2019-05) or authors-v5 (σ 0.5 and that mixup, from 2019-07). --sigma overrides its σ.
     #[arg(long, value_name = "NAME")]
     pub sgm_preset: Option<String>,
+    /// SGM runs: add this weight × cross-entropy of a class head on the embedding to the SGM loss, as every public
+    /// caller of the authors' DGMMLoss did (with weight 1). 0: the paper's loss alone.
+    #[arg(long, value_name = "W")]
+    pub ce_weight: Option<f64>,
     /// No BatchNorm in ResNet18 / PreActResNet18, as the authors' metric-learning ResNet18 had it commented out.
     #[arg(long)]
     pub no_batch_norm: bool,
@@ -203,8 +207,11 @@ pub fn resolve(a: &TrainArgs, num_classes: usize, pretrained: Option<&ModelConfi
         (None, Some(_)) => cfg.normalization = Normalization::imagenet(),
         (None, None) => {}
     }
-    // The softmax baseline needs a class head sized to the data.
-    if cfg.loss == LossKind::Softmax {
+    if let Some(w) = a.ce_weight {
+        cfg.ce_weight = w;
+    }
+    // The softmax baseline, and an SGM run with a cross-entropy term, need a class head sized to the data.
+    if cfg.loss == LossKind::Softmax || cfg.ce_weight > 0.0 {
         cfg.model.num_classes = Some(num_classes);
     }
     cfg.validate()?;

@@ -128,6 +128,8 @@ pub fn evaluate_run(
         f1: knn.f1,
         macro_f1: knn.macro_f1,
     };
+    // Table 2 scores the CNN by argmax; an SGM run's auxiliary class head (ce_weight) does not change its scoring.
+    let logits = logits.filter(|_| spec.cfg.loss == sgm_train::train::LossKind::Softmax);
     let (argmax_scores, argmax_prior, confusion) = match logits {
         Some(l) => {
             let c = l.len() / test_labels.len().max(1);
@@ -210,6 +212,7 @@ pub fn score_replica(
     let (train_labels, test_labels) = (splits.train.labels(), splits.test.labels());
     let pred = sgm_core::knn_classify(&train_emb, &train_labels, &test_emb, 11.min(train_emb.rows()))?;
     let knn = classification_report(&test_labels, &pred)?;
+    let logits = logits.filter(|_| spec.cfg.loss == sgm_train::train::LossKind::Softmax);
     let argmax_accuracy = match logits {
         Some(l) => {
             let c = l.len() / test_labels.len().max(1);

@@ -113,6 +113,11 @@ pub struct TrainConfig {
     /// that the run says what it was initialised from. `None`: seeded initialisation (or an sgm checkpoint given
     /// with `--weights`).
     pub init: Option<PretrainedInit>,
+    /// SGM runs: weight of a cross-entropy term of a class head on the embedding, added to the SGM loss (0, the
+    /// default, is the paper's loss alone). Every public caller of the authors' `DGMMLoss` trained it this way,
+    /// with weight 1. Needs `model.num_classes`; validation still selects by kNN accuracy.
+    #[serde(default)]
+    pub ce_weight: f64,
 }
 
 impl Default for TrainConfig {
@@ -138,6 +143,7 @@ impl Default for TrainConfig {
             validation: ValidationConfig::default(),
             checkpoint_every: 10,
             init: None,
+            ce_weight: 0.0,
         }
     }
 }
@@ -180,6 +186,15 @@ impl TrainConfig {
         }
         if self.loss == LossKind::Softmax && self.model.num_classes.is_none() {
             return bad("the softmax loss needs a class head: set model.num_classes".into());
+        }
+        if !(self.ce_weight.is_finite() && self.ce_weight >= 0.0) {
+            return bad(format!("ce_weight must be ≥ 0, got {}", self.ce_weight));
+        }
+        if self.ce_weight > 0.0 && self.loss != LossKind::Sgm {
+            return bad("ce_weight adds a cross-entropy term to the SGM loss; it applies to loss = \"sgm\" only".into());
+        }
+        if self.ce_weight > 0.0 && self.model.num_classes.is_none() {
+            return bad("ce_weight > 0 needs a class head: set model.num_classes".into());
         }
         crate::train::memory_needs::check_memory(self, None, None)
     }

@@ -157,7 +157,15 @@ impl Trainer {
             let t_batch = t_start.elapsed();
             let out = self.model.forward(&batch.images, true)?;
             let loss = match self.cfg.loss {
-                LossKind::Sgm => Some(sgm.forward(&out.embedding, &batch.labels)?),
+                LossKind::Sgm => {
+                    let loss = sgm.forward(&out.embedding, &batch.labels)?;
+                    match (&out.logits, self.cfg.ce_weight > 0.0) {
+                        (Some(logits), true) => {
+                            Some((loss + (ce.forward(logits, &batch.labels)? * self.cfg.ce_weight)?)?)
+                        }
+                        _ => Some(loss),
+                    }
+                }
                 LossKind::Softmax => {
                     let logits = out
                         .logits
@@ -293,6 +301,8 @@ impl Trainer {
         let pred = knn_classify(&train_emb, &sub.labels(), &valid_emb, k)?;
         let truth = valid.labels();
         let report = classification_report(&truth, &pred)?;
+        // The class head's top-1 selects the softmax baseline's checkpoints; an SGM run's auxiliary head does not.
+        let logits = logits.filter(|_| self.cfg.loss == LossKind::Softmax);
         let top1 = logits.map(|l| {
             let c = l.len() / truth.len();
             let hits = truth.iter().enumerate().filter(|&(i, &y)| argmax(&l[i * c..(i + 1) * c]) == y as usize).count();
