@@ -27,7 +27,8 @@ fn main() {
 /// The `model/` folder of the rustface package this build resolved.
 fn rustface_dir() -> Result<PathBuf, String> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let manifest = Path::new(&std::env::var_os("CARGO_MANIFEST_DIR").ok_or("no CARGO_MANIFEST_DIR")?).join("Cargo.toml");
+    let manifest =
+        Path::new(&std::env::var_os("CARGO_MANIFEST_DIR").ok_or("no CARGO_MANIFEST_DIR")?).join("Cargo.toml");
     let target = std::env::var("TARGET").map_err(|e| e.to_string())?;
     let output = std::process::Command::new(cargo)
         .args(["metadata", "--format-version", "1", "--offline", "--filter-platform", &target, "--manifest-path"])

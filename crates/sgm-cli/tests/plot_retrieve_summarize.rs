@@ -190,7 +190,8 @@ fn summarize_picks_n_distinct_medoids_ordered_by_group_size() {
     std::fs::write(photos.join("notes.txt"), "not an image, not read").unwrap();
     let out = dir.path().join("summary.png");
     let emb = dir.path().join("album.safetensors");
-    let base = ["summarize", "--checkpoint", s(&ck), "--album", s(&photos), "--n", "4", "--no-detect", "--out", s(&out)];
+    let base =
+        ["summarize", "--checkpoint", s(&ck), "--album", s(&photos), "--n", "4", "--no-detect", "--out", s(&out)];
 
     // A corrupt image stops the run, naming the file; --skip-bad skips and counts it.
     let err = format!("{:#}", sgm(&base).unwrap_err());
@@ -252,7 +253,10 @@ fn summarize_picks_n_distinct_medoids_ordered_by_group_size() {
     assert!(err.contains("faces.txt:1") && err.contains("face-99.png"), "{err}");
 
     // More groups than images is refused.
-    let err = format!("{:#}", sgm(&[&base[..5], &["--n", "30", "--no-detect", "--skip-bad", "--out", s(&out)]].concat()).unwrap_err());
+    let err = format!(
+        "{:#}",
+        sgm(&[&base[..5], &["--n", "30", "--no-detect", "--skip-bad", "--out", s(&out)]].concat()).unwrap_err()
+    );
     assert!(err.contains("24 readable images for 30 groups"), "{err}");
 }
 

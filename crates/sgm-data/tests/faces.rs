@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 use image::{GrayImage, Luma};
 use sgm_data::faces::compose::{compose, compose_album, match_boxes, textured_canvas, AlbumSpec, Matching};
 use sgm_data::faces::{
-    best_face, decode_photo, decode_photo_bytes, detect_image, detect_photos, photo_files, DetectorConfig,
-    FaceBox, FaceDetector,
+    best_face, decode_photo, decode_photo_bytes, detect_image, detect_photos, photo_files, DetectorConfig, FaceBox,
+    FaceDetector,
 };
 use sgm_data::DataError;
 
@@ -173,7 +173,8 @@ fn composed_photos_put_faces_where_they_say() {
     assert!(compose(&canvas, &vec![face.clone(); 40], (150, 150), 1).is_err(), "40 large faces do not fit");
 
     // The album bookkeeping: face counts per photo within the range, every photo of its size.
-    let spec = AlbumSpec { photos: 6, faces_per_photo: (0, 3), sizes: vec![(640, 480), (300, 400)], ..Default::default() };
+    let spec =
+        AlbumSpec { photos: 6, faces_per_photo: (0, 3), sizes: vec![(640, 480), (300, 400)], ..Default::default() };
     let album = compose_album(&faces, &spec).unwrap();
     assert_eq!(album.len(), 6);
     for (i, p) in album.iter().enumerate() {

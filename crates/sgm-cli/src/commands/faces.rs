@@ -211,11 +211,6 @@ pub struct FaceRecord {
 
 impl From<&FaceItem> for FaceRecord {
     fn from(f: &FaceItem) -> Self {
-        FaceRecord {
-            name: f.name.clone(),
-            photo: file_name(&f.photo),
-            bbox: f.bbox,
-            score: f.score,
-        }
+        FaceRecord { name: f.name.clone(), photo: file_name(&f.photo), bbox: f.bbox, score: f.score }
     }
 }

@@ -130,7 +130,11 @@ pub fn run(a: RetrieveArgs) -> Result<()> {
             anyhow::anyhow!("{e}{}", hint.unwrap_or(""))
         })?;
         if n > 1 {
-            eprintln!("{}: {n} faces found; the best-scoring one (score {:.2}) is the query", a.query.display(), face.score);
+            eprintln!(
+                "{}: {n} faces found; the best-scoring one (score {:.2}) is the query",
+                a.query.display(),
+                face.score
+            );
         }
         (face.crop, Some((face.bbox, face.score, n)))
     };

@@ -19,7 +19,6 @@ use sgm_plot::Gallery;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-
 /// Arguments of `sgm summarize`.
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
@@ -246,7 +245,8 @@ pub fn run(a: SummarizeArgs) -> Result<()> {
             tile(&faces.items[g.medoid].image, caption, false)
         })
         .collect();
-    let photos_note = if faces.detector.is_some() { format!(" in {} photos", faces.photos.len()) } else { String::new() };
+    let photos_note =
+        if faces.detector.is_some() { format!(" in {} photos", faces.photos.len()) } else { String::new() };
     let gallery = Gallery {
         title: format!(
             "{}: {} groups of {} {}{photos_note}",

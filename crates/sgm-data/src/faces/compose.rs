@@ -27,7 +27,8 @@ pub fn textured_canvas(width: u32, height: u32, seed: u64) -> GrayImage {
     let (w, h) = (width as usize, height as usize);
     let mut acc = vec![0f32; w * h];
     // Lighting gradient.
-    let (g0, gx, gy) = (rng.random_range(70.0..150.0f32), rng.random_range(-60.0..60.0f32), rng.random_range(-40.0..40.0));
+    let (g0, gx, gy) =
+        (rng.random_range(70.0..150.0f32), rng.random_range(-60.0..60.0f32), rng.random_range(-40.0..40.0));
     for y in 0..h {
         for x in 0..w {
             acc[y * w + x] = g0 + gx * x as f32 / w.max(1) as f32 + gy * y as f32 / h.max(1) as f32;

@@ -94,10 +94,7 @@ pub fn crop_face(img: &GrayImage, region: FaceBox, side: u32) -> GrayImage {
     } else {
         let clamp = |v: i64, n: u32| v.clamp(0, i64::from(n) - 1) as u32;
         GrayImage::from_fn(region.width, region.height, |x, y| {
-            *img.get_pixel(
-                clamp(i64::from(region.x) + i64::from(x), w),
-                clamp(i64::from(region.y) + i64::from(y), h),
-            )
+            *img.get_pixel(clamp(i64::from(region.x) + i64::from(x), w), clamp(i64::from(region.y) + i64::from(y), h))
         })
     };
     resize(&cut, side, side, ResizeFilter::Triangle)

@@ -97,7 +97,7 @@ impl FaceDetector {
                 RawFace { bbox, score: f.score() }
             })
             .collect();
-        faces.sort_by(|a, b| (a.bbox.x, a.bbox.y).cmp(&(b.bbox.x, b.bbox.y)));
+        faces.sort_by_key(|f| (f.bbox.x, f.bbox.y));
         faces
     }
 }

@@ -62,7 +62,8 @@ pub struct Detection {
 impl Detection {
     /// A short name for captions and lists: the photo's file name, and `#k` (1-based) when `several`.
     pub fn label(&self, several: bool) -> String {
-        let name = self.source.file_name().map_or_else(|| self.source.display().to_string(), |n| n.to_string_lossy().into());
+        let name =
+            self.source.file_name().map_or_else(|| self.source.display().to_string(), |n| n.to_string_lossy().into());
         if several {
             format!("{name}#{}", self.index + 1)
         } else {
@@ -164,13 +165,9 @@ pub fn best_face(path: &Path, cfg: &DetectorConfig) -> Result<(Detection, usize)
     let img = decode_photo(path)?;
     let faces = detect_image(&mut detector, &img, path);
     let n = faces.len();
-    faces
-        .into_iter()
-        .max_by(|a, b| a.score.total_cmp(&b.score))
-        .map(|d| (d, n))
-        .ok_or_else(|| DataError::NoFace {
-            path: path.to_path_buf(),
-            min_face_size: cfg.min_face_size,
-            score_threshold: cfg.score_threshold,
-        })
+    faces.into_iter().max_by(|a, b| a.score.total_cmp(&b.score)).map(|d| (d, n)).ok_or_else(|| DataError::NoFace {
+        path: path.to_path_buf(),
+        min_face_size: cfg.min_face_size,
+        score_threshold: cfg.score_threshold,
+    })
 }

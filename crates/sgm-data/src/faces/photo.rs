@@ -55,7 +55,9 @@ pub fn decode_photo_bytes(bytes: &[u8], path: &Path) -> Result<GrayImage> {
     match oriented {
         Ok(img) => Ok(img),
         // 8-bit palette TIFFs, which `image` cannot decode, are read by image_io (without orientation).
-        Err(_) if bytes.starts_with(b"II*\0") || bytes.starts_with(b"MM\0*") => image_io::decode_luma_bytes(bytes, path),
+        Err(_) if bytes.starts_with(b"II*\0") || bytes.starts_with(b"MM\0*") => {
+            image_io::decode_luma_bytes(bytes, path)
+        }
         Err(e) => Err(bad(e)),
     }
 }
