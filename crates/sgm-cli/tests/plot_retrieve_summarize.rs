@@ -1,6 +1,8 @@
 //! `sgm plot`, `sgm retrieve` and `sgm summarize` end to end, in-process, on the synthetic set with a tiny model:
 //! the pictures exist and decode, retrieval finds the query's own copy first, the album summary picks n distinct
-//! medoids ordered by group size.
+//! medoids ordered by group size. Photos: faces are detected by default (several per photo, photos without one
+//! listed, bad files refused or skipped) in `summarize`, `retrieve` and `embed --photos`; with `SGM_DATA_DIR`, on
+//! composed photos of FER+ faces.
 
 use sgm_cli::commands::dataset::DataArgs;
 use sgm_models::BackboneKind;
@@ -130,7 +132,7 @@ fn retrieve_finds_the_querys_own_copy_first() {
         write_gray_png(&query, set.width as u32, set.height as u32, set.image(q).to_vec());
         let out = dir.path().join(format!("result-{q}.png"));
         let args = ["retrieve", "--checkpoint", s(&ck), "--index", s(&index), "--query", s(&query), "--k", "5"];
-        sgm(&[&args[..], &data, &["--out", s(&out)]].concat()).unwrap();
+        sgm(&[&args[..], &data, &["--no-detect", "--out", s(&out)]].concat()).unwrap();
         let (w, h) = png_size(&out);
         assert!(w > 6 * 112 && h > 112, "six tiles in a row: {w}x{h}");
         let r = json(&out.with_extension("json"));
@@ -154,7 +156,7 @@ fn retrieve_finds_the_querys_own_copy_first() {
     let mut other = data.to_vec();
     other[3] = "60"; // 10 test images per class: not the 40 of the index
     let good = dir.path().join("query-3.png");
-    let args = ["retrieve", "--checkpoint", s(&ck), "--index", s(&index), "--query", s(&good)];
+    let args = ["retrieve", "--checkpoint", s(&ck), "--index", s(&index), "--query", s(&good), "--no-detect"];
     let err =
         format!("{:#}", sgm(&[&args[..], &other, &["--out", s(&dir.path().join("x.png"))]].concat()).unwrap_err());
     assert!(err.contains("index.safetensors") && err.contains("40 embeddings") && err.contains("80 images"), "{err}");
@@ -188,7 +190,8 @@ fn summarize_picks_n_distinct_medoids_ordered_by_group_size() {
     std::fs::write(photos.join("notes.txt"), "not an image, not read").unwrap();
     let out = dir.path().join("summary.png");
     let emb = dir.path().join("album.safetensors");
-    let base = ["summarize", "--checkpoint", s(&ck), "--album", s(&photos), "--n", "4", "--out", s(&out)];
+    let base =
+        ["summarize", "--checkpoint", s(&ck), "--album", s(&photos), "--n", "4", "--no-detect", "--out", s(&out)];
 
     // A corrupt image stops the run, naming the file; --skip-bad skips and counts it.
     let err = format!("{:#}", sgm(&base).unwrap_err());
@@ -230,8 +233,7 @@ fn summarize_picks_n_distinct_medoids_ordered_by_group_size() {
     }
     // The same run again chooses the same files (seeded).
     let again = dir.path().join("again.png");
-    sgm(&["summarize", "--checkpoint", s(&ck), "--album", s(&photos), "--n", "4", "--skip-bad", "--out", s(&again)])
-        .unwrap();
+    sgm(&[&base[..7], &["--no-detect", "--skip-bad", "--out", s(&again)]].concat()).unwrap();
     assert_eq!(json(&again.with_extension("json"))["representatives"], summary["representatives"]);
 
     // --crop: boxes are validated with file and line.
@@ -251,6 +253,152 @@ fn summarize_picks_n_distinct_medoids_ordered_by_group_size() {
     assert!(err.contains("faces.txt:1") && err.contains("face-99.png"), "{err}");
 
     // More groups than images is refused.
-    let err = format!("{:#}", sgm(&[&base[..5], &["--n", "30", "--skip-bad", "--out", s(&out)]].concat()).unwrap_err());
+    let err = format!(
+        "{:#}",
+        sgm(&[&base[..5], &["--n", "30", "--no-detect", "--skip-bad", "--out", s(&out)]].concat()).unwrap_err()
+    );
     assert!(err.contains("24 readable images for 30 groups"), "{err}");
+}
+
+/// Photos without faces (textured canvases) and with: detection is the default, and an album or a query
+/// without a face says so; `embed --photos --no-detect` keeps one row per readable file and skips bad ones.
+#[test]
+fn photos_without_faces_are_counted_and_bad_files_refused_or_skipped() {
+    use sgm_data::faces::compose::textured_canvas;
+    let dir = tempfile::tempdir().unwrap();
+    let ck = dir.path().join("ck.safetensors");
+    tiny_checkpoint(&ck);
+    let photos = dir.path().join("photos");
+    std::fs::create_dir_all(&photos).unwrap();
+    for (i, (w, h)) in [(640u32, 480u32), (480, 640), (800, 600)].into_iter().enumerate() {
+        textured_canvas(w, h, i as u64).save(photos.join(format!("canvas-{i}.jpg"))).unwrap();
+    }
+    let out = dir.path().join("summary.png");
+    let base = ["summarize", "--checkpoint", s(&ck), "--album", s(&photos), "--n", "2", "--out", s(&out)];
+    let err = format!("{:#}", sgm(&base).unwrap_err());
+    assert!(err.contains("0 faces found in 3 photos") && err.contains("3 photos without a face"), "{err}");
+    let err = format!("{:#}", sgm(&[&base[..], &["--min-face", "10"]].concat()).unwrap_err());
+    assert!(err.contains("min_face_size"), "options are validated: {err}");
+
+    // A query photo without a face is refused, naming it and the way out.
+    let index = dir.path().join("index.safetensors");
+    let data = ["--data", "synth", "--synth-per-class", "30", "--split", "test"];
+    sgm(&[&["embed", "--checkpoint", s(&ck), "--out", s(&index)][..], &data].concat()).unwrap();
+    let query = photos.join("canvas-0.jpg");
+    let args = ["retrieve", "--checkpoint", s(&ck), "--index", s(&index), "--query", s(&query)];
+    let err = format!("{:#}", sgm(&[&args[..], &data, &["--out", s(&dir.path().join("r.png"))]].concat()).unwrap_err());
+    assert!(err.contains("canvas-0.jpg") && err.contains("no face found") && err.contains("--no-detect"), "{err}");
+
+    // embed --photos: no face anywhere is an error; --no-detect embeds every readable file; bad files are refused
+    // (named) or skipped and listed.
+    let emb = dir.path().join("photos.safetensors");
+    let embed = ["embed", "--checkpoint", s(&ck), "--photos", s(&photos), "--out", s(&emb)];
+    let err = format!("{:#}", sgm(&embed).unwrap_err());
+    assert!(err.contains("no face found in 3 photos"), "{err}");
+    std::fs::write(photos.join("broken.jpg"), b"\xFF\xD8 truncated").unwrap();
+    let err = format!("{:#}", sgm(&[&embed[..], &["--no-detect"]].concat()).unwrap_err());
+    assert!(err.contains("broken.jpg") && err.contains("--skip-bad"), "{err}");
+    sgm(&[&embed[..], &["--no-detect", "--skip-bad"]].concat()).unwrap();
+    let e = sgm_cli::io::read_embeddings(&emb).unwrap();
+    assert_eq!(e.rows(), 3);
+    assert_eq!(sgm_cli::io::read_labels(&emb, "labels").unwrap(), vec![0, 1, 2], "a row's label is its photo");
+    let side = json(&dir.path().join("photos.faces.json"));
+    assert_eq!(side["photos"].as_array().unwrap().len(), 3);
+    assert_eq!(side["faces"][1]["photo"], "canvas-1.jpg");
+    assert!(side["faces"][1]["box"].is_null() && side["detector"].is_null());
+    assert!(side["skipped"][0].as_str().unwrap().contains("broken.jpg"));
+}
+
+/// The FER2013Test faces of `$SGM_DATA_DIR` (the first `n`, without the known non-face), or None (printed).
+fn ferplus_faces(n: usize) -> Option<Vec<image::GrayImage>> {
+    let Some(root) = std::env::var_os("SGM_DATA_DIR").filter(|d| !d.is_empty()) else {
+        println!("skipping: SGM_DATA_DIR is not set");
+        return None;
+    };
+    let mut files = sgm_data::faces::photo_files(&PathBuf::from(root).join("ferplus/data/FER2013Test")).unwrap();
+    files.retain(|p| !p.ends_with("fer0033120.png"));
+    Some(files.iter().take(n).map(|p| sgm_data::image_io::decode_luma(p).unwrap()).collect())
+}
+
+/// Done when: `sgm summarize --album DIR` on a folder of ordinary photos, of several sizes and with several faces
+/// each, writes a sheet of representatives, each from a detected face.
+#[test]
+fn summarize_embed_and_retrieve_detect_the_faces_of_composed_photos() {
+    use sgm_data::faces::compose::{compose_album, textured_canvas, AlbumSpec};
+    let Some(faces) = ferplus_faces(60) else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let ck = dir.path().join("ck.safetensors");
+    tiny_checkpoint(&ck);
+    let photos = dir.path().join("photos");
+    std::fs::create_dir_all(&photos).unwrap();
+    let sizes = vec![(640, 480), (1024, 768), (480, 640), (1600, 1200)];
+    let spec = AlbumSpec { photos: 8, faces_per_photo: (2, 4), sizes, face_fraction: (0.2, 0.28), seed: 3 };
+    let album = compose_album(&faces, &spec).unwrap();
+    let mut pasted = std::collections::BTreeMap::new();
+    for (i, p) in album.iter().enumerate() {
+        let name = format!("photo-{i}.{}", ["jpg", "png"][i % 2]);
+        image::DynamicImage::ImageLuma8(p.image.clone()).to_rgb8().save(photos.join(&name)).unwrap();
+        pasted.insert(name, p.faces.clone());
+    }
+    textured_canvas(800, 600, 99).save(photos.join("empty.jpg")).unwrap();
+    std::fs::write(photos.join("zz-broken.png"), b"\x89PNG truncated").unwrap();
+
+    let out = dir.path().join("summary.png");
+    let base = ["summarize", "--checkpoint", s(&ck), "--album", s(&photos), "--n", "5", "--out", s(&out)];
+    let err = format!("{:#}", sgm(&base).unwrap_err());
+    assert!(err.contains("zz-broken.png") && err.contains("--skip-bad"), "{err}");
+    sgm(&[&base[..], &["--skip-bad"]].concat()).unwrap();
+    let (w, h) = png_size(&out);
+    assert!(w >= 5 * 112 && h > 112, "{w}x{h}");
+    let summary = json(&out.with_extension("json"));
+    assert_eq!(summary["photos"], 9);
+    assert_eq!(summary["photos_without_faces"], serde_json::json!(["empty.jpg"]));
+    assert!(summary["skipped"][0].as_str().unwrap().contains("zz-broken.png"));
+    let found = summary["faces"].as_array().unwrap();
+    let truth: usize = pasted.values().map(Vec::len).sum();
+    println!("{} faces found of {truth} pasted", found.len());
+    assert!(found.len() * 10 >= truth * 8, "{} of {truth}", found.len());
+    // Every face found lies on a pasted face, most of them framed as the pasted crop (IoU ≥ 0.5).
+    let margin = summary["detector"]["margin"].as_f64().unwrap() as f32;
+    let mut framed_well = 0;
+    for f in found {
+        let b: sgm_data::faces::FaceBox = serde_json::from_value(f["box"].clone()).unwrap();
+        let framed = sgm_data::faces::margin_box(b, margin);
+        let best = pasted[f["photo"].as_str().unwrap()].iter().map(|t| t.iou(&framed)).fold(0.0, f64::max);
+        assert!(best >= 0.25, "{f}: IoU {best:.2}");
+        framed_well += usize::from(best >= 0.5);
+    }
+    assert!(framed_well * 10 >= found.len() * 8, "{framed_well} of {} with IoU ≥ 0.5", found.len());
+    let several = found.iter().filter(|f| f["name"].as_str().unwrap().contains('#')).count();
+    assert!(several >= found.len() / 2, "photos with several faces name them #k");
+    let reps = summary["representatives"].as_array().unwrap();
+    assert_eq!(reps.len(), 5);
+    for r in reps {
+        assert!(r["box"].is_object() && r["score"].as_f64().unwrap() > 0.0, "{r}");
+        assert!(pasted.contains_key(r["photo"].as_str().unwrap()), "{r}");
+    }
+
+    // embed --photos: one row per face, boxes in the sidecar, labels = photo index.
+    let emb = dir.path().join("album.npy");
+    sgm(&["embed", "--checkpoint", s(&ck), "--photos", s(&photos), "--skip-bad", "--out", s(&emb)]).unwrap();
+    let e = sgm_cli::io::read_embeddings(&emb).unwrap();
+    assert_eq!(e.rows(), found.len());
+    let side = json(&dir.path().join("album.faces.json"));
+    assert_eq!(side["faces"].as_array().unwrap().len(), found.len());
+    let labels = sgm_cli::io::read_labels(&dir.path().join("album.labels.npy"), "labels").unwrap();
+    for (row, f) in side["faces"].as_array().unwrap().iter().enumerate() {
+        assert_eq!(side["photos"][labels[row] as usize], f["photo"]);
+    }
+
+    // retrieve --query PHOTO: the best-scoring face of the photo is the query.
+    let index = dir.path().join("index.safetensors");
+    let data = ["--data", "synth", "--synth-per-class", "30", "--split", "test"];
+    sgm(&[&["embed", "--checkpoint", s(&ck), "--out", s(&index)][..], &data].concat()).unwrap();
+    let query = photos.join("photo-0.jpg");
+    let r_out = dir.path().join("result.png");
+    let args = ["retrieve", "--checkpoint", s(&ck), "--index", s(&index), "--query", s(&query), "--k", "3"];
+    sgm(&[&args[..], &data, &["--out", s(&r_out)]].concat()).unwrap();
+    let r = json(&r_out.with_extension("json"));
+    assert!(r["faces_in_query"].as_u64().unwrap() >= 1 && r["query_box"].is_object(), "{r}");
+    assert_eq!(r["results"].as_array().unwrap().len(), 3);
 }

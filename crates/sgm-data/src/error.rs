@@ -60,6 +60,19 @@ pub enum DataError {
         /// Bytes it would take.
         bytes: u128,
     },
+    /// The face detector's model could not be loaded.
+    #[error("face detector: {0}")]
+    Detector(String),
+    /// A photo in which the face detector found no face (where one was required, e.g. a query).
+    #[error("{path}: no face found (min face size {min_face_size} px, score threshold {score_threshold})")]
+    NoFace {
+        /// The photo.
+        path: PathBuf,
+        /// The detector's minimum face size, in pixels of the photo.
+        min_face_size: u32,
+        /// The detector's score threshold.
+        score_threshold: f64,
+    },
     /// An error from candle while building a batch tensor.
     #[error(transparent)]
     Candle(#[from] candle_core::Error),

@@ -10,7 +10,9 @@
 //! - [`image_io`]: decoding (PNG, JPEG, TIFF incl. palette TIFF, BMP) to luma, crop, resize, atomic PNG output;
 //! - [`loaders`]: one loader per on-disk layout, entry point [`load`], options [`LoadOptions`];
 //! - [`dedup`]: the duplicate index (identical pixels within and across splits);
-//! - [`registry`]: the known data sets (`datasets.toml`, embedded) with expected counts.
+//! - [`registry`]: the known data sets (`datasets.toml`, embedded) with expected counts;
+//! - [`faces`]: photos in, faces out: decoding with EXIF orientation, face detection (SeetaFace's frontal
+//!   detector, model embedded), FER+-framed grey crops, and test photos composed at known places.
 //!
 //! ## Tutorial: from a data set to a training batch
 //!
@@ -44,6 +46,7 @@ pub mod augment;
 pub mod classes;
 pub mod dedup;
 pub mod error;
+pub mod faces;
 pub mod image_io;
 pub mod image_set;
 pub mod loaders;

@@ -1,10 +1,11 @@
-//! `sgm retrieve`: the expressions most similar to a query image (the paper's Figure 4). The query is embedded
-//! with the model, its k nearest neighbours are found among the embeddings of an index (written by `sgm embed`),
+//! `sgm retrieve`: the expressions most similar to a query image (the paper's Figure 4). The query (the
+//! highest-scoring face the detector finds in the photo, or with `--no-detect` the whole file) is embedded with the
+//! model, its k nearest neighbours are found among the embeddings of an index (written by `sgm embed`),
 //! and the query and the results (label, distance, source image) are drawn as one picture plus a JSON list.
 
 use super::dataset::DataArgs;
 use super::embed::trainer_from_checkpoint;
-use super::faces::{image_set, input_side, set_tile, short, tile, write_json};
+use super::faces::{image_set, input_side, set_tile, short, tile, write_json, DetectArgs};
 use super::train::device;
 use crate::io::{is_safetensors, read_embeddings, read_labels};
 use anyhow::{bail, Context, Result};
@@ -20,7 +21,11 @@ use std::path::PathBuf;
 #[command(after_help = "Examples:
   sgm embed --checkpoint runs/demo/best.safetensors --data synth --split test --out test.safetensors
   sgm retrieve --checkpoint runs/demo/best.safetensors --index test.safetensors --data synth --split test \\
-               --query face.png --k 5 --out result.png")]
+               --query photo.jpg --k 5 --out result.png
+  sgm retrieve --checkpoint best.safetensors --index test.safetensors --data synth --split test \\
+               --query face-crop.png --no-detect --out result.png
+
+The query photo's best-scoring face is used; --no-detect reads the whole file as a face crop.")]
 pub struct RetrieveArgs {
     /// A checkpoint written by `sgm train` or `sgm export`.
     #[arg(long, value_name = "FILE")]
@@ -29,9 +34,12 @@ pub struct RetrieveArgs {
     /// `labels`, or .npy with labels beside it as <stem>.labels.npy).
     #[arg(long, value_name = "FILE")]
     pub index: PathBuf,
-    /// The query image (PNG, JPEG, TIFF or BMP; colour is converted to gray, any size is resized).
+    /// The query photo (JPEG, PNG, TIFF or BMP; colour is converted to gray). Its highest-scoring face is used.
     #[arg(long, value_name = "FILE")]
     pub query: PathBuf,
+    /// Face detection in the query.
+    #[command(flatten)]
+    pub detect: DetectArgs,
     /// Results to return.
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
     pub k: u32,
@@ -74,6 +82,12 @@ pub struct Hit {
 pub struct RetrieveReport {
     /// The query image.
     pub query: String,
+    /// The query face's box in the photo (none with --no-detect).
+    pub query_box: Option<sgm_data::faces::FaceBox>,
+    /// The detector's score of the query face.
+    pub query_score: Option<f64>,
+    /// Faces the detector found in the query photo (the best-scoring one is used).
+    pub faces_in_query: Option<usize>,
     /// The checkpoint.
     pub checkpoint: String,
     /// The index file.
@@ -105,8 +119,26 @@ pub fn run(a: RetrieveArgs) -> Result<()> {
         );
     }
     let trainer = trainer_from_checkpoint(&a.checkpoint, device(&a.device)?)?;
-    let query = sgm_data::image_io::decode_luma(&a.query)?;
-    let query_set = image_set("query", &[(a.query.clone(), query.clone())], input_side(&trainer));
+    let side = input_side(&trainer);
+    let (query, found) = if a.detect.no_detect {
+        (sgm_data::faces::decode_photo(&a.query)?, None)
+    } else {
+        let cfg = a.detect.config(side.max(112) as u32)?;
+        let (face, n) = sgm_data::faces::best_face(&a.query, &cfg).map_err(|e| {
+            let hint = matches!(e, sgm_data::DataError::NoFace { .. })
+                .then_some(" (--no-detect reads a face crop whole; --min-face and --face-threshold tune the detector)");
+            anyhow::anyhow!("{e}{}", hint.unwrap_or(""))
+        })?;
+        if n > 1 {
+            eprintln!(
+                "{}: {n} faces found; the best-scoring one (score {:.2}) is the query",
+                a.query.display(),
+                face.score
+            );
+        }
+        (face.crop, Some((face.bbox, face.score, n)))
+    };
+    let query_set = image_set("query", &[(a.query.clone(), query.clone())], side);
     let (q, _) = trainer.embed(&query_set)?;
     if q.dim() != index.dim() {
         bail!(
@@ -155,6 +187,9 @@ pub fn run(a: RetrieveArgs) -> Result<()> {
     let json = a.json.clone().unwrap_or_else(|| a.out.with_extension("json"));
     let report = RetrieveReport {
         query: a.query.display().to_string(),
+        query_box: found.map(|f| f.0),
+        query_score: found.map(|f| f.1),
+        faces_in_query: found.map(|f| f.2),
         checkpoint: a.checkpoint.display().to_string(),
         index: a.index.display().to_string(),
         k,

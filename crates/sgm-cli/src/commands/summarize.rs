@@ -1,46 +1,52 @@
-//! `sgm summarize`: the paper's photo-album summarisation. A folder of face images (any sizes; faces already
-//! cropped, or cut out with `--crop`) is embedded, clustered into n groups, and the medoid of each group (the
-//! member nearest its mean) stands for it; the representatives, largest group first, make one picture and a JSON
-//! list.
+//! `sgm summarize`: the paper's photo-album summarisation. The faces of a folder of photos (found by the face
+//! detector; or, with `--no-detect`, the files read as face crops; or cut out with `--crop` boxes) are embedded,
+//! clustered into n groups, and the medoid of each group (the member nearest its mean) stands for it; the
+//! representatives' crops, largest group first, make one picture (each captioned with its photo) and a JSON list.
 
 use super::cluster::{cluster, ClusterArgs, Covariance, Method};
 use super::embed::{trainer_from_checkpoint, write_embeddings};
-use super::faces::{image_set, input_side, short, tile, write_json};
+use super::faces::{file_name, image_set, input_side, load_faces, short, tile, write_json};
+use super::faces::{DetectArgs, FaceRecord, Faces};
 use super::train::device;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use image::GrayImage;
 use serde::Serialize;
 use sgm_cluster::groups_with_medoids;
-use sgm_data::image_io::{crop, decode_luma, Rect};
+use sgm_data::faces::{photo_files, DetectorConfig, FaceBox};
+use sgm_data::image_io::{crop, Rect};
 use sgm_plot::Gallery;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-
-/// Image file extensions read from the album.
-const EXTENSIONS: [&str; 7] = ["png", "jpg", "jpeg", "tif", "tiff", "bmp", "pgm"];
 
 /// Arguments of `sgm summarize`.
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
   sgm summarize --checkpoint runs/demo/best.safetensors --album photos/ --n 12 --out summary.png
-  sgm summarize --checkpoint best.safetensors --album photos/ --crop faces.txt --skip-bad --out summary.png
+  sgm summarize --checkpoint best.safetensors --album photos/ --min-face 60 --skip-bad --out summary.png
+  sgm summarize --checkpoint best.safetensors --album crops/ --no-detect --out summary.png
+  sgm summarize --checkpoint best.safetensors --album photos/ --crop faces.txt --out summary.png
 
---crop FILE: one face box per line, `file x y w h` (pixels, file relative to the album); blank lines and lines
-starting with # are ignored. Images without a box are used whole.")]
+Faces are detected in every photo (several per photo; photos without one are counted and listed). --no-detect
+reads each file whole as a face crop. --crop FILE turns detection off and gives the boxes: one per line,
+`file x y w h` (pixels, file relative to the album); blank lines and lines starting with # are ignored. Images
+without a box are used whole.")]
 pub struct SummarizeArgs {
     /// A checkpoint written by `sgm train` or `sgm export`.
     #[arg(long, value_name = "FILE")]
     pub checkpoint: PathBuf,
-    /// The album: a folder of face images (PNG, JPEG, TIFF, BMP; not searched recursively).
+    /// The album: a folder of photos (JPEG, PNG, TIFF, BMP; not searched recursively).
     #[arg(long, value_name = "DIR")]
     pub album: PathBuf,
     /// Number of groups, hence of representatives.
     #[arg(long, default_value_t = 12, value_parser = clap::value_parser!(u32).range(1..))]
     pub n: u32,
-    /// Face boxes: lines `file x y w h`.
+    /// Face boxes instead of detection: lines `file x y w h`.
     #[arg(long, value_name = "FILE")]
     pub crop: Option<PathBuf>,
+    /// Face detection.
+    #[command(flatten)]
+    pub detect: DetectArgs,
     /// Skip unreadable images (their count is reported) instead of failing.
     #[arg(long)]
     pub skip_bad: bool,
@@ -61,7 +67,7 @@ pub struct SummarizeArgs {
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
     /// Also write the album's embeddings (.safetensors or .npy), rows in the JSON's `files` order, with each
-    /// image's group id as its label.
+    /// face's group id as its label.
     #[arg(long, value_name = "FILE")]
     pub embeddings: Option<PathBuf>,
     /// Device: cpu, cuda[:N] or metal.
@@ -74,13 +80,20 @@ pub struct SummarizeArgs {
 pub struct Representative {
     /// 1-based rank (by group size).
     pub rank: usize,
-    /// The chosen file (the group's medoid).
+    /// The chosen face (the group's medoid): its photo's file name, with `#k` when the photo holds several faces.
     pub file: String,
+    /// The photo it was found in.
+    pub photo: String,
+    /// Its box in the photo (detected or from --crop).
+    #[serde(rename = "box")]
+    pub bbox: Option<FaceBox>,
+    /// The detector's score.
+    pub score: Option<f64>,
     /// Members of its group.
     pub group_size: usize,
     /// Distance of the medoid's embedding to the group mean.
     pub distance_to_mean: f64,
-    /// The group's member files.
+    /// The group's members.
     pub members: Vec<String>,
 }
 
@@ -95,10 +108,18 @@ pub struct Summary {
     pub method: Method,
     /// Seed.
     pub seed: u64,
-    /// Every image embedded, in embedding order.
+    /// Every face embedded, in embedding order (file name, `#k` when a photo holds several).
     pub files: Vec<String>,
-    /// Images skipped as unreadable (with --skip-bad), with the reason.
+    /// Every face embedded, with its photo, box and score.
+    pub faces: Vec<FaceRecord>,
+    /// Readable photos.
+    pub photos: usize,
+    /// Readable photos in which no face was found.
+    pub photos_without_faces: Vec<String>,
+    /// Files skipped as unreadable (with --skip-bad), with the reason.
     pub skipped: Vec<String>,
+    /// The face detector's options (none with --no-detect or --crop).
+    pub detector: Option<DetectorConfig>,
     /// One representative per non-empty group, largest group first.
     pub representatives: Vec<Representative>,
 }
@@ -133,74 +154,53 @@ pub fn read_crop_boxes(path: &Path) -> Result<BTreeMap<String, (Rect, usize)>> {
     Ok(boxes)
 }
 
-/// The image files of `dir`, sorted by name.
-fn album_files(dir: &Path) -> Result<Vec<PathBuf>> {
-    let entries = std::fs::read_dir(dir).with_context(|| format!("{}: cannot read the album folder", dir.display()))?;
-    let mut files = Vec::new();
-    for e in entries {
-        let path = e.with_context(|| format!("{}: cannot list the album folder", dir.display()))?.path();
-        let ext = path.extension().and_then(|x| x.to_str()).map(str::to_ascii_lowercase);
-        if path.is_file() && ext.is_some_and(|x| EXTENSIONS.contains(&x.as_str())) {
-            files.push(path);
+/// The faces of the album: from `--crop` boxes, from files read whole (`--no-detect`), or detected.
+fn album_faces(a: &SummarizeArgs, files: &[PathBuf], crop_size: u32) -> Result<Faces> {
+    let Some(crop_file) = &a.crop else {
+        return load_faces(files, &a.detect, crop_size, a.skip_bad);
+    };
+    let boxes = read_crop_boxes(crop_file)?;
+    let names: std::collections::BTreeSet<String> = files.iter().map(|f| file_name(f)).collect();
+    if let Some((name, (_, line))) = boxes.iter().find(|(n, _)| !names.contains(*n)) {
+        bail!("{}:{line}: {name} is not an image of the album {}", crop_file.display(), a.album.display());
+    }
+    let mut faces = load_faces(files, &DetectArgs { no_detect: true, ..a.detect.clone() }, crop_size, a.skip_bad)?;
+    for item in &mut faces.items {
+        // A box that does not fit is a mistake in the box list, never skipped.
+        if let Some((rect, line)) = boxes.get(&item.name) {
+            item.image = crop(&item.image, *rect, &item.photo)
+                .with_context(|| format!("the box of {}:{line}", crop_file.display()))?;
+            item.bbox = Some(FaceBox::new(rect.x as i32, rect.y as i32, rect.width, rect.height));
         }
     }
-    files.sort();
-    Ok(files)
-}
-
-fn file_name(p: &Path) -> String {
-    p.file_name().map_or_else(|| p.display().to_string(), |n| n.to_string_lossy().into_owned())
+    Ok(faces)
 }
 
 /// Runs `sgm summarize`.
 pub fn run(a: SummarizeArgs) -> Result<()> {
-    let files = album_files(&a.album)?;
-    let boxes = match &a.crop {
-        Some(p) => read_crop_boxes(p)?,
-        None => BTreeMap::new(),
-    };
-    let names: std::collections::BTreeSet<String> = files.iter().map(|f| file_name(f)).collect();
-    if let Some((name, (_, line))) = boxes.iter().find(|(n, _)| !names.contains(*n)) {
-        bail!(
-            "{}:{line}: {name} is not an image of the album {}",
-            a.crop.as_ref().expect("boxes come from --crop").display(),
-            a.album.display()
-        );
-    }
-    let mut images: Vec<(PathBuf, GrayImage)> = Vec::with_capacity(files.len());
-    let mut skipped = Vec::new();
-    for f in &files {
-        let img = match decode_luma(f) {
-            Ok(img) => img,
-            Err(e) if a.skip_bad => {
-                tracing::warn!("skipping {}: {e}", f.display());
-                skipped.push(e.to_string());
-                continue;
-            }
-            Err(e) => {
-                return Err(anyhow::Error::from(e).context("an unreadable album image (--skip-bad skips such images)"))
-            }
-        };
-        // A box that does not fit is a mistake in the box list, never skipped.
-        let img = match boxes.get(&file_name(f)) {
-            Some((rect, line)) => crop(&img, *rect, f).with_context(|| {
-                format!("the box of {}:{line}", a.crop.as_ref().expect("boxes come from --crop").display())
-            })?,
-            None => img,
-        };
-        images.push((f.clone(), img));
-    }
-    let n = a.n as usize;
-    if images.len() < n {
-        bail!(
-            "{}: {} readable images for {n} groups{}",
-            a.album.display(),
-            images.len(),
-            if skipped.is_empty() { String::new() } else { format!(" ({} skipped)", skipped.len()) }
-        );
-    }
+    let files = photo_files(&a.album).context("cannot read the album folder")?;
     let trainer = trainer_from_checkpoint(&a.checkpoint, device(&a.device)?)?;
-    let set = image_set("album", &images, input_side(&trainer));
+    let side = input_side(&trainer);
+    // Crops are cut at tile resolution for the picture at least; the model gets them resized to its input side.
+    let faces = album_faces(&a, &files, side.max(112) as u32)?;
+    let n = a.n as usize;
+    if faces.items.len() < n {
+        let skipped =
+            if faces.skipped.is_empty() { String::new() } else { format!(" ({} skipped)", faces.skipped.len()) };
+        if faces.detector.is_some() {
+            bail!(
+                "{}: {} faces found in {} photos for {n} groups ({} photos without a face{skipped}; --min-face and \
+                 --face-threshold tune the detector, --no-detect reads the files as face crops)",
+                a.album.display(),
+                faces.items.len(),
+                faces.photos.len(),
+                faces.without_faces.len(),
+            );
+        }
+        bail!("{}: {} readable images for {n} groups{skipped}", a.album.display(), faces.items.len());
+    }
+    let images: Vec<(PathBuf, GrayImage)> = faces.items.iter().map(|f| (f.photo.clone(), f.image.clone())).collect();
+    let set = image_set("album", &images, side);
     let (emb, _) = trainer.embed(&set)?;
     let cluster_args = ClusterArgs {
         embeddings: a.album.clone(),
@@ -217,35 +217,43 @@ pub fn run(a: SummarizeArgs) -> Result<()> {
     };
     let fit = cluster(&emb, &cluster_args)?;
     let groups = groups_with_medoids(&emb, &fit.assignments, 1, None)?; // largest first
-    let rel = |i: usize| file_name(&images[i].0);
+    let rel = |i: usize| faces.items[i].name.clone();
     let representatives: Vec<Representative> = groups
         .iter()
         .enumerate()
-        .map(|(r, g)| Representative {
-            rank: r + 1,
-            file: rel(g.medoid),
-            group_size: g.size,
-            distance_to_mean: g.medoid_to_mean,
-            members: g.members.iter().map(|&i| rel(i)).collect(),
+        .map(|(r, g)| {
+            let face = &faces.items[g.medoid];
+            Representative {
+                rank: r + 1,
+                file: rel(g.medoid),
+                photo: file_name(&face.photo),
+                bbox: face.bbox,
+                score: face.score,
+                group_size: g.size,
+                distance_to_mean: g.medoid_to_mean,
+                members: g.members.iter().map(|&i| rel(i)).collect(),
+            }
         })
         .collect();
+    let noun = if faces.detector.is_some() { "face" } else { "image" };
+    let plural = |k: usize| if k == 1 { noun.to_string() } else { format!("{noun}s") };
     let tiles = groups
         .iter()
         .zip(&representatives)
         .map(|(g, r)| {
-            let caption = vec![
-                format!("#{} · {} image{}", r.rank, g.size, if g.size == 1 { "" } else { "s" }),
-                short(&r.file, 22),
-            ];
-            tile(&images[g.medoid].1, caption, false)
+            let caption = vec![format!("#{} · {} {}", r.rank, g.size, plural(g.size)), short(&r.file, 22)];
+            tile(&faces.items[g.medoid].image, caption, false)
         })
         .collect();
+    let photos_note =
+        if faces.detector.is_some() { format!(" in {} photos", faces.photos.len()) } else { String::new() };
     let gallery = Gallery {
         title: format!(
-            "{}: {} groups of {} images",
+            "{}: {} groups of {} {}{photos_note}",
             short(&a.album.display().to_string(), 40),
             groups.len(),
-            images.len()
+            faces.items.len(),
+            plural(faces.items.len())
         ),
         tiles,
         columns: a.columns as usize,
@@ -261,18 +269,30 @@ pub fn run(a: SummarizeArgs) -> Result<()> {
         n: a.n,
         method: a.method,
         seed: a.seed,
-        files: (0..images.len()).map(rel).collect(),
-        skipped,
+        files: (0..faces.items.len()).map(rel).collect(),
+        faces: faces.items.iter().map(FaceRecord::from).collect(),
+        photos: faces.photos.len(),
+        photos_without_faces: faces.without_faces.iter().map(|p| file_name(p)).collect(),
+        skipped: faces.skipped.clone(),
+        detector: faces.detector.clone(),
         representatives,
     };
     write_json(&json, &summary)?;
     if !summary.skipped.is_empty() {
         eprintln!("{} unreadable images skipped", summary.skipped.len());
     }
+    if !summary.photos_without_faces.is_empty() {
+        eprintln!(
+            "{} photos without a face: {}",
+            summary.photos_without_faces.len(),
+            summary.photos_without_faces.join(", ")
+        );
+    }
     println!(
-        "{} representatives of {} images written to {} and {}",
+        "{} representatives of {} {}{photos_note} written to {} and {}",
         summary.representatives.len(),
-        images.len(),
+        faces.items.len(),
+        plural(faces.items.len()),
         a.out.display(),
         json.display()
     );
