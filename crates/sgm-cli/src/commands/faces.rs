@@ -4,12 +4,13 @@
 
 use anyhow::{Context, Result};
 use image::GrayImage;
+pub use sgm_data::faces::file_name;
 use sgm_data::faces::{decode_photo, detect_photos, DetectorConfig, FaceBox};
 use sgm_data::image_io::{resize, ResizeFilter};
 use sgm_data::{ImageSet, SampleMeta, Split};
 use sgm_plot::Tile;
 use sgm_train::train::Trainer;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// An [`ImageSet`] of `images` (label 0), each resized to `side × side` (bilinear, as the data loaders).
 pub fn image_set(name: &str, images: &[(PathBuf, GrayImage)], side: usize) -> ImageSet {
@@ -188,11 +189,6 @@ pub fn load_faces(files: &[PathBuf], detect: &DetectArgs, crop_size: u32, skip_b
     }
     out.detector = Some(cfg);
     Ok(out)
-}
-
-/// The file name of `p` (the whole path when it has none).
-pub fn file_name(p: &Path) -> String {
-    p.file_name().map_or_else(|| p.display().to_string(), |n| n.to_string_lossy().into_owned())
 }
 
 /// One face of a JSON list: where it came from and, when detected, its box and score.

@@ -166,7 +166,7 @@ pub fn run(a: RetrieveArgs) -> Result<()> {
             source: set.samples[i as usize].source.display().to_string(),
         })
         .collect();
-    let query_name = a.query.file_name().map_or_else(|| a.query.display().to_string(), |n| n.to_string_lossy().into());
+    let query_name = super::faces::file_name(&a.query);
     let mut tiles = vec![tile(&query, vec!["query".into(), short(&query_name, 22)], true)];
     for h in &results {
         let source =

@@ -62,14 +62,18 @@ pub struct Detection {
 impl Detection {
     /// A short name for captions and lists: the photo's file name, and `#k` (1-based) when `several`.
     pub fn label(&self, several: bool) -> String {
-        let name =
-            self.source.file_name().map_or_else(|| self.source.display().to_string(), |n| n.to_string_lossy().into());
+        let name = file_name(&self.source);
         if several {
             format!("{name}#{}", self.index + 1)
         } else {
             name
         }
     }
+}
+
+/// The file name of `path`, for captions and lists (the whole path when it has none).
+pub fn file_name(path: &Path) -> String {
+    path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned())
 }
 
 /// The faces of one photo.
