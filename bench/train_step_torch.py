@@ -3,7 +3,7 @@
     python3 bench/train_step_torch.py BACKBONE SIZE BATCH train|eval|embed REPS [WARMUP]
 
 Prints one JSON line (times in seconds, peak RSS in KiB). The networks are the PyTorch twins of sgm's backbones
-from crates/sgm-models/tests/param_counts.py (same layers, shapes and parameter counts; xtask checks the counts
+from crates/sgm-models/tests/it/param_counts.py (same layers, shapes and parameter counts; xtask checks the counts
 against sgm's), with the forward passes sgm's backbones run. `train` = forward (training mode) + SGM loss +
 backward + Adam(amsgrad=True) step; `eval` = one forward in eval mode under no_grad; `embed` = 4 batches in eval
 mode under inference_mode. Threads: OMP_NUM_THREADS / SGM_BENCH_THREADS (default 2), set with
@@ -27,7 +27,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 
 def load_twins():
-    spec = importlib.util.spec_from_file_location("param_counts", ROOT / "crates/sgm-models/tests/param_counts.py")
+    spec = importlib.util.spec_from_file_location("param_counts", ROOT / "crates/sgm-models/tests/it/param_counts.py")
     mod = importlib.util.module_from_spec(spec)
     with contextlib.redirect_stdout(io.StringIO()):  # the file prints its parameter table when run
         spec.loader.exec_module(mod)

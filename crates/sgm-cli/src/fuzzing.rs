@@ -151,10 +151,10 @@ pub fn seeds() -> anyhow::Result<Vec<(&'static str, String, Vec<u8>)>> {
     let x: Vec<f32> = (0..rows * dim).map(|i| (i as f32 * 0.37).sin()).collect();
     let labels: Vec<u32> = (0..rows as u32).map(|i| i % 3).collect();
     let st = dir.join("emb.safetensors");
-    crate::commands::embed::write_embeddings(&st, &x, rows, dim, &labels, Some(&[0, 1, 2, 3, 4, 4]))?;
+    crate::io::write_embeddings(&st, &x, rows, dim, &labels, Some(&[0, 1, 2, 3, 4, 4]))?;
     add("safetensors", "emb.safetensors", std::fs::read(&st)?);
     let npy = dir.join("emb.npy");
-    crate::commands::embed::write_embeddings(&npy, &x, rows, dim, &labels, None)?;
+    crate::io::write_embeddings(&npy, &x, rows, dim, &labels, None)?;
     add("npy", "emb.npy", std::fs::read(&npy)?);
     add("npy", "emb.labels.npy", std::fs::read(dir.join("emb.labels.npy"))?);
     let mut f64_fortran = Vec::new();

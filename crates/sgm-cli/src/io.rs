@@ -1,13 +1,17 @@
-//! Reading embeddings and labels from `.npy` and `.safetensors` files. Every error names the file.
+//! The files the commands read and write besides data sets and checkpoints: embeddings and labels in `.npy` and
+//! `.safetensors` files, and a run's `metrics.jsonl`. Every error names the file.
 //!
 //! - `.npy`: embeddings are a 2-D f32 or f64 array (C or Fortran order); labels a 1-D (or `n × 1`) integer array.
 //! - `.safetensors`: embeddings are the tensor named `embeddings`, labels the tensor named `labels`; both may sit
 //!   in one file.
 
 use anyhow::{bail, Context, Result};
-use candle_core::{DType, Device};
+use candle_core::{DType, Device, Tensor};
 use npyz::{NpyFile, Order, TypeChar};
+use serde::Deserialize;
 use sgm_core::Embeddings;
+use sgm_plot::{Series, TrainingCurves};
+use std::collections::BTreeMap;
 use std::path::Path;
 
 /// The file formats sgm reads arrays from.
@@ -261,11 +265,106 @@ fn read_npy_ints(path: &Path) -> Result<Vec<i64>> {
     })
 }
 
-/// A CSV field, quoted (with doubled quotes) when it holds a comma, a quote or a line break.
-pub fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
+/// Writes embeddings, labels and optional group ids as .safetensors or .npy files (atomically).
+pub fn write_embeddings(
+    out: &Path,
+    data: &[f32],
+    rows: usize,
+    dim: usize,
+    labels: &[u32],
+    groups: Option<&[u32]>,
+) -> Result<()> {
+    let ext = out.extension().and_then(|e| e.to_str()).unwrap_or("");
+    match ext {
+        "safetensors" => {
+            let dev = Device::Cpu;
+            let mut tensors = vec![
+                ("embeddings", Tensor::from_slice(data, (rows, dim), &dev)?),
+                ("labels", Tensor::from_vec(labels.iter().map(|&l| l as i64).collect::<Vec<_>>(), rows, &dev)?),
+            ];
+            if let Some(g) = groups {
+                tensors
+                    .push(("groups", Tensor::from_vec(g.iter().map(|&l| l as i64).collect::<Vec<_>>(), rows, &dev)?));
+            }
+            let bytes = safetensors::serialize(tensors.iter().map(|(n, t)| (*n, t)), None)?;
+            sgm_core::fs::write_atomic(out, &bytes)?;
+        }
+        "npy" => {
+            write_npy(out, &[rows as u64, dim as u64], data)?;
+            let stem = out.with_extension("");
+            write_npy(
+                &stem.with_extension("labels.npy"),
+                &[rows as u64],
+                &labels.iter().map(|&l| l as i64).collect::<Vec<_>>(),
+            )?;
+            if let Some(g) = groups {
+                write_npy(
+                    &stem.with_extension("groups.npy"),
+                    &[rows as u64],
+                    &g.iter().map(|&l| l as i64).collect::<Vec<_>>(),
+                )?;
+            }
+        }
+        _ => bail!("{}: unknown output type (use .safetensors or .npy)", out.display()),
     }
+    Ok(())
+}
+
+fn write_npy<T: npyz::AutoSerialize + Copy>(path: &Path, shape: &[u64], values: &[T]) -> Result<()> {
+    use npyz::WriterBuilder;
+    let mut bytes = Vec::new();
+    {
+        let mut w = npyz::WriteOptions::new().default_dtype().shape(shape).writer(&mut bytes).begin_nd()?;
+        w.extend(values.iter().copied())?;
+        w.finish()?;
+    }
+    sgm_core::fs::write_atomic(path, &bytes)?;
+    Ok(())
+}
+
+/// One line of metrics.jsonl, read leniently: a NaN loss is logged as null.
+#[derive(Debug, Deserialize)]
+struct EpochLine {
+    epoch: usize,
+    train_loss: Option<f64>,
+    val_knn_accuracy: Option<f64>,
+    val_knn_f1: Option<f64>,
+    val_top1: Option<f64>,
+}
+
+/// Reads a run's `metrics.jsonl` into plain curves (errors name the file and line).
+pub fn read_training_curves(path: &Path) -> Result<TrainingCurves> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let mut by_epoch: BTreeMap<usize, EpochLine> = BTreeMap::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let r: EpochLine = serde_json::from_str(line)
+            .with_context(|| format!("{}:{}: not an epoch record of metrics.jsonl", path.display(), i + 1))?;
+        by_epoch.insert(r.epoch, r); // a resumed run's later line for an epoch wins
+    }
+    if by_epoch.is_empty() {
+        bail!("{}: no epochs logged yet", path.display());
+    }
+    let mut run = TrainingCurves { epochs: vec![], loss: vec![], metrics: vec![] };
+    let mut metrics: [(&str, Vec<(f64, f64)>); 3] =
+        [("val kNN accuracy", vec![]), ("val kNN F1", vec![]), ("val top-1 accuracy", vec![])];
+    for (e, r) in &by_epoch {
+        let e = *e as f64;
+        if let Some(loss) = r.train_loss.filter(|l| l.is_finite()) {
+            run.epochs.push(e);
+            run.loss.push(loss);
+        }
+        for (slot, v) in metrics.iter_mut().zip([r.val_knn_accuracy, r.val_knn_f1, r.val_top1]) {
+            if let Some(v) = v.filter(|v| v.is_finite()) {
+                slot.1.push((e, v));
+            }
+        }
+    }
+    if run.epochs.is_empty() {
+        bail!("{}: no epoch has a finite training loss", path.display());
+    }
+    run.metrics = metrics.into_iter().filter(|m| !m.1.is_empty()).map(|(n, p)| Series::new(n, p)).collect();
+    Ok(run)
 }

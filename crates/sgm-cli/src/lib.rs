@@ -23,11 +23,21 @@ use clap::{Parser, Subcommand};
 use std::ffi::OsString;
 use std::process::ExitCode;
 
-pub mod commands;
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeDoctests;
+
+mod args;
+mod commands;
+mod csv_files;
 pub mod fuzzing;
-pub mod io;
+mod groups_files;
+mod io;
+mod photos;
 pub mod process;
 pub mod reproduce;
+mod subclass_run;
 
 /// sgm: deep metric learning for facial expressions (Structured Gaussian Manifold loss).
 #[derive(Debug, Parser)]

@@ -9,7 +9,7 @@
 //!   `MALLOC_TRIM_THRESHOLD_` in the environment still win.
 //! - **candle's element-wise thread pool:** candle 0.11 runs element-wise ops on its own spinning barrier pool
 //!   next to rayon's (which runs the matrix products and sgm's kernels). With two sets of busy threads on few cores
-//!   the waiters spin against the workers; on the 2-core reference machine a train step took 2× longer. sgm sets
+//!   the waiters spin against the workers, and a train step takes longer (measured in `docs/performance.md`). sgm sets
 //!   `CANDLE_NUM_THREADS=1` (element-wise ops on the calling thread) unless the environment sets it; the
 //!   convolutions, matrix products and sgm's fused kernels still use `RAYON_NUM_THREADS` threads.
 //!

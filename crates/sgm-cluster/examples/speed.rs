@@ -1,5 +1,5 @@
 //! Timing of k-means, GMMs and t-SNE on 25,000 × 64 formula blobs (40 centres), to compare against scikit-learn
-//! on the same data (the Python beside it in the module docs of `tests/gmm_reference.rs` builds the same blobs;
+//! on the same data (the Python beside it in the module docs of `tests/it/gmm_reference.rs` builds the same blobs;
 //! the script that timed scikit-learn is in this file's comments).
 //!
 //! ```text

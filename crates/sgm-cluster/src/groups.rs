@@ -4,7 +4,92 @@
 //! nearest to the medoid, the medoid itself first. Ties are broken by the lower point index.
 
 use crate::error::{ClusterError, Result};
+use crate::{gmm, kmeans, CovarianceType, GmmConfig, KMeansConfig, KMeansInitMethod};
 use sgm_core::Embeddings;
+
+/// How points are grouped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+#[serde(rename_all = "kebab-case")]
+pub enum GroupMethod {
+    /// A Gaussian mixture fitted by EM (the paper's).
+    Gmm,
+    /// k-means with greedy k-means++ seeding.
+    Kmeans,
+}
+
+/// A grouping of points into `groups` clusters, by EM or k-means.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct GroupingConfig {
+    /// Number of groups (the paper: 40 on FER+).
+    pub groups: usize,
+    /// Method.
+    pub method: GroupMethod,
+    /// Covariance of the GMM components.
+    pub covariance: CovarianceType,
+    /// Independent initialisations (GMM) or runs (k-means); the best is kept.
+    pub n_init: usize,
+    /// EM iteration cap (k-means: 300).
+    pub max_iter: usize,
+    /// Seed.
+    pub seed: u64,
+}
+
+impl GroupingConfig {
+    /// EM with full covariances, 3 initialisations, at most 100 iterations.
+    pub fn new(groups: usize, method: GroupMethod, seed: u64) -> Self {
+        Self { groups, method, covariance: CovarianceType::Full, n_init: 3, max_iter: 100, seed }
+    }
+}
+
+/// The outcome of [`fit_groups`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupFit {
+    /// Group of each point.
+    pub assignments: Vec<u32>,
+    /// GMM: mean log-likelihood per point.
+    pub lower_bound: Option<f64>,
+    /// GMM: whether EM converged.
+    pub converged: Option<bool>,
+    /// k-means: sum of squared distances to the centres.
+    pub inertia: Option<f64>,
+}
+
+/// Clusters `emb` into `cfg.groups` groups with `cfg.method`.
+pub fn fit_groups(emb: &Embeddings, cfg: &GroupingConfig) -> Result<GroupFit> {
+    if cfg.groups > emb.rows() {
+        return Err(ClusterError::InvalidParams(format!("{} groups asked for {} points", cfg.groups, emb.rows())));
+    }
+    Ok(match cfg.method {
+        GroupMethod::Gmm => {
+            let g = gmm(
+                emb,
+                &GmmConfig {
+                    n_init: cfg.n_init,
+                    max_iter: cfg.max_iter,
+                    ..GmmConfig::new(cfg.groups, cfg.covariance, cfg.seed)
+                },
+            )?;
+            GroupFit {
+                assignments: g.assignments,
+                lower_bound: Some(g.lower_bound),
+                converged: Some(g.converged),
+                inertia: None,
+            }
+        }
+        GroupMethod::Kmeans => {
+            let kcfg = KMeansConfig {
+                k: cfg.groups,
+                init: KMeansInitMethod::KMeansPlusPlus { n_runs: cfg.n_init },
+                max_iter: 300,
+                tol: 1e-4,
+                seed: cfg.seed,
+            };
+            let c = kmeans(emb, &kcfg, None)?;
+            GroupFit { assignments: c.assignments, lower_bound: None, converged: None, inertia: Some(c.inertia) }
+        }
+    })
+}
 
 /// One non-empty group.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]

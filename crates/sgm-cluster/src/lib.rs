@@ -36,6 +36,8 @@
 //! # Ok(()) }
 //! ```
 
+#![warn(missing_docs)]
+
 pub mod audit;
 pub mod error;
 pub mod gmm;
@@ -49,7 +51,7 @@ pub mod tsne;
 pub use audit::{audit_labels, Suspect};
 pub use error::{ClusterError, Result};
 pub use gmm::{gmm, CovarianceType, Covariances, GaussianMixture, GmmConfig, GmmInit};
-pub use groups::{groups_with_medoids, Group};
+pub use groups::{fit_groups, groups_with_medoids, Group, GroupFit, GroupMethod, GroupingConfig};
 pub use kmeans::{kmeans, kmeans_linfa, Clustering, KMeansConfig, KMeansInitMethod};
 pub use kmeans_pp::greedy_kmeans_plus_plus;
 pub use subclasses::{

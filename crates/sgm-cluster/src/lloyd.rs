@@ -1,8 +1,8 @@
 //! Lloyd's algorithm, step for step as scikit-learn's `_kmeans_single_lloyd` (dense data, unit weights).
 //!
 //! linfa-clustering 0.8's `KMeans` is not what the paper ran: its centre update counts the old centre as one
-//! more member of its cluster (m_k-means), and it measures every point–centre distance in a scalar loop, which
-//! made it 3–5× slower than scikit-learn at k = 40 on 25k × 64 embeddings. Here:
+//! more member of its cluster (m_k-means), and it measures every point–centre distance in a scalar loop (slow at
+//! the paper's k = 40; see `docs/performance.md`). Here:
 //! - the assignment works on chunks of [`CHUNK`] points: `‖c‖² − 2 x·c` through one matrix product per chunk
 //!   (`ndarray`'s `matrixmultiply`), the first minimum winning ties as in scikit-learn;
 //! - chunks run in parallel with rayon; each returns its per-cluster sums, which are added in chunk order, so a
@@ -200,7 +200,7 @@ mod tests {
         assert!((fit.inertia - 0.5).abs() < 1e-12);
     }
 
-    /// scikit-learn's `n_iter_` for the runs of `tests/kmeans_reference.rs` (the script is there): 8 and 8.
+    /// scikit-learn's `n_iter_` for the runs of `tests/it/kmeans_reference.rs` (the script is there): 8 and 8.
     #[test]
     fn iterations_match_sklearn() {
         let (x, _) = sgm_core::testing::formula_data(300, 6, 0.0, 5);

@@ -70,6 +70,26 @@ impl Neighbors {
     pub fn distances(&self, i: usize) -> &[f32] {
         &self.distances[i * self.k..i * self.k + self.counts[i]]
     }
+    /// The first `k` neighbours of every query (all of them when `k` is larger): one search for the largest K
+    /// serves every smaller K, as in an F1-against-K curve.
+    pub fn nearest(&self, k: usize) -> Neighbors {
+        let k = k.min(self.k);
+        let mut out = Neighbors {
+            k,
+            indices: Vec::with_capacity(self.len() * k),
+            distances: Vec::with_capacity(self.len() * k),
+            counts: Vec::with_capacity(self.len()),
+        };
+        for i in 0..self.len() {
+            let n = self.counts[i].min(k);
+            out.indices.extend_from_slice(&self.indices(i)[..n]);
+            out.indices.resize(out.indices.len() + k - n, 0);
+            out.distances.extend_from_slice(&self.distances(i)[..n]);
+            out.distances.resize(out.distances.len() + k - n, f32::INFINITY);
+            out.counts.push(n);
+        }
+        out
+    }
 }
 
 /// Block sizes of the search.

@@ -6,7 +6,8 @@
 //!
 //! - [`loss`]: [`SgmLoss`], [`TripletLoss`] with in-batch [`Miner`]s, weighted [`CrossEntropyLoss`];
 //! - [`knn`]: exact chunked brute-force kNN and kNN classification;
-//! - [`metrics`]: classification report (with the paper's F1), NMI/AMI, Recall@K/Acc@K.
+//! - [`metrics`]: classification report (with the paper's F1), NMI/AMI, Recall@K/Acc@K;
+//! - [`fs`]: the atomic file writes every sgm crate uses.
 //!
 //! ## Tutorial
 //!
@@ -46,8 +47,11 @@
 //! # Ok(()) }
 //! ```
 
+#![warn(missing_docs)]
+
 pub mod embeddings;
 pub mod error;
+pub mod fs;
 pub mod knn;
 pub mod loss;
 pub mod memory;

@@ -49,6 +49,21 @@ pub enum DataError {
         /// What is wrong with it.
         reason: String,
     },
+    /// A data set's root folder does not exist.
+    #[error(
+        "{}: data set '{name}' not found (from {from}); get it from {download} and pass --root DIR or set $SGM_DATA_DIR",
+        path.display()
+    )]
+    DatasetNotFound {
+        /// The root looked for.
+        path: PathBuf,
+        /// The data set.
+        name: String,
+        /// Where that root came from.
+        from: crate::registry::RootSource,
+        /// Where to obtain it.
+        download: String,
+    },
     /// A configuration value is out of its valid range.
     #[error("invalid configuration: {0}")]
     Config(String),
@@ -89,5 +104,11 @@ impl DataError {
     /// Shorthand for [`DataError::Record`].
     pub fn record(path: impl Into<PathBuf>, line: usize, reason: impl Into<String>) -> Self {
         Self::Record { path: path.into(), line, reason: reason.into() }
+    }
+}
+
+impl From<sgm_core::fs::WriteError> for DataError {
+    fn from(e: sgm_core::fs::WriteError) -> Self {
+        Self::Io { path: e.path, source: e.error }
     }
 }

@@ -157,18 +157,7 @@ pub fn write_png_atomic(path: &Path, width: u32, height: u32, channels: u8, pixe
     let mut bytes = Vec::new();
     image::ImageEncoder::write_image(image::codecs::png::PngEncoder::new(&mut bytes), pixels, width, height, color)
         .map_err(|e| DataError::Image { path: path.to_path_buf(), reason: format!("cannot encode PNG: {e}") })?;
-    write_atomic(path, &bytes)
-}
-
-/// Writes `bytes` to `path` atomically (temporary sibling file, then rename).
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
-    std::fs::write(&tmp, bytes).map_err(|e| DataError::io(&tmp, e))?;
-    std::fs::rename(&tmp, path).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        DataError::io(path, e)
-    })
+    Ok(sgm_core::fs::write_atomic(path, &bytes)?)
 }
 
 /// Support for 8-bit palette TIFFs, by rewriting the photometric interpretation in memory.

@@ -123,6 +123,13 @@ impl ImageSet {
     pub fn labels(&self) -> Vec<u32> {
         self.samples.iter().map(|s| s.label).collect()
     }
+    /// Duplicate-group ids of every image, for retrieval that must not count copies of the query as hits: images
+    /// the loader grouped keep their group; every other image gets a group of its own. `None` when the loader
+    /// grouped nothing (no duplicate index for this data set).
+    pub fn duplicate_groups(&self) -> Option<Vec<u32>> {
+        let next = self.samples.iter().filter_map(|s| s.group).max()? + 1;
+        Some(self.samples.iter().enumerate().map(|(i, s)| s.group.unwrap_or(next + i as u32)).collect())
+    }
     /// Number of images of each class.
     pub fn class_counts(&self) -> Vec<usize> {
         let mut counts = vec![0; self.num_classes()];

@@ -42,6 +42,8 @@
 //! # }
 //! ```
 
+#![warn(missing_docs)]
+
 pub mod augment;
 pub mod classes;
 pub mod dedup;
@@ -60,5 +62,5 @@ pub use classes::Expression;
 pub use error::{DataError, Result};
 pub use image_set::{ImageSet, SampleMeta, Split};
 pub use loaders::{load, Format, LoadOptions, LoadReport, LoadedDataset};
-pub use registry::Registry;
+pub use registry::{OpenedDataset, Registry};
 pub use synth::{generate as generate_synth, write_image_folder as write_synth_image_folder, SynthConfig};

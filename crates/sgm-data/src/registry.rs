@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 
 use crate::error::{DataError, Result};
 use crate::image_set::Split;
-use crate::loaders::{Format, LoadedDataset};
+use crate::loaders::{Format, LoadOptions, LoadedDataset};
 
 /// The text of `datasets.toml`, embedded at build time.
 pub const DATASETS_TOML: &str = include_str!("../../../datasets.toml");
@@ -101,6 +101,23 @@ pub enum RootSource {
     Default,
 }
 
+impl RootSource {
+    /// How the command line names it: `--root`, `$SGM_DATA_DIR` or `default`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RootSource::Flag => "--root",
+            RootSource::Env => "$SGM_DATA_DIR",
+            RootSource::Default => "default",
+        }
+    }
+}
+
+impl std::fmt::Display for RootSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// One expected-versus-found comparison made by [`DatasetEntry::verify`].
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Check {
@@ -171,6 +188,23 @@ impl Registry {
         self.datasets.iter().find(|d| d.name == name)
     }
 
+    /// Opens the data set called `name`: resolves its root (`root` if given, else `$SGM_DATA_DIR/<name>`, else
+    /// its default root), refuses a missing root with where to get the data, and loads it with `opts` (the
+    /// registry's image size when `opts.size` is `None`).
+    ///
+    /// ```
+    /// use sgm_data::{LoadOptions, Registry};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let registry = Registry::embedded()?;
+    /// let err = registry.open("jaffe", Some("/no/such/folder".as_ref()), &LoadOptions::default()).unwrap_err();
+    /// assert!(err.to_string().contains("data set 'jaffe' not found"), "{err}");
+    /// // With the data present: registry.open("ferplus", None, &LoadOptions::default())?.data.split(Split::Train)
+    /// # Ok(()) }
+    /// ```
+    pub fn open(&self, name: &str, root: Option<&Path>, opts: &LoadOptions) -> Result<OpenedDataset> {
+        self.require(name)?.clone().open(root, opts)
+    }
+
     /// The entry called `name`, or a configuration error listing the known names.
     pub fn require(&self, name: &str) -> Result<&DatasetEntry> {
         self.get(name).ok_or_else(|| {
@@ -180,7 +214,55 @@ impl Registry {
     }
 }
 
+/// A data set found and loaded by [`Registry::open`] (or [`DatasetEntry::open`]).
+#[derive(Debug, Clone)]
+pub struct OpenedDataset {
+    /// Its registry entry (or the ad-hoc entry of [`DatasetEntry::ad_hoc`]).
+    pub entry: DatasetEntry,
+    /// The root folder read.
+    pub root: PathBuf,
+    /// Where the root came from.
+    pub root_source: RootSource,
+    /// The splits and the load report.
+    pub data: LoadedDataset,
+}
+
 impl DatasetEntry {
+    /// An entry with no expected counts, for reading any folder of layout `format` (your own ImageFolder data, or
+    /// a copy of a known set under another name).
+    pub fn ad_hoc(name: &str, format: Format) -> Self {
+        DatasetEntry {
+            name: name.to_string(),
+            format,
+            description: format!("{name} read as {format}"),
+            classes: 0,
+            image_size: None,
+            default_root: name.to_string(),
+            download: Vec::new(),
+            licence: String::new(),
+            notes: Vec::new(),
+            splits: Vec::new(),
+            files: Vec::new(),
+        }
+    }
+
+    /// Resolves the root ([`Self::resolve_root`]) and loads the data set with `opts` (this entry's image size when
+    /// `opts.size` is `None`); a missing root is refused with where to get the data.
+    pub fn open(self, root: Option<&Path>, opts: &LoadOptions) -> Result<OpenedDataset> {
+        let (root, root_source) = self.resolve_root(root);
+        if !root.is_dir() {
+            return Err(DataError::DatasetNotFound {
+                path: root,
+                name: self.name.clone(),
+                from: root_source,
+                download: self.download.join(" or "),
+            });
+        }
+        let opts = LoadOptions { size: opts.size.or(self.image_size), ..opts.clone() };
+        let data = crate::loaders::load(self.format, &root, &opts)?;
+        Ok(OpenedDataset { entry: self, root, root_source, data })
+    }
+
     /// The root folder: `flag` if given, else `$SGM_DATA_DIR/<name>`, else `default_root`.
     pub fn resolve_root(&self, flag: Option<&Path>) -> (PathBuf, RootSource) {
         self.resolve_root_with(flag, std::env::var_os(DATA_DIR_ENV))

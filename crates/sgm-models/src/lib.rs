@@ -28,9 +28,9 @@
 //! - Randomness: dropout masks and fractional-pooling regions come from the model's [`NoiseState`]. Set it from the
 //!   run seed at the start, save it with the checkpoint, restore it on resume.
 //! - [`model_info`] gives parameter counts and FLOPs for listings.
-//! - CPU speed: candle's gemm and this crate's loops use rayon's pool. On a machine whose cores are shared with other
-//!   busy processes, `RAYON_NUM_THREADS=1` was measured 2.7× faster than the default (ResNet18, 48×48, batch 32);
-//!   the `step_timing` example measures a training step per backbone.
+//! - CPU speed: candle's gemm and this crate's loops use rayon's pool (`RAYON_NUM_THREADS`); on cores shared with
+//!   other busy processes one thread can be the faster choice. The `step_timing` example measures a training step
+//!   per backbone; the measurements are in `docs/performance.md`.
 //!
 //! ## Tutorial
 //!

@@ -48,21 +48,7 @@ pub fn write_png(path: &Path, width: u32, height: u32, rgb: &[u8]) -> Result<()>
         image::ExtendedColorType::Rgb8,
     )
     .map_err(|e| PlotError::Encode { path: path.to_path_buf(), reason: e.to_string() })?;
-    write_atomic(path, &bytes)
-}
-
-/// Writes `bytes` to `path` atomically: a temporary file in the same folder, then a rename.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let tmp = path.with_file_name(format!(".{name}.tmp-{}-{n}", std::process::id()));
-    std::fs::write(&tmp, bytes).map_err(|source| PlotError::Io { path: path.to_path_buf(), source })?;
-    std::fs::rename(&tmp, path).map_err(|source| {
-        let _ = std::fs::remove_file(&tmp);
-        PlotError::Io { path: path.to_path_buf(), source }
-    })
+    Ok(sgm_core::fs::write_atomic(path, &bytes)?)
 }
 
 /// Splits off the title band at the top of `root`, draws `title` in it, and returns the rest.

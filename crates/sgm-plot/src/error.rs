@@ -71,3 +71,9 @@ pub(crate) fn check_nonempty(what: &str, len: usize) -> Result<()> {
     }
     Ok(())
 }
+
+impl From<sgm_core::fs::WriteError> for PlotError {
+    fn from(e: sgm_core::fs::WriteError) -> Self {
+        Self::Io { path: e.path, source: e.error }
+    }
+}

@@ -16,6 +16,7 @@
 //! | [`confusion_matrix`] | a heat map with class names on both axes and the counts in the cells |
 //! | [`training_curves`] | training loss and validation metrics against the epoch |
 //! | [`gallery`] | gray images in a grid with captions (retrieval results, album summaries) |
+//! | [`sheet::contact_sheet`] | gray images in a grid without text, framed or with a colour bar (contact sheets) |
 //!
 //! ## Tutorial
 //!
@@ -50,16 +51,19 @@
 //! # Ok(()) }
 //! ```
 
+#![warn(missing_docs)]
+
 pub mod canvas;
 pub mod confusion;
 pub mod curves;
 pub mod error;
 pub mod gallery;
 pub mod scatter;
+pub mod sheet;
 pub mod style;
 pub mod training;
 
-pub use canvas::{write_atomic, write_png};
+pub use canvas::write_png;
 pub use confusion::confusion_matrix;
 pub use curves::{f1_vs_k, line_chart, retrieval_curves, LineChart, RetrievalCurve, Series};
 pub use error::{PlotError, Result};

@@ -7,7 +7,7 @@ backbones is a property of the architectures trained from scratch, not a bug in 
 """
 import torch, torch.nn as nn
 import pathlib
-src = (pathlib.Path(__file__).parents[2] / "sgm-models/tests/param_counts.py").read_text().split("def count(")[0]
+src = (pathlib.Path(__file__).parents[2] / "sgm-models/tests/it/param_counts.py").read_text().split("def count(")[0]
 ns = {}; exec(src, ns)
 torch.manual_seed(0)
 x = torch.randn(16, 1, 32, 32); y = torch.arange(16) % 8

@@ -9,12 +9,12 @@
 //! Checkpoints of sgm before format 2 (`sgm-checkpoint/1`) have a checksum over the tensors only. They are still
 //! read, with a warning that their metadata is not verified; `sgm export` rewrites one in the current format.
 
-use crate::atomic::write_atomic;
 use crate::error::{Result, TrainError};
 use candle_core::safetensors::Load;
 use candle_core::{Device, Tensor};
 use safetensors::tensor::View;
 use safetensors::SafeTensors;
+use sgm_core::fs::write_atomic;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::path::Path;
@@ -93,7 +93,7 @@ pub fn save(path: &Path, tensors: &[(String, Tensor)], meta: &serde_json::Value)
     info.insert(KEY_SHA256.to_string(), sha);
     let bytes = safetensors::serialize(cpu.iter().map(|(n, t)| (n.as_str(), t)), Some(info))
         .map_err(|e| TrainError::Checkpoint(format!("cannot serialise {}: {e}", path.display())))?;
-    write_atomic(path, &bytes)
+    Ok(write_atomic(path, &bytes)?)
 }
 
 /// Loads and verifies a checkpoint onto `device`.

@@ -97,6 +97,18 @@ pub enum TrainError {
     /// sgm-models errors.
     #[error(transparent)]
     Model(#[from] sgm_models::ModelError),
+    /// sgm-cluster errors (k-means, sub-class splitting).
+    #[error(transparent)]
+    Cluster(#[from] sgm_cluster::ClusterError),
+    /// A step of the evaluation protocol failed.
+    #[error("{what}: {source}")]
+    Evaluation {
+        /// The step (e.g. "k-means clustering of the test set").
+        what: String,
+        /// Why.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
 }
 
 /// Result alias for sgm-train.
@@ -106,5 +118,11 @@ impl TrainError {
     /// Shorthand for [`TrainError::Io`].
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Self::Io { path: path.into(), source }
+    }
+}
+
+impl From<sgm_core::fs::WriteError> for TrainError {
+    fn from(e: sgm_core::fs::WriteError) -> Self {
+        Self::Io { path: e.path, source: e.error }
     }
 }

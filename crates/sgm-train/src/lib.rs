@@ -33,10 +33,11 @@
 //! # }
 //! ```
 
-pub mod atomic;
+#![warn(missing_docs)]
+
 pub mod checkpoint;
 pub mod error;
-pub mod hub;
+pub mod evaluate;
 pub mod optim;
 pub mod output_guard;
 pub mod pretrained;

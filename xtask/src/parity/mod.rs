@@ -80,7 +80,7 @@ pub fn write_section(path: &Path, name: &str, heading: &str, body: &str) -> Resu
         (Some(b), Some(e)) if e > b => format!("{}{section}{}", &text[..b], &text[e + end.len()..]),
         _ => format!("{}\n{heading}\n\n{section}\n", text.trim_end()),
     };
-    sgm_train::atomic::write_atomic(path, new.as_bytes()).with_context(|| format!("writing {}", path.display()))
+    sgm_core::fs::write_atomic(path, new.as_bytes()).with_context(|| format!("writing {}", path.display()))
 }
 
 /// The machine, the commit and the date, for the record.

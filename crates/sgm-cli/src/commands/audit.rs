@@ -1,15 +1,13 @@
 //! `sgm audit`: images whose label disagrees with most of their K nearest neighbours in the embedding (the
 //! paper's Figure 6), ranked by disagreement, as CSV.
 
-use super::dataset::DataArgs;
-use super::embed::trainer_from_checkpoint;
 use super::train::device;
+use crate::args::DataArgs;
 use crate::io::{is_safetensors, read_embeddings, read_labels};
 use anyhow::{bail, Result};
 use clap::Args;
 use sgm_cluster::audit_labels;
 use sgm_data::Split;
-use std::fmt::Write as _;
 use std::path::PathBuf;
 
 /// Arguments of `sgm audit`.
@@ -51,7 +49,7 @@ pub struct AuditArgs {
 pub fn run(a: AuditArgs) -> Result<()> {
     let (emb, labels, files, names) = match (&a.checkpoint, &a.embeddings) {
         (Some(ck), _) => {
-            let trainer = trainer_from_checkpoint(ck, device(&a.device)?)?;
+            let trainer = sgm_train::train::Trainer::from_checkpoint(ck, device(&a.device)?)?;
             let set = a.data.load(&[a.split])?.remove(0);
             let files: Vec<String> = set.samples.iter().map(|s| s.source.display().to_string()).collect();
             (trainer.embed(&set)?.0, set.labels(), Some(files), set.class_names.clone())
@@ -73,25 +71,31 @@ pub fn run(a: AuditArgs) -> Result<()> {
     };
     let audit = audit_labels(&emb, &labels, a.k as usize)?;
     let name = |l: u32| names.get(l as usize).cloned().unwrap_or_default();
-    let mut csv = String::from(
-        "rank,index,label,label_name,neighbour_label,neighbour_label_name,disagreement,neighbour_share,file\n",
-    );
-    for (rank, s) in audit.iter().take(a.top.unwrap_or(usize::MAX)).enumerate() {
-        let file = files.as_ref().map_or(String::new(), |f| f[s.index].clone());
-        let file = crate::io::csv_field(&file);
-        writeln!(
-            csv,
-            "{rank},{},{},{},{},{},{:.6},{:.6},{file}",
-            s.index,
-            s.label,
+    let header = [
+        "rank",
+        "index",
+        "label",
+        "label_name",
+        "neighbour_label",
+        "neighbour_label_name",
+        "disagreement",
+        "neighbour_share",
+        "file",
+    ];
+    let rows = audit.iter().take(a.top.unwrap_or(usize::MAX)).enumerate().map(|(rank, s)| {
+        [
+            rank.to_string(),
+            s.index.to_string(),
+            s.label.to_string(),
             name(s.label),
-            s.neighbour_label,
+            s.neighbour_label.to_string(),
             name(s.neighbour_label),
-            s.disagreement,
-            s.neighbour_share
-        )?;
-    }
-    sgm_train::atomic::write_atomic(&a.out.join("audit.csv"), csv.as_bytes())?;
+            format!("{:.6}", s.disagreement),
+            format!("{:.6}", s.neighbour_share),
+            files.as_ref().map_or(String::new(), |f| f[s.index].clone()),
+        ]
+    });
+    crate::csv_files::write_csv(&a.out.join("audit.csv"), &header, rows)?;
     let majority = audit.iter().filter(|s| s.disagreement > 0.5).count();
     println!(
         "{majority} of {} images disagree with most of their {} neighbours; ranking written to {}",

@@ -13,13 +13,12 @@ use std::path::PathBuf;
 
 use std::io::Write;
 
-use crate::io::csv_field;
 use anyhow::{bail, Context};
-use clap::{Args, Subcommand, ValueEnum};
-use sgm_data::image_io::{write_atomic, write_png_atomic};
+use clap::{Args, Subcommand};
+use sgm_data::image_io::write_png_atomic;
 use sgm_data::loaders::{FerPlusLabelMode, FerPlusLabelSource};
-use sgm_data::registry::{DatasetEntry, RootSource};
-use sgm_data::{Format, ImageSet, LoadOptions, LoadedDataset, Registry, Split};
+use sgm_data::registry::DatasetEntry;
+use sgm_data::{Format, ImageSet, LoadOptions, OpenedDataset, Registry, Split};
 
 /// Prints a line to stdout; a closed pipe (e.g. `| head`) ends the command quietly instead of panicking.
 macro_rules! say {
@@ -84,17 +83,17 @@ pub struct LoadArgs {
     #[arg(long)]
     pub strict_size: bool,
     /// FER+ vote file.
-    #[arg(long, value_enum, default_value_t = LabelSourceArg::Fer2013new)]
-    pub label_source: LabelSourceArg,
+    #[arg(long, value_enum, default_value_t = FerPlusLabelSource::Fer2013New)]
+    pub label_source: FerPlusLabelSource,
     /// FER+ label rule.
-    #[arg(long, value_enum, default_value_t = LabelModeArg::Majority)]
-    pub label_mode: LabelModeArg,
+    #[arg(long, value_enum, default_value_t = FerPlusLabelMode::Majority)]
+    pub label_mode: FerPlusLabelMode,
     /// Keep the FER+ known-bad images (fer0033120.png) instead of excluding them.
     #[arg(long)]
     pub keep_known_bad: bool,
     /// Read the folder with this layout instead of a registry entry (then NAME is free, e.g. for your own
     /// ImageFolder data): ferplus, fer2013, ckplus, ckplus48, jaffe, affectnet, bu3dfe, celeba, image_folder.
-    #[arg(long, value_parser = parse_format, requires = "root")]
+    #[arg(long, requires = "root")]
     pub format: Option<Format>,
 }
 
@@ -146,30 +145,6 @@ pub struct SynthArgs {
     pub test_per_class: Option<usize>,
 }
 
-/// FER+ label source on the command line.
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum LabelSourceArg {
-    /// fer2013new.csv, matched by Image name (default).
-    Fer2013new,
-    /// label.csv of each split folder.
-    LabelCsv,
-    /// Original FER2013 7-class labels (derived_fer2013_original_labels.csv).
-    Fer2013Original,
-}
-
-/// FER+ label mode on the command line.
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum LabelModeArg {
-    /// The paper's majority rule (default).
-    Majority,
-    /// Soft labels, FER+ probability mode.
-    Probability,
-    /// Soft labels, FER+ crossentropy mode.
-    Crossentropy,
-    /// Soft labels, FER+ multi-target mode.
-    MultiTarget,
-}
-
 fn parse_size(s: &str) -> Result<[u32; 2], String> {
     let (h, w) = s.split_once(['x', 'X']).ok_or_else(|| format!("size '{s}' is not HxW (e.g. 48x48)"))?;
     let p = |v: &str| v.trim().parse::<u32>().map_err(|_| format!("size '{s}' is not HxW (e.g. 48x48)"));
@@ -194,7 +169,7 @@ fn list(registry: &Registry) -> anyhow::Result<()> {
     let synth_images = 8 * (synth.train_per_class + synth.valid_per_class + synth.test_per_class);
     say!(
         "{:<10} {:<12} {:>7} {:>9}  {:<7} generated in memory",
-        super::dataset::SYNTH,
+        crate::args::SYNTH,
         "built-in",
         8,
         synth_images,
@@ -214,7 +189,7 @@ fn list(registry: &Registry) -> anyhow::Result<()> {
             images,
             found,
             root.display(),
-            source_name(source)
+            source
         );
         say!("{:<10} get it from: {}", "", d.download.join(" , "));
     }
@@ -223,88 +198,31 @@ fn list(registry: &Registry) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn source_name(s: RootSource) -> &'static str {
-    match s {
-        RootSource::Flag => "--root",
-        RootSource::Env => "$SGM_DATA_DIR",
-        RootSource::Default => "default",
+impl LoadArgs {
+    /// The loader options of these arguments.
+    pub fn options(&self) -> LoadOptions {
+        let mut o = LoadOptions {
+            size: self.size,
+            skip_bad: self.skip_bad,
+            strict_size: self.strict_size,
+            drop_cross_split_duplicates: self.drop_cross_split_duplicates,
+            ..Default::default()
+        };
+        o.ferplus.label_source = self.label_source;
+        o.ferplus.label_mode = self.label_mode;
+        o.ferplus.exclude_known_bad = !self.keep_known_bad;
+        o
     }
-}
 
-fn options(entry: &DatasetEntry, a: &LoadArgs) -> LoadOptions {
-    let mut o = LoadOptions {
-        size: a.size.or(entry.image_size),
-        skip_bad: a.skip_bad,
-        strict_size: a.strict_size,
-        drop_cross_split_duplicates: a.drop_cross_split_duplicates,
-        ..Default::default()
-    };
-    o.ferplus.label_source = match a.label_source {
-        LabelSourceArg::Fer2013new => FerPlusLabelSource::Fer2013New,
-        LabelSourceArg::LabelCsv => FerPlusLabelSource::LabelCsv,
-        LabelSourceArg::Fer2013Original => FerPlusLabelSource::Fer2013Original,
-    };
-    o.ferplus.label_mode = match a.label_mode {
-        LabelModeArg::Majority => FerPlusLabelMode::Majority,
-        LabelModeArg::Probability => FerPlusLabelMode::Probability,
-        LabelModeArg::Crossentropy => FerPlusLabelMode::Crossentropy,
-        LabelModeArg::MultiTarget => FerPlusLabelMode::MultiTarget,
-    };
-    o.ferplus.exclude_known_bad = !a.keep_known_bad;
-    o
-}
-
-pub(crate) fn parse_format(s: &str) -> Result<Format, String> {
-    serde_json::from_value(serde_json::Value::String(s.to_string())).map_err(|_| {
-        format!(
-            "unknown format '{s}' (expected ferplus, fer2013, ckplus, ckplus48, jaffe, affectnet, bu3dfe, celeba, \
-             image_folder)"
-        )
-    })
-}
-
-/// The registry entry, or with `--format` an ad-hoc entry with no expected counts.
-fn entry_for(registry: &Registry, a: &LoadArgs) -> anyhow::Result<DatasetEntry> {
-    Ok(match a.format {
-        Some(format) => DatasetEntry {
-            name: a.name.clone(),
-            format,
-            description: format!("{} read as {format}", a.name),
-            classes: 0,
-            image_size: None,
-            default_root: a.name.clone(),
-            download: Vec::new(),
-            licence: String::new(),
-            notes: Vec::new(),
-            splits: Vec::new(),
-            files: Vec::new(),
-        },
-        None => registry.require(&a.name)?.clone(),
-    })
-}
-
-/// Resolves the data set's entry and root (`--root`, else `$SGM_DATA_DIR/<name>`, else the default root) and loads
-/// it with the options of `a` (the registry's image size unless `--size`). Shared with the commands that train on
-/// or embed a registry data set.
-pub(crate) fn load(
-    registry: &Registry,
-    a: &LoadArgs,
-) -> anyhow::Result<(DatasetEntry, PathBuf, RootSource, LoadedDataset)> {
-    let entry = entry_for(registry, a)?;
-    let (root, source) = entry.resolve_root(a.root.as_deref());
-    if !root.is_dir() {
-        bail!(
-            "{}: data set '{}' not found (from {}); get it from {} and pass --root DIR or set ${}",
-            root.display(),
-            entry.name,
-            source_name(source),
-            entry.download.join(" or "),
-            sgm_data::registry::DATA_DIR_ENV
-        );
+    /// Finds and loads the data set: the registry's entry, or with `--format` any folder of that layout.
+    pub fn open(&self, registry: &Registry) -> anyhow::Result<OpenedDataset> {
+        let entry = match self.format {
+            Some(format) => DatasetEntry::ad_hoc(&self.name, format),
+            None => registry.require(&self.name)?.clone(),
+        };
+        let name = entry.name.clone();
+        entry.open(self.root.as_deref(), &self.options()).with_context(|| format!("loading {name}"))
     }
-    let opts = options(&entry, a);
-    let loaded = sgm_data::load(entry.format, &root, &opts).with_context(|| format!("loading {}", entry.name))?;
-    Ok((entry, root, source, loaded))
 }
 
 fn group_digits(n: usize) -> String {
@@ -320,7 +238,7 @@ fn group_digits(n: usize) -> String {
 }
 
 fn stats(registry: &Registry, a: &StatsArgs) -> anyhow::Result<()> {
-    let (entry, root, source, d) = load(registry, &a.load)?;
+    let OpenedDataset { entry, root, root_source: source, data: d } = a.load.open(registry)?;
     let class_names = d.splits.first().map(|s| s.class_names.clone()).unwrap_or_default();
     if a.json {
         let v = serde_json::json!({
@@ -334,7 +252,7 @@ fn stats(registry: &Registry, a: &StatsArgs) -> anyhow::Result<()> {
         say!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(());
     }
-    say!("{} ({}) at {} [{}]", entry.name, entry.format, root.display(), source_name(source));
+    say!("{} ({}) at {} [{source}]", entry.name, entry.format, root.display());
     for n in &d.report.notes {
         say!("  {n}");
     }
@@ -366,8 +284,8 @@ fn stats(registry: &Registry, a: &StatsArgs) -> anyhow::Result<()> {
     for e in &d.report.excluded {
         say!("excluded: {} ({}): {}", e.source.display(), e.split, e.reason);
     }
-    let readme_rule = matches!(a.load.label_source, LabelSourceArg::Fer2013new)
-        && matches!(a.load.label_mode, LabelModeArg::Majority);
+    let readme_rule =
+        a.load.label_source == FerPlusLabelSource::Fer2013New && a.load.label_mode == FerPlusLabelMode::Majority;
     if entry.format == Format::Ferplus && readme_rule && !d.report.excluded.is_empty() {
         say!(
             "  (--keep-known-bad counts them instead, as the data README's FER+ count table does: \
@@ -433,8 +351,8 @@ fn truncate(s: &str, n: usize) -> &str {
 }
 
 fn verify(registry: &Registry, a: &LoadArgs) -> anyhow::Result<()> {
-    let (entry, root, source, d) = load(registry, a)?;
-    say!("verifying {} at {} [{}]", entry.name, root.display(), source_name(source));
+    let OpenedDataset { entry, root, root_source: source, data: d } = a.open(registry)?;
+    say!("verifying {} at {} [{source}]", entry.name, root.display());
     let mut checks = entry.verify_files(&root);
     checks.extend(entry.verify(&d));
     if checks.is_empty() {
@@ -481,43 +399,27 @@ const PALETTE: [[u8; 3]; 12] = [
     [255, 255, 255],
 ];
 
-/// Lays out `indices` of `set` on a grid: each cell is the image, a class colour bar below it, and a 2-pixel
-/// margin. Returns (width, height, RGB bytes).
+/// Lays out `indices` of `set` on a grid, each image with a bar in its class colour under it.
 fn contact_sheet(set: &ImageSet, indices: &[usize], cols: usize) -> (u32, u32, Vec<u8>) {
-    const PAD: usize = 2;
-    const BAR: usize = 5;
-    let (h, w) = (set.height, set.width);
-    let rows = indices.len().div_ceil(cols);
-    let cell_w = w + PAD;
-    let cell_h = h + BAR + PAD;
-    let (width, height) = (cols * cell_w + PAD, rows * cell_h + PAD);
-    let mut rgb = vec![0u8; width * height * 3];
-    for (k, &i) in indices.iter().enumerate() {
-        let (x0, y0) = (PAD + (k % cols) * cell_w, PAD + (k / cols) * cell_h);
-        let img = set.image(i);
-        for y in 0..h {
-            for x in 0..w {
-                let v = img[y * w + x];
-                let o = ((y0 + y) * width + x0 + x) * 3;
-                rgb[o..o + 3].copy_from_slice(&[v, v, v]);
-            }
-        }
-        let colour = PALETTE[set.samples[i].label as usize % PALETTE.len()];
-        for y in h + 1..h + BAR {
-            for x in 0..w {
-                let o = ((y0 + y) * width + x0 + x) * 3;
-                rgb[o..o + 3].copy_from_slice(&colour);
-            }
-        }
-    }
-    (width as u32, height as u32, rgb)
+    use sgm_plot::sheet::{contact_sheet, SheetCell, SheetLayout};
+    let layout =
+        SheetLayout { columns: cols, height: set.height, width: set.width, gap: 2, bar: 4, background: [0, 0, 0] };
+    let cells: Vec<SheetCell<'_>> = indices
+        .iter()
+        .map(|&i| SheetCell {
+            pixels: set.image(i),
+            frame: None,
+            bar: Some(PALETTE[set.samples[i].label as usize % PALETTE.len()]),
+        })
+        .collect();
+    contact_sheet(&layout, &cells)
 }
 
 fn show(registry: &Registry, a: &ShowArgs) -> anyhow::Result<()> {
     if a.n == 0 {
         bail!("--n must be at least 1");
     }
-    let (entry, _, _, d) = load(registry, &a.load)?;
+    let OpenedDataset { entry, data: d, .. } = a.load.open(registry)?;
     let Some(set) = d.split(a.split) else {
         let have: Vec<&str> = d.splits.iter().map(|s| s.split.as_str()).collect();
         bail!("{} has no split '{}' (it has: {})", entry.name, a.split, have.join(", "));
@@ -532,23 +434,22 @@ fn show(registry: &Registry, a: &ShowArgs) -> anyhow::Result<()> {
     let (w, h, rgb) = contact_sheet(set, &indices, cols);
     write_png_atomic(&a.out, w, h, 3, &rgb).with_context(|| format!("writing {}", a.out.display()))?;
     let legend_path = a.out.with_extension("csv");
-    let mut legend = String::from("cell,row,col,label,class,colour,source\n");
-    for (k, &i) in indices.iter().enumerate() {
+    let rows = indices.iter().enumerate().map(|(k, &i)| {
         let m = &set.samples[i];
         let c = PALETTE[m.label as usize % PALETTE.len()];
         let class = set.class_names.get(m.label as usize).map_or("?", |s| s.as_str());
-        legend.push_str(&format!(
-            "{k},{},{},{},{class},#{:02x}{:02x}{:02x},{}\n",
-            k / cols,
-            k % cols,
-            m.label,
-            c[0],
-            c[1],
-            c[2],
-            csv_field(&m.source.display().to_string())
-        ));
-    }
-    write_atomic(&legend_path, legend.as_bytes()).with_context(|| format!("writing {}", legend_path.display()))?;
+        [
+            k.to_string(),
+            (k / cols).to_string(),
+            (k % cols).to_string(),
+            m.label.to_string(),
+            class.to_string(),
+            format!("#{:02x}{:02x}{:02x}", c[0], c[1], c[2]),
+            m.source.display().to_string(),
+        ]
+    });
+    let header = ["cell", "row", "col", "label", "class", "colour", "source"];
+    crate::csv_files::write_csv(&legend_path, &header, rows)?;
     say!(
         "wrote {} ({n} images of {} {}, {cols} per row) and {}",
         a.out.display(),

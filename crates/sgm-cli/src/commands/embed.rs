@@ -1,13 +1,13 @@
 //! `sgm embed`: embeddings of a data set split from a trained checkpoint, ready for `sgm eval`; or, with
 //! `--photos DIR`, one embedding per face detected in a folder of photos, the boxes in a JSON sidecar.
 
-use super::dataset::DataArgs;
 use super::train::device;
+use crate::args::DataArgs;
+use crate::io::write_embeddings;
 use anyhow::{bail, Context, Result};
-use candle_core::{Device, Tensor};
 use clap::Args;
 use sgm_data::Split;
-use sgm_train::train::{TrainConfig, Trainer};
+use sgm_train::train::Trainer;
 use std::path::{Path, PathBuf};
 
 /// Arguments of `sgm embed`.
@@ -29,7 +29,7 @@ pub struct EmbedArgs {
     pub weights: String,
     /// How hub weights are found and checked.
     #[command(flatten)]
-    pub hub: super::weights::HubArgs,
+    pub hub: crate::args::HubArgs,
     /// The data set.
     #[command(flatten)]
     pub data: DataArgs,
@@ -39,7 +39,7 @@ pub struct EmbedArgs {
     pub photos: Option<PathBuf>,
     /// Face detection in --photos.
     #[command(flatten)]
-    pub detect: super::faces::DetectArgs,
+    pub detect: crate::photos::DetectArgs,
     /// Which split: train, valid, test or all.
     #[arg(long, default_value = "test")]
     pub split: Split,
@@ -55,20 +55,6 @@ pub struct EmbedArgs {
     pub force: bool,
 }
 
-/// Rebuilds the trainer a checkpoint was written by, with its weights loaded.
-pub fn trainer_from_checkpoint(path: &Path, device: Device) -> Result<Trainer> {
-    let ck = sgm_train::checkpoint::load(path, &Device::Cpu)?;
-    let train =
-        ck.meta.get("train").cloned().filter(|v| !v.is_null()).with_context(|| {
-            format!("{}: the checkpoint does not record its training configuration", path.display())
-        })?;
-    let cfg: TrainConfig = serde_json::from_value(train)
-        .with_context(|| format!("{}: unreadable training configuration in the checkpoint", path.display()))?;
-    let mut trainer = Trainer::new(cfg, device)?;
-    trainer.load(path, false)?;
-    Ok(trainer)
-}
-
 /// Runs `sgm embed`.
 pub fn run(a: EmbedArgs) -> Result<()> {
     let mut outputs = output_files(&a.out);
@@ -78,15 +64,15 @@ pub fn run(a: EmbedArgs) -> Result<()> {
     for out in outputs {
         sgm_train::output_guard::check_output(&out, a.force)?;
     }
-    let weights = super::weights::resolve_weights(&a.weights, &a.hub)?;
-    let trainer = trainer_from_checkpoint(&weights, device(&a.device)?)?;
+    let weights = crate::args::resolve_weights(&a.weights, &a.hub)?;
+    let trainer = Trainer::from_checkpoint(&weights, device(&a.device)?)?;
     if let Some(dir) = &a.photos {
         return embed_photos(&a, dir, &trainer);
     }
     let set = a.data.load(&[a.split])?.pop().expect("one split");
     let (emb, _) = trainer.embed(&set)?;
     let labels = set.labels();
-    let groups = super::dataset::duplicate_groups(&set);
+    let groups = set.duplicate_groups();
     write_embeddings(&a.out, emb.as_slice(), emb.rows(), emb.dim(), &labels, groups.as_deref())?;
     eprintln!("{} embeddings of dimension {} written to {}", emb.rows(), emb.dim(), a.out.display());
     Ok(())
@@ -105,7 +91,7 @@ pub struct PhotoFacesSidecar {
     /// Readable photos, in label order (a row's label is its photo's index here).
     pub photos: Vec<String>,
     /// One entry per embedding row: its photo, box and score.
-    pub faces: Vec<super::faces::FaceRecord>,
+    pub faces: Vec<crate::photos::FaceRecord>,
     /// Readable photos in which no face was found.
     pub photos_without_faces: Vec<String>,
     /// Files skipped as unreadable (with --skip-bad), with the reason.
@@ -116,7 +102,7 @@ pub struct PhotoFacesSidecar {
 
 /// `sgm embed --photos DIR`: one embedding per face.
 fn embed_photos(a: &EmbedArgs, dir: &Path, trainer: &Trainer) -> Result<()> {
-    use super::faces::{file_name, image_set, input_side, load_faces, FaceRecord};
+    use crate::photos::{file_name, image_set, input_side, load_faces, FaceRecord};
     let files = sgm_data::faces::photo_files(dir).context("cannot read the photo folder")?;
     let side = input_side(trainer);
     let faces = load_faces(&files, &a.detect, side as u32, a.data.skip_bad)?;
@@ -146,7 +132,7 @@ fn embed_photos(a: &EmbedArgs, dir: &Path, trainer: &Trainer) -> Result<()> {
         detector: faces.detector.clone(),
     };
     let side_path = faces_sidecar(&a.out);
-    super::faces::write_json(&side_path, &sidecar)?;
+    sgm_core::fs::write_json_atomic(&side_path, &sidecar)?;
     if !sidecar.skipped.is_empty() {
         eprintln!("{} unreadable images skipped", sidecar.skipped.len());
     }
@@ -177,61 +163,4 @@ pub fn output_files(out: &Path) -> Vec<PathBuf> {
     } else {
         vec![out.to_path_buf()]
     }
-}
-
-/// Writes embeddings, labels and optional group ids as .safetensors or .npy files (atomically).
-pub fn write_embeddings(
-    out: &Path,
-    data: &[f32],
-    rows: usize,
-    dim: usize,
-    labels: &[u32],
-    groups: Option<&[u32]>,
-) -> Result<()> {
-    let ext = out.extension().and_then(|e| e.to_str()).unwrap_or("");
-    match ext {
-        "safetensors" => {
-            let dev = Device::Cpu;
-            let mut tensors = vec![
-                ("embeddings", Tensor::from_slice(data, (rows, dim), &dev)?),
-                ("labels", Tensor::from_vec(labels.iter().map(|&l| l as i64).collect::<Vec<_>>(), rows, &dev)?),
-            ];
-            if let Some(g) = groups {
-                tensors
-                    .push(("groups", Tensor::from_vec(g.iter().map(|&l| l as i64).collect::<Vec<_>>(), rows, &dev)?));
-            }
-            let bytes = safetensors::serialize(tensors.iter().map(|(n, t)| (*n, t)), None)?;
-            sgm_train::atomic::write_atomic(out, &bytes)?;
-        }
-        "npy" => {
-            write_npy(out, &[rows as u64, dim as u64], data)?;
-            let stem = out.with_extension("");
-            write_npy(
-                &stem.with_extension("labels.npy"),
-                &[rows as u64],
-                &labels.iter().map(|&l| l as i64).collect::<Vec<_>>(),
-            )?;
-            if let Some(g) = groups {
-                write_npy(
-                    &stem.with_extension("groups.npy"),
-                    &[rows as u64],
-                    &g.iter().map(|&l| l as i64).collect::<Vec<_>>(),
-                )?;
-            }
-        }
-        _ => bail!("{}: unknown output type (use .safetensors or .npy)", out.display()),
-    }
-    Ok(())
-}
-
-fn write_npy<T: npyz::AutoSerialize + Copy>(path: &Path, shape: &[u64], values: &[T]) -> Result<()> {
-    use npyz::WriterBuilder;
-    let mut bytes = Vec::new();
-    {
-        let mut w = npyz::WriteOptions::new().default_dtype().shape(shape).writer(&mut bytes).begin_nd()?;
-        w.extend(values.iter().copied())?;
-        w.finish()?;
-    }
-    sgm_train::atomic::write_atomic(path, &bytes)?;
-    Ok(())
 }

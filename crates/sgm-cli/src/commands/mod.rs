@@ -3,11 +3,9 @@
 pub mod audit;
 pub mod cluster;
 pub mod data;
-pub mod dataset;
 pub mod embed;
 pub mod eval;
 pub mod export;
-pub mod faces;
 pub mod models;
 pub mod plot;
 pub mod retrieve;
@@ -16,4 +14,3 @@ pub mod subclasses;
 pub mod summarize;
 pub mod train;
 pub mod tsne;
-pub mod weights;

@@ -5,10 +5,11 @@
 //! - `sgm plot report FILE.json …`: Recall@K / Acc@K curves, kNN F1 against K and the confusion matrix of the
 //!   JSON of `sgm eval --json` or a run's `test_report.json` (several reports: one curve each).
 
+use crate::csv_files::CsvTable;
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
 use serde::Deserialize;
-use sgm_plot::{Figure, RetrievalCurve, Scatter, Series, TrainingCurves};
+use sgm_plot::{Figure, RetrievalCurve, Scatter, Series};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -136,59 +137,12 @@ pub fn run(a: PlotArgs) -> Result<()> {
     }
 }
 
-/// One line of metrics.jsonl, read leniently: a NaN loss is logged as null.
-#[derive(Debug, Deserialize)]
-struct EpochLine {
-    epoch: usize,
-    train_loss: Option<f64>,
-    val_knn_accuracy: Option<f64>,
-    val_knn_f1: Option<f64>,
-    val_top1: Option<f64>,
-}
-
-/// Reads a run's `metrics.jsonl` into plain curves (errors name the file and line).
-pub fn read_training_curves(path: &Path) -> Result<TrainingCurves> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let mut by_epoch: BTreeMap<usize, EpochLine> = BTreeMap::new();
-    for (i, line) in text.lines().enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        let r: EpochLine = serde_json::from_str(line)
-            .with_context(|| format!("{}:{}: not an epoch record of metrics.jsonl", path.display(), i + 1))?;
-        by_epoch.insert(r.epoch, r); // a resumed run's later line for an epoch wins
-    }
-    if by_epoch.is_empty() {
-        bail!("{}: no epochs logged yet", path.display());
-    }
-    let mut run = TrainingCurves { epochs: vec![], loss: vec![], metrics: vec![] };
-    let mut metrics: [(&str, Vec<(f64, f64)>); 3] =
-        [("val kNN accuracy", vec![]), ("val kNN F1", vec![]), ("val top-1 accuracy", vec![])];
-    for (e, r) in &by_epoch {
-        let e = *e as f64;
-        if let Some(loss) = r.train_loss.filter(|l| l.is_finite()) {
-            run.epochs.push(e);
-            run.loss.push(loss);
-        }
-        for (slot, v) in metrics.iter_mut().zip([r.val_knn_accuracy, r.val_knn_f1, r.val_top1]) {
-            if let Some(v) = v.filter(|v| v.is_finite()) {
-                slot.1.push((e, v));
-            }
-        }
-    }
-    if run.epochs.is_empty() {
-        bail!("{}: no epoch has a finite training loss", path.display());
-    }
-    run.metrics = metrics.into_iter().filter(|m| !m.1.is_empty()).map(|(n, p)| Series::new(n, p)).collect();
-    Ok(run)
-}
-
 fn plot_run(a: &RunPlotArgs) -> Result<()> {
     let jsonl = a.run.join("metrics.jsonl");
     if !a.run.is_dir() {
         bail!("{}: not a run directory", a.run.display());
     }
-    let curves = read_training_curves(&jsonl)?;
+    let curves = crate::io::read_training_curves(&jsonl)?;
     let out = a.out.clone().unwrap_or_else(|| a.run.join("curves.png"));
     let name = a.run.file_name().map_or_else(|| a.run.display().to_string(), |n| n.to_string_lossy().into_owned());
     let fig = Figure::new(format!("Training: {name}")).with_size(a.width, a.height);
@@ -205,50 +159,34 @@ fn class_names(given: &[String]) -> Vec<String> {
     }
 }
 
-/// Reads a CSV into its header and rows (no quoting: sgm's CSVs have none).
-fn read_csv(path: &Path) -> Result<(Vec<String>, Vec<Vec<String>>)> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let mut lines = text.lines().filter(|l| !l.trim().is_empty());
-    let header: Vec<String> = lines
-        .next()
-        .with_context(|| format!("{}: empty file", path.display()))?
-        .split(',')
-        .map(|h| h.trim().to_string())
-        .collect();
-    Ok((header, lines.map(|l| l.split(',').map(|v| v.trim().to_string()).collect()).collect()))
-}
-
-fn column(header: &[String], name: &str) -> Option<usize> {
-    header.iter().position(|h| h == name)
-}
-
-fn parse<T: std::str::FromStr>(path: &Path, row: usize, name: &str, v: Option<&String>) -> Result<T> {
-    let v = v.with_context(|| format!("{}:{}: no '{name}' value", path.display(), row + 2))?;
-    v.parse().map_err(|_| anyhow::anyhow!("{}:{}: '{name}' is '{v}', not a number", path.display(), row + 2))
+fn parse<T: std::str::FromStr>(path: &Path, line: u64, name: &str, v: Option<&String>) -> Result<T> {
+    let v = v.with_context(|| format!("{}:{line}: no '{name}' value", path.display()))?;
+    v.parse().map_err(|_| anyhow::anyhow!("{}:{line}: '{name}' is '{v}', not a number", path.display()))
 }
 
 fn plot_tsne(a: &TsnePlotArgs) -> Result<()> {
-    let (header, rows) = read_csv(&a.csv)?;
-    let (Some(ix), Some(iy)) = (column(&header, "x"), column(&header, "y")) else {
+    let map = CsvTable::read(&a.csv)?;
+    let (Some(ix), Some(iy)) = (map.column("x"), map.column("y")) else {
         bail!(
             "{}: expected a header with x and y columns (the CSV of `sgm tsne`), found {}",
             a.csv.display(),
-            header.join(",")
+            map.header.join(",")
         );
     };
-    let il = column(&header, "label");
-    let is = column(&header, "subclass");
-    let mut points = Vec::with_capacity(rows.len());
-    let mut classes = Vec::with_capacity(rows.len());
+    let il = map.column("label");
+    let is = map.column("subclass");
+    let mut points = Vec::with_capacity(map.rows.len());
+    let mut classes = Vec::with_capacity(map.rows.len());
     let mut subs = Vec::new();
-    for (r, row) in rows.iter().enumerate() {
-        points.push((parse(&a.csv, r, "x", row.get(ix))?, parse(&a.csv, r, "y", row.get(iy))?));
+    for (line, row) in &map.rows {
+        let line = *line;
+        points.push((parse(&a.csv, line, "x", row.get(ix))?, parse(&a.csv, line, "y", row.get(iy))?));
         classes.push(match il {
-            Some(i) => parse(&a.csv, r, "label", row.get(i))?,
+            Some(i) => parse(&a.csv, line, "label", row.get(i))?,
             None => 0u32,
         });
         if let Some(i) = is {
-            subs.push(parse::<u32>(&a.csv, r, "subclass", row.get(i))?);
+            subs.push(parse::<u32>(&a.csv, line, "subclass", row.get(i))?);
         }
     }
     let names =
@@ -258,15 +196,15 @@ fn plot_tsne(a: &TsnePlotArgs) -> Result<()> {
         data = data.with_subclasses(subs);
     }
     if let Some(path) = &a.subclasses {
-        let (h, rows) = read_csv(path)?;
-        let (Some(ii), Some(isub)) = (column(&h, "index"), column(&h, "subclass")) else {
-            bail!("{}: expected index and subclass columns, found {}", path.display(), h.join(","));
+        let t = CsvTable::read(path)?;
+        let (Some(ii), Some(isub)) = (t.column("index"), t.column("subclass")) else {
+            bail!("{}: expected index and subclass columns, found {}", path.display(), t.header.join(","));
         };
         let mut by_index = BTreeMap::new();
-        for (r, row) in rows.iter().enumerate() {
+        for (line, row) in &t.rows {
             by_index.insert(
-                parse::<usize>(path, r, "index", row.get(ii))?,
-                parse::<u32>(path, r, "subclass", row.get(isub))?,
+                parse::<usize>(path, *line, "index", row.get(ii))?,
+                parse::<u32>(path, *line, "subclass", row.get(isub))?,
             );
         }
         let subs = (0..data.points.len())

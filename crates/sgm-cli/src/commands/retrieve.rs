@@ -3,11 +3,10 @@
 //! model, its k nearest neighbours are found among the embeddings of an index (written by `sgm embed`),
 //! and the query and the results (label, distance, source image) are drawn as one picture plus a JSON list.
 
-use super::dataset::DataArgs;
-use super::embed::trainer_from_checkpoint;
-use super::faces::{image_set, input_side, set_tile, short, tile, write_json, DetectArgs};
 use super::train::device;
+use crate::args::DataArgs;
 use crate::io::{is_safetensors, read_embeddings, read_labels};
+use crate::photos::{image_set, input_side, set_tile, short, tile, DetectArgs};
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use serde::Serialize;
@@ -118,7 +117,7 @@ pub fn run(a: RetrieveArgs) -> Result<()> {
             set.len()
         );
     }
-    let trainer = trainer_from_checkpoint(&a.checkpoint, device(&a.device)?)?;
+    let trainer = sgm_train::train::Trainer::from_checkpoint(&a.checkpoint, device(&a.device)?)?;
     let side = input_side(&trainer);
     let (query, found) = if a.detect.no_detect {
         (sgm_data::faces::decode_photo(&a.query)?, None)
@@ -166,7 +165,7 @@ pub fn run(a: RetrieveArgs) -> Result<()> {
             source: set.samples[i as usize].source.display().to_string(),
         })
         .collect();
-    let query_name = super::faces::file_name(&a.query);
+    let query_name = crate::photos::file_name(&a.query);
     let mut tiles = vec![tile(&query, vec!["query".into(), short(&query_name, 22)], true)];
     for h in &results {
         let source =
@@ -195,7 +194,7 @@ pub fn run(a: RetrieveArgs) -> Result<()> {
         k,
         results,
     };
-    write_json(&json, &report)?;
+    sgm_core::fs::write_json_atomic(&json, &report)?;
     for h in &report.results {
         println!("{:>3}  {:>6}  {:<10}  {:.4}  {}", h.rank, h.index, h.class, h.distance, h.source);
     }

@@ -2,11 +2,12 @@
 //! images, medoid first (framed in white), row by row. The file name carries the group id, size, majority class
 //! and purity, e.g. `group-007-n120-happiness-p93.png`.
 
-use super::dataset::DataArgs;
+use crate::args::DataArgs;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use sgm_cluster::Group;
 use sgm_data::Split;
+use sgm_plot::sheet::{contact_sheet, SheetCell, SheetLayout};
 use std::path::PathBuf;
 
 /// Arguments of `sgm sheets`.
@@ -50,41 +51,25 @@ pub fn run(a: SheetsArgs) -> Result<()> {
         bail!("{what}: {} points, but the {} split of {} has {} images", file.n, a.split, a.data.data, set.len());
     }
     std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
-    let (h, w) = (set.height, set.width);
-    let gap = 2;
     for g in &file.groups {
         if let Some(&bad) = g.top.iter().find(|&&i| i >= set.len()) {
             bail!("{what}: group {} lists image {bad}, beyond the {} images", g.id, set.len());
         }
-        let cols = (a.columns as usize).min(g.top.len()).max(1);
-        let rows = g.top.len().div_ceil(cols);
-        let (sw, sh) = (cols * (w + gap) + gap, rows * (h + gap) + gap);
-        let mut sheet = vec![40u8; sw * sh];
-        for (k, &i) in g.top.iter().enumerate() {
-            let (x0, y0) = (gap + (k % cols) * (w + gap), gap + (k / cols) * (h + gap));
-            let img = set.image(i);
-            for y in 0..h {
-                sheet[(y0 + y) * sw + x0..(y0 + y) * sw + x0 + w].copy_from_slice(&img[y * w..(y + 1) * w]);
-            }
-            if k == 0 {
-                // Frame the medoid.
-                for x in x0 - 1..x0 + w + 1 {
-                    sheet[(y0 - 1) * sw + x] = 255;
-                    sheet[(y0 + h) * sw + x] = 255;
-                }
-                for y in y0 - 1..y0 + h + 1 {
-                    sheet[y * sw + x0 - 1] = 255;
-                    sheet[y * sw + x0 + w] = 255;
-                }
-            }
-        }
+        let columns = (a.columns as usize).min(g.top.len()).max(1);
+        let layout = SheetLayout { columns, height: set.height, width: set.width, gap: 2, bar: 0, background: [40; 3] };
+        // The medoid (first) is framed in white.
+        let cells: Vec<SheetCell<'_>> = (g.top.iter().enumerate())
+            .map(|(k, &i)| SheetCell { pixels: set.image(i), frame: (k == 0).then_some([255; 3]), bar: None })
+            .collect();
+        let (sw, sh, rgb) = contact_sheet(&layout, &cells);
+        let sheet: Vec<u8> = rgb.chunks_exact(3).map(|p| p[0]).collect();
         let class = g.majority_label.map(|l| set.class_names.get(l as usize).cloned().unwrap_or_else(|| l.to_string()));
         let mut name = format!("group-{:03}-n{}", g.id, g.size);
         if let (Some(c), Some(p)) = (class, g.purity) {
             name += &format!("-{}-p{:.0}", c.replace(|ch: char| !ch.is_ascii_alphanumeric(), "_"), p * 100.0);
         }
         let path = a.out.join(format!("{name}.png"));
-        sgm_data::image_io::write_png_atomic(&path, sw as u32, sh as u32, 1, &sheet)
+        sgm_data::image_io::write_png_atomic(&path, sw, sh, 1, &sheet)
             .with_context(|| format!("writing {}", path.display()))?;
     }
     println!("{} contact sheets written to {}", file.groups.len(), a.out.display());

@@ -3,16 +3,16 @@
 //! clustered into n groups, and the medoid of each group (the member nearest its mean) stands for it; the
 //! representatives' crops, largest group first, make one picture (each captioned with its photo) and a JSON list.
 
-use super::cluster::{cluster, ClusterArgs, Covariance, Method};
-use super::embed::{trainer_from_checkpoint, write_embeddings};
-use super::faces::{file_name, image_set, input_side, load_faces, short, tile, write_json};
-use super::faces::{DetectArgs, FaceRecord, Faces};
 use super::train::device;
+use crate::io::write_embeddings;
+use crate::photos::{file_name, image_set, input_side, load_faces, short, tile};
+use crate::photos::{DetectArgs, FaceRecord, Faces};
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use image::GrayImage;
 use serde::Serialize;
 use sgm_cluster::groups_with_medoids;
+use sgm_cluster::{fit_groups, CovarianceType, GroupMethod, GroupingConfig};
 use sgm_data::faces::{photo_files, DetectorConfig, FaceBox};
 use sgm_data::image_io::{crop, Rect};
 use sgm_plot::Gallery;
@@ -52,8 +52,8 @@ pub struct SummarizeArgs {
     pub skip_bad: bool,
     /// Clustering method (k-means suits small albums; EM as in the paper needs several images per group and
     /// dimension).
-    #[arg(long, value_enum, default_value_t = Method::Kmeans)]
-    pub method: Method,
+    #[arg(long, value_enum, default_value_t = GroupMethod::Kmeans)]
+    pub method: GroupMethod,
     /// Seed of the clustering.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
@@ -105,7 +105,7 @@ pub struct Summary {
     /// Groups asked for.
     pub n: u32,
     /// The clustering method.
-    pub method: Method,
+    pub method: GroupMethod,
     /// Seed.
     pub seed: u64,
     /// Every face embedded, in embedding order (file name, `#k` when a photo holds several).
@@ -179,7 +179,7 @@ fn album_faces(a: &SummarizeArgs, files: &[PathBuf], crop_size: u32) -> Result<F
 /// Runs `sgm summarize`.
 pub fn run(a: SummarizeArgs) -> Result<()> {
     let files = photo_files(&a.album).context("cannot read the album folder")?;
-    let trainer = trainer_from_checkpoint(&a.checkpoint, device(&a.device)?)?;
+    let trainer = sgm_train::train::Trainer::from_checkpoint(&a.checkpoint, device(&a.device)?)?;
     let side = input_side(&trainer);
     // Crops are cut at tile resolution for the picture at least; the model gets them resized to its input side.
     let faces = album_faces(&a, &files, side.max(112) as u32)?;
@@ -202,20 +202,9 @@ pub fn run(a: SummarizeArgs) -> Result<()> {
     let images: Vec<(PathBuf, GrayImage)> = faces.items.iter().map(|f| (f.photo.clone(), f.image.clone())).collect();
     let set = image_set("album", &images, side);
     let (emb, _) = trainer.embed(&set)?;
-    let cluster_args = ClusterArgs {
-        embeddings: a.album.clone(),
-        labels: None,
-        groups: a.n,
-        method: a.method,
-        covariance: Covariance::Diagonal,
-        top: 1,
-        n_init: 3,
-        max_iter: 100,
-        seed: a.seed,
-        out: PathBuf::new(),
-        force: false,
-    };
-    let fit = cluster(&emb, &cluster_args)?;
+    let cfg =
+        GroupingConfig { covariance: CovarianceType::Diagonal, ..GroupingConfig::new(a.n as usize, a.method, a.seed) };
+    let fit = fit_groups(&emb, &cfg).with_context(|| format!("grouping the faces of {}", a.album.display()))?;
     let groups = groups_with_medoids(&emb, &fit.assignments, 1, None)?; // largest first
     let rel = |i: usize| faces.items[i].name.clone();
     let representatives: Vec<Representative> = groups
@@ -277,7 +266,7 @@ pub fn run(a: SummarizeArgs) -> Result<()> {
         detector: faces.detector.clone(),
         representatives,
     };
-    write_json(&json, &summary)?;
+    sgm_core::fs::write_json_atomic(&json, &summary)?;
     if !summary.skipped.is_empty() {
         eprintln!("{} unreadable images skipped", summary.skipped.len());
     }

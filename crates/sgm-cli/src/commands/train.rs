@@ -1,7 +1,6 @@
 //! `sgm train`: train an embedding with the SGM loss or a baseline, then score it on the test split.
 
-use super::dataset::DataArgs;
-use super::eval::{render, report_for, ReportOptions};
+use crate::args::DataArgs;
 use anyhow::{Context, Result};
 use clap::Args;
 use sgm_core::Miner;
@@ -9,6 +8,7 @@ use sgm_data::augment::Normalization;
 use sgm_data::Split;
 use sgm_models::pretrained::InitScope;
 use sgm_models::{BackboneKind, ModelConfig};
+use sgm_train::evaluate::{evaluate, EvalOptions};
 use sgm_train::train::{
     check_inputs, fit_in, Existing, FitOptions, InitWeights, LossKind, ProgressMode, RunDir, TrainConfig, Trainer,
 };
@@ -134,7 +134,7 @@ pub struct TrainArgs {
     pub no_batch_norm: bool,
     /// How hub weights are found and checked.
     #[command(flatten)]
-    pub hub: super::weights::HubArgs,
+    pub hub: crate::args::HubArgs,
 }
 
 /// Parses `cpu`, `cuda`, `cuda:N` or `metal`.
@@ -238,11 +238,11 @@ pub fn run(a: TrainArgs) -> Result<()> {
     let foreign = match &a.init {
         Some(spec) => {
             let scope = a.init_scope.unwrap_or_default();
-            Some(super::weights::resolve_init(spec, requested_backbone(&a)?, scope, &a.hub)?)
+            Some(crate::args::resolve_init(spec, requested_backbone(&a)?, scope, &a.hub)?)
         }
         None => None,
     };
-    let checkpoint = a.weights.as_deref().map(|spec| super::weights::resolve_weights(spec, &a.hub)).transpose()?;
+    let checkpoint = a.weights.as_deref().map(|spec| crate::args::resolve_weights(spec, &a.hub)).transpose()?;
     let pretrained = checkpoint.as_deref().map(pretrained_model).transpose()?;
     let sets = a.data.load(&[Split::Train, Split::Valid, Split::Test])?;
     let [train, valid, test] = <[_; 3]>::try_from(sets).expect("three splits");
@@ -319,19 +319,13 @@ fn test_report(
     trainer.load(&best, false).with_context(|| format!("loading {}", best.display()))?;
     let (train_emb, _) = trainer.embed(train)?;
     let (test_emb, _) = trainer.embed(test)?;
-    let groups = super::dataset::duplicate_groups(test);
+    let groups = test.duplicate_groups();
     let train_labels = train.labels();
-    let opts = ReportOptions { seed: cfg.seed, ..ReportOptions::default() };
-    let report = report_for(Some((&train_emb, &train_labels)), &test_emb, &test.labels(), groups.as_deref(), &opts)?;
+    let opts = EvalOptions { seed: cfg.seed, ..EvalOptions::default() };
+    let report = evaluate(Some((&train_emb, &train_labels)), &test_emb, &test.labels(), groups.as_deref(), &opts)?;
     let path = run.test_report();
-    write_json(&path, &serde_json::to_value(&report)?)?;
-    println!("{}", render(&report));
+    sgm_core::fs::write_json_atomic(&path, &report)?;
+    println!("{report}");
     eprintln!("test report written to {}", path.display());
-    Ok(())
-}
-
-/// Writes JSON atomically.
-pub fn write_json(path: &Path, v: &serde_json::Value) -> Result<()> {
-    sgm_train::atomic::write_atomic(path, serde_json::to_string_pretty(v)?.as_bytes())?;
     Ok(())
 }

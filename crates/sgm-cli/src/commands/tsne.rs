@@ -5,7 +5,6 @@ use crate::io::{is_safetensors, read_embeddings, read_labels};
 use anyhow::{Context, Result};
 use clap::Args;
 use sgm_cluster::{tsne_2d, TsneConfig};
-use std::fmt::Write as _;
 use std::path::PathBuf;
 
 /// Arguments of `sgm tsne`.
@@ -73,15 +72,7 @@ pub fn run(a: TsneArgs) -> Result<()> {
             );
         }
     }
-    let mut csv = String::from(if labels.is_some() { "index,x,y,label\n" } else { "index,x,y\n" });
-    for i in 0..m {
-        write!(csv, "{i},{},{}", y[2 * i], y[2 * i + 1])?;
-        if let Some(l) = &labels {
-            write!(csv, ",{}", l[i])?;
-        }
-        csv.push('\n');
-    }
-    sgm_train::atomic::write_atomic(&a.out, csv.as_bytes())?;
+    crate::csv_files::write_map_csv(&a.out, &y[..2 * m], labels.as_ref().map(|l| &l[..m]), None)?;
     println!("t-SNE of {m} points in {:.1} s written to {}", start.elapsed().as_secs_f64(), a.out.display());
     Ok(())
 }

@@ -3,16 +3,14 @@
 
 use super::plan::{Plan, RunSpec};
 use super::results::{RunResult, Scores, TrainingSummary};
-use crate::commands::embed::trainer_from_checkpoint;
-use crate::commands::eval::{f1_by_k, report_for, ReportOptions};
 use anyhow::{Context, Result};
 use candle_core::Device;
 use sgm_cluster::{kmeans, tsne_2d, KMeansConfig, TsneConfig};
 use sgm_core::{classification_report, nmi, Embeddings};
 use sgm_data::ImageSet;
+use sgm_train::evaluate::{evaluate, f1_by_k, EvalOptions};
 use sgm_train::train::EpochRecord;
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::path::Path;
 use std::time::Instant;
 
@@ -102,15 +100,15 @@ pub fn evaluate_run(
 ) -> Result<RunResult> {
     let t0 = Instant::now();
     let best = run_dir.join("best.safetensors");
-    let trainer =
-        trainer_from_checkpoint(&best, device.clone()).with_context(|| format!("loading {}", best.display()))?;
+    let trainer = sgm_train::train::Trainer::from_checkpoint(&best, device.clone())
+        .with_context(|| format!("loading {}", best.display()))?;
     let (train_emb, _) = trainer.embed(&splits.train)?;
     let (valid_emb, _) = trainer.embed(&splits.valid)?;
     let (test_emb, logits) = trainer.embed(&splits.test)?;
     let (train_labels, valid_labels, test_labels) =
         (splits.train.labels(), splits.valid.labels(), splits.test.labels());
 
-    let opts = ReportOptions {
+    let opts = EvalOptions {
         k: 11.min(train_emb.rows()),
         recall_k: plan.recall_ks.clone(),
         seed: plan.seed,
@@ -119,7 +117,7 @@ pub fn evaluate_run(
         ..Default::default()
     };
     let report =
-        report_for(Some((&train_emb, &train_labels)), &test_emb, &test_labels, splits.test_groups.as_deref(), &opts)?;
+        evaluate(Some((&train_emb, &train_labels)), &test_emb, &test_labels, splits.test_groups.as_deref(), &opts)?;
     let knn = report.knn.as_ref().expect("kNN was asked for");
     let knn_scores = Scores {
         accuracy: knn.accuracy,
@@ -188,11 +186,7 @@ pub fn tsne(emb: &Embeddings, labels: &[u32], plan: &Plan, out: &Path) -> Result
     }
     let cfg = TsneConfig { perplexity: perplexity_for(m), max_points: m, ..TsneConfig::default() };
     let y = tsne_2d(emb, &cfg).context("t-SNE")?;
-    let mut csv = String::from("index,x,y,label\n");
-    for i in 0..y.len() / 2 {
-        writeln!(csv, "{i},{},{},{}", y[2 * i], y[2 * i + 1], labels[i])?;
-    }
-    sgm_train::atomic::write_atomic(out, csv.as_bytes())?;
+    crate::csv_files::write_map_csv(out, &y, Some(&labels[..y.len() / 2]), None)?;
     Ok(Some(()))
 }
 
@@ -205,8 +199,8 @@ pub fn score_replica(
     device: &Device,
 ) -> Result<super::results::ReplicaResult> {
     let best = run_dir.join("best.safetensors");
-    let trainer =
-        trainer_from_checkpoint(&best, device.clone()).with_context(|| format!("loading {}", best.display()))?;
+    let trainer = sgm_train::train::Trainer::from_checkpoint(&best, device.clone())
+        .with_context(|| format!("loading {}", best.display()))?;
     let (train_emb, _) = trainer.embed(&splits.train)?;
     let (test_emb, logits) = trainer.embed(&splits.test)?;
     let (train_labels, test_labels) = (splits.train.labels(), splits.test.labels());

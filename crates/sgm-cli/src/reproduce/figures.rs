@@ -4,7 +4,7 @@
 use super::evaluate::Splits;
 use super::plan::Plan;
 use super::results::{GroupsResult, RunResult};
-use crate::commands::embed::trainer_from_checkpoint;
+use crate::csv_files::write_csv;
 use anyhow::{Context, Result};
 use candle_core::Device;
 use sgm_cluster::{gmm, groups_with_medoids, CovarianceType, GmmConfig};
@@ -15,7 +15,6 @@ use sgm_plot::gallery::{gallery, Gallery, Tile};
 use sgm_plot::scatter::{scatter, Scatter};
 use sgm_plot::style::Figure;
 use sgm_plot::training::training_curves;
-use std::fmt::Write as _;
 use std::path::Path;
 
 /// Members shown per group in the montage.
@@ -35,8 +34,8 @@ pub fn groups(
     if !model.exists() {
         return Ok(None);
     }
-    let trainer =
-        trainer_from_checkpoint(model, device.clone()).with_context(|| format!("loading {}", model.display()))?;
+    let trainer = sgm_train::train::Trainer::from_checkpoint(model, device.clone())
+        .with_context(|| format!("loading {}", model.display()))?;
     let (emb, _) = trainer.embed(test)?;
     let labels = test.labels();
     // Full covariances need several points per dimension and group; small sets get diagonal ones.
@@ -45,17 +44,17 @@ pub fn groups(
     let cfg = GmmConfig { n_init: 1, ..GmmConfig::new(k, covariance, plan.seed) };
     let fit = gmm(&emb, &cfg).context("EM over the test embeddings")?;
     let groups = groups_with_medoids(&emb, &fit.assignments, MONTAGE_COLUMNS, Some(&labels))?;
-    let report = crate::commands::cluster::GroupsReport {
+    let report = crate::groups_files::GroupsReport {
         embeddings: format!("{model_name} on the test split"),
         n: emb.rows(),
         requested_groups: k as u32,
-        method: crate::commands::cluster::Method::Gmm,
+        method: sgm_cluster::GroupMethod::Gmm,
         lower_bound: Some(fit.lower_bound),
         converged: Some(fit.converged),
         inertia: None,
         groups: groups.clone(),
     };
-    crate::commands::cluster::write_outputs(&out.join("groups"), &report, &fit.assignments)?;
+    report.write(&out.join("groups"), &fit.assignments)?;
     let n: usize = groups.iter().map(|g| g.size).sum();
     let mean_purity = groups.iter().map(|g| g.purity.unwrap_or(0.0) * g.size as f64).sum::<f64>() / n.max(1) as f64;
     let shown = &groups[..groups.len().min(plan.sheets)];
@@ -134,13 +133,13 @@ pub fn draw(plan: &Plan, runs: &[RunResult], splits: &Splits, out: &Path) -> Res
     let class_names = &splits.train.class_names;
 
     // Figure 3: Recall@K and Acc@K of every run.
-    let mut csv = String::from("run,k,recall_at_k,acc_at_k\n");
-    for r in runs {
-        for (k, v) in &r.recall_at_k {
-            writeln!(csv, "{},{k},{v},{}", r.name, r.acc_at_k.get(k).copied().unwrap_or(f64::NAN))?;
-        }
-    }
-    sgm_train::atomic::write_atomic(&out.join("recall_at_k.csv"), csv.as_bytes())?;
+    let rows = runs.iter().flat_map(|r| {
+        r.recall_at_k.iter().map(|(k, v)| {
+            let acc = r.acc_at_k.get(k).copied().unwrap_or(f64::NAN);
+            [r.name.clone(), k.to_string(), v.to_string(), acc.to_string()]
+        })
+    });
+    write_csv(&out.join("recall_at_k.csv"), &["run", "k", "recall_at_k", "acc_at_k"], rows)?;
     written.push("recall_at_k.csv".to_string());
     let curves: Vec<RetrievalCurve> = runs
         .iter()
@@ -158,13 +157,8 @@ pub fn draw(plan: &Plan, runs: &[RunResult], splits: &Splits, out: &Path) -> Res
     }
 
     // Figure 5: kNN F1 against K on the validation split.
-    let mut csv = String::from("run,k,f1\n");
-    for r in runs {
-        for (k, v) in &r.f1_by_k {
-            writeln!(csv, "{},{k},{v}", r.name)?;
-        }
-    }
-    sgm_train::atomic::write_atomic(&out.join("f1_by_k.csv"), csv.as_bytes())?;
+    let rows = runs.iter().flat_map(|r| r.f1_by_k.iter().map(|(k, v)| [r.name.clone(), k.to_string(), v.to_string()]));
+    write_csv(&out.join("f1_by_k.csv"), &["run", "k", "f1"], rows)?;
     written.push("f1_by_k.csv".to_string());
     let series: Vec<Series> = runs
         .iter()
@@ -199,7 +193,7 @@ pub fn draw(plan: &Plan, runs: &[RunResult], splits: &Splits, out: &Path) -> Res
         // Training curves from the run's log.
         let log = out.join("runs").join(&r.name).join("metrics.jsonl");
         if log.exists() {
-            let curves = crate::commands::plot::read_training_curves(&log)?;
+            let curves = crate::io::read_training_curves(&log)?;
             let file = format!("curves-{}.png", r.name);
             let fig = Figure::new(format!("Training, {}", r.name));
             training_curves(&fig, &curves, &out.join(&file)).with_context(|| format!("drawing {file}"))?;

@@ -34,8 +34,7 @@ pub use paper::PaperNumbers;
 pub use plan::{Plan, RunSpec, ALL_LOSSES};
 pub use results::{Results, RunResult, RESULTS_FORMAT};
 
-use crate::commands::dataset::{duplicate_groups, DataArgs};
-use crate::commands::subclasses::{SplitKind, SubclassesArgs};
+use crate::args::DataArgs;
 use crate::commands::train::device;
 use anyhow::{bail, Context, Result};
 use clap::Args;
@@ -44,6 +43,8 @@ use progress::Stages;
 use results::{Settings, SubclassResult};
 use sgm_data::{ImageSet, Split};
 use sgm_models::BackboneKind;
+use sgm_train::train::algorithm2::{Algorithm2Config, SplitKind};
+use sgm_train::train::subclass::SubclassTrainConfig;
 use sgm_train::train::{fit, Existing, FitOptions, InitWeights, LossKind, ProgressMode};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -57,7 +58,7 @@ use std::time::Instant;
   sgm reproduce --quick --out /tmp/r                   # seconds: checks the pipeline (what CI runs)")]
 pub struct ReproduceArgs {
     /// Data set: `synth` (built in) or a registry name (ferplus, …).
-    #[arg(long, default_value = crate::commands::dataset::SYNTH)]
+    #[arg(long, default_value = crate::args::SYNTH)]
     pub data: String,
     /// Root folder of the data set.
     #[arg(long, value_name = "DIR")]
@@ -128,7 +129,7 @@ pub struct ReproduceArgs {
     pub no_batch_norm: bool,
     /// How --init weights are found in the hub cache and checked.
     #[command(flatten)]
-    pub hub: crate::commands::weights::HubArgs,
+    pub hub: crate::args::HubArgs,
     /// Write into --out even when it is an sgm checkpoint or lies inside a run directory of `sgm train`.
     #[arg(long)]
     pub force: bool,
@@ -155,7 +156,7 @@ pub fn run(a: ReproduceArgs) -> Result<Results> {
     stages.begin("loading the data", None);
     let sets = plan.data.load(&[Split::Train, Split::Valid, Split::Test])?;
     let [train, valid, test] = <[ImageSet; 3]>::try_from(sets).expect("three splits");
-    let test_groups = duplicate_groups(&test);
+    let test_groups = test.duplicate_groups();
     let splits = Splits { train, valid, test, test_groups };
     let mut cross = Vec::new();
     for (name, root) in &plan.cross {
@@ -272,9 +273,9 @@ pub fn run(a: ReproduceArgs) -> Result<Results> {
         figures,
         replicas,
     };
-    sgm_train::atomic::write_atomic(&out.join("results.json"), &serde_json::to_vec_pretty(&results)?)?;
+    sgm_core::fs::write_json_atomic(&out.join("results.json"), &results)?;
     let md = report::render(&results, &plan);
-    sgm_train::atomic::write_atomic(&out.join("report.md"), md.as_bytes())?;
+    sgm_core::fs::write_atomic(&out.join("report.md"), md.as_bytes())?;
     stages.finish(&out);
     Ok(results)
 }
@@ -348,7 +349,7 @@ fn cached_eval(dir: &Path, plan: &Plan, compute: impl FnOnce() -> Result<RunResu
     }
     let mut r = compute()?;
     r.checkpoint_stamp = stamp;
-    sgm_train::atomic::write_atomic(&path, &serde_json::to_vec_pretty(&r)?)?;
+    sgm_core::fs::write_json_atomic(&path, &r)?;
     Ok(r)
 }
 
@@ -396,22 +397,21 @@ fn run_subclasses(
         return Ok(None);
     }
     if !fresh {
-        crate::commands::subclasses::run(SubclassesArgs {
-            checkpoint: checkpoint.clone(),
-            data: plan.data.clone(),
+        let cfg = Algorithm2Config {
             levels: sp.levels,
             split: SplitKind::Gmm,
             min_size: 400,
             max_per_class: sp.max_per_class,
             epochs_per_level: sp.epochs_per_level,
-            samples_per_subclass: sp.samples_per_subclass,
-            batches_per_epoch: sp.batches_per_epoch,
-            ce_weight: 1.0,
+            train: SubclassTrainConfig {
+                ce_weight: 1.0,
+                samples_per_subclass: sp.samples_per_subclass,
+                batches_per_epoch: sp.batches_per_epoch,
+            },
             seed: plan.seed,
-            device: device_name.to_string(),
-            out: dir.clone(),
-        })?;
-        sgm_train::atomic::write_atomic(&stamp_file, stamp.as_bytes())?;
+        };
+        crate::subclass_run::run(&checkpoint, &plan.data, &cfg, device(device_name)?, &dir)?;
+        sgm_core::fs::write_atomic(&stamp_file, stamp.as_bytes())?;
     }
     let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&report_file)?)
         .with_context(|| format!("reading {}", report_file.display()))?;
@@ -455,7 +455,7 @@ fn subclass_map(
     let first: Vec<usize> = (0..m).collect();
     let subset = sgm_train::train::subset_of(train, &first);
     let model = level.join("model.safetensors");
-    let trainer = crate::commands::embed::trainer_from_checkpoint(&model, dev.clone())
+    let trainer = sgm_train::train::Trainer::from_checkpoint(&model, dev.clone())
         .with_context(|| format!("loading {}", model.display()))?;
     let (emb, _) = trainer.embed(&subset)?;
     let labels = subset.labels();
@@ -464,19 +464,15 @@ fn subclass_map(
     }
     let cfg = sgm_cluster::TsneConfig { perplexity: evaluate::perplexity_for(m), max_points: m, ..Default::default() };
     let y = sgm_cluster::tsne_2d(&emb, &cfg).context("t-SNE of the sub-class embedding")?;
-    let mut csv = String::from("index,x,y,label,subclass\n");
-    for i in 0..y.len() / 2 {
-        use std::fmt::Write as _;
-        writeln!(csv, "{i},{},{},{},{}", y[2 * i], y[2 * i + 1], labels[i], sub[i])?;
-    }
-    sgm_train::atomic::write_atomic(&out.join("tsne-subclasses.csv"), csv.as_bytes())?;
+    let n = y.len() / 2;
+    crate::csv_files::write_map_csv(&out.join("tsne-subclasses.csv"), &y, Some(&labels[..n]), Some(&sub[..n]))?;
     Ok(())
 }
 
 /// The settings block of the report.
 fn settings(a: &ReproduceArgs, plan: &Plan, splits: &Splits, started: Instant) -> Settings {
     let first = &plan.runs[0].cfg;
-    let real = a.data != crate::commands::dataset::SYNTH;
+    let real = a.data != crate::args::SYNTH;
     Settings {
         profile: plan.profile.clone(),
         data: a.data.clone(),

@@ -2,7 +2,7 @@
 //! evaluation settings, and every way the plan departs from the paper's protocol, said in words for the report.
 
 use super::ReproduceArgs;
-use crate::commands::dataset::{DataArgs, SYNTH};
+use crate::args::{DataArgs, SYNTH};
 use anyhow::{bail, Context, Result};
 use serde::Serialize;
 use sgm_data::augment::AugmentConfig;
@@ -134,7 +134,7 @@ impl Plan {
         if let Some(spec) = &a.init {
             let scope = a.init_scope.unwrap_or_default();
             for &backbone in &backbones {
-                let (init, record) = crate::commands::weights::resolve_init(spec, backbone, scope, &a.hub)
+                let (init, record) = crate::args::resolve_init(spec, backbone, scope, &a.hub)
                     .with_context(|| format!("--init {spec} for {backbone}"))?;
                 inits.push((backbone, init, record));
             }

@@ -3,8 +3,8 @@
 use super::paper::PaperNumbers;
 use super::plan::Plan;
 use super::progress::clock;
-use super::results::{Results, RunResult, Scores};
-use std::fmt::Write as _;
+use super::results::{Results, RunResult, Scores, Settings};
+use std::fmt::{self, Write as _};
 
 /// A fraction as the paper prints it (percent, three decimals).
 fn pct(v: f64) -> String {
@@ -41,13 +41,33 @@ pub fn table2_scores(r: &RunResult) -> (Scores, &'static str) {
 }
 
 /// Renders the report.
+/// What every section reads.
+#[derive(Clone, Copy)]
+struct Context<'a> {
+    res: &'a Results,
+    plan: &'a Plan,
+    paper: &'a PaperNumbers,
+    s: &'a Settings,
+}
+
+/// Renders the report, section by section.
 pub fn render(res: &Results, plan: &Plan) -> String {
-    let paper = PaperNumbers::get();
-    let s = &res.settings;
+    let c = Context { res, plan, paper: PaperNumbers::get(), s: &res.settings };
     let mut md = String::new();
-    let w = &mut md;
-    let _ = writeln!(w, "# Reproduction report: Deep Metric Structured Learning for Facial Expression Recognition\n");
-    let _ = writeln!(
+    let sections: [fn(&mut String, &Context<'_>) -> fmt::Result; 12] =
+        [title, settings, training, table2, table1, figure3, figure5, figure2, figure7, figure8, confusion, departures];
+    for section in sections {
+        // Writing into a String cannot fail.
+        let _ = section(&mut md, &c);
+    }
+    md
+}
+
+/// The title, the run and, for the synthetic set, what its numbers can and cannot say.
+fn title(w: &mut String, c: &Context<'_>) -> fmt::Result {
+    let Context { s, .. } = *c;
+    writeln!(w, "# Reproduction report: Deep Metric Structured Learning for Facial Expression Recognition\n")?;
+    writeln!(
         w,
         "Written by `sgm reproduce` (sgm {}) on {}, profile **{}**, in {} of wall time (budget {:.1} min).\n",
         s.version,
@@ -55,41 +75,47 @@ pub fn render(res: &Results, plan: &Plan) -> String {
         s.profile,
         clock(s.wall_seconds),
         s.budget_minutes
-    );
-    if s.data == crate::commands::dataset::SYNTH {
-        let _ = writeln!(
+    )?;
+    if s.data == crate::args::SYNTH {
+        writeln!(
             w,
             "> This run uses sgm's built-in **synthetic** faces, not FER+. The paper's columns are its FER+ numbers, \
              shown for orientation only: the differences say nothing about the method. What this run checks is \
              that the whole protocol runs end to end on a fresh machine; a few epochs on 2 cores do not settle the \
              ranking of the losses (the training table says how far each run got). Run \
              `cargo xtask reproduce --data ferplus --root DIR` for numbers comparable to the paper's.\n"
-        );
+        )?;
     }
+    Ok(())
+}
 
-    let _ = writeln!(w, "## Settings\n\n| setting | value |\n|---|---|");
-    let _ = writeln!(w, "| data | `{}`{} |", s.data, s.root.as_ref().map_or(String::new(), |r| format!(" from `{r}`")));
-    let _ = writeln!(w, "| images (train / valid / test) | {} / {} / {} |", s.images[0], s.images[1], s.images[2]);
-    let _ = writeln!(w, "| classes | {} |", s.class_names.join(", "));
-    let _ = writeln!(w, "| input | {0}×{0}, grey |", s.input_size);
-    let _ = writeln!(w, "| SGM σ | {} |", s.sigma);
-    let _ = writeln!(w, "| labels | {} |", s.labels);
-    let _ = writeln!(w, "| duplicates | {} |", s.dedup);
-    let _ = writeln!(w, "| seed | {} |", s.seed);
-    let _ = writeln!(w, "| device | {} |", s.device);
-    let _ = writeln!(w, "| kNN | K = 11, Euclidean, fitted on the whole training split |");
-    let _ = writeln!(
-        w,
-        "| clustering | k-means, k = classes, one random sample per class as initial centres, tol 1e-3 |\n"
-    );
+/// The settings table.
+fn settings(w: &mut String, c: &Context<'_>) -> fmt::Result {
+    let Context { s, .. } = *c;
+    writeln!(w, "## Settings\n\n| setting | value |\n|---|---|")?;
+    writeln!(w, "| data | `{}`{} |", s.data, s.root.as_ref().map_or(String::new(), |r| format!(" from `{r}`")))?;
+    writeln!(w, "| images (train / valid / test) | {} / {} / {} |", s.images[0], s.images[1], s.images[2])?;
+    writeln!(w, "| classes | {} |", s.class_names.join(", "))?;
+    writeln!(w, "| input | {0}×{0}, grey |", s.input_size)?;
+    writeln!(w, "| SGM σ | {} |", s.sigma)?;
+    writeln!(w, "| labels | {} |", s.labels)?;
+    writeln!(w, "| duplicates | {} |", s.dedup)?;
+    writeln!(w, "| seed | {} |", s.seed)?;
+    writeln!(w, "| device | {} |", s.device)?;
+    writeln!(w, "| kNN | K = 11, Euclidean, fitted on the whole training split |")?;
+    writeln!(w, "| clustering | k-means, k = classes, one random sample per class as initial centres, tol 1e-3 |\n")?;
+    Ok(())
+}
 
-    let _ = writeln!(w, "## Training\n");
-    let _ =
-        writeln!(w, "| run | epochs done / planned | best epoch | best validation score | images/s | training time |");
-    let _ = writeln!(w, "|---|---|---|---|---|---|");
+/// How far each run trained.
+fn training(w: &mut String, c: &Context<'_>) -> fmt::Result {
+    let Context { res, .. } = *c;
+    writeln!(w, "## Training\n")?;
+    writeln!(w, "| run | epochs done / planned | best epoch | best validation score | images/s | training time |")?;
+    writeln!(w, "|---|---|---|---|---|---|")?;
     for r in &res.runs {
         let t = &r.training;
-        let _ = writeln!(
+        writeln!(
             w,
             "| {} | {} / {}{} | {} | {} | {:.0} | {} |",
             r.name,
@@ -100,25 +126,30 @@ pub fn render(res: &Results, plan: &Plan) -> String {
             t.best_validation.map_or("—".into(), |v| format!("{v:.4}")),
             t.images_per_second,
             clock(t.train_seconds)
-        );
+        )?;
     }
-    let _ = writeln!(
+    writeln!(
         w,
         "\nThe validation score selects the evaluated checkpoint: top-1 accuracy for the CNN, kNN accuracy (fitted on \
          a training subset) for the metric losses. A run stopped by the budget continues when the same command is \
          run again.\n"
-    );
+    )?;
+    Ok(())
+}
 
-    let _ = writeln!(w, "## Table 2: classification on the test split (%)\n");
-    let _ = writeln!(
+/// Table 2: classification on the test split, next to the paper's.
+fn table2(w: &mut String, c: &Context<'_>) -> fmt::Result {
+    let Context { res, paper, .. } = *c;
+    writeln!(w, "## Table 2: classification on the test split (%)\n")?;
+    writeln!(
         w,
         "| method | backbone | scored by | Acc | paper | Δ | Prec | paper | Δ | Rec | paper | Δ | F1 | paper | Δ |"
-    );
-    let _ = writeln!(w, "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    )?;
+    writeln!(w, "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")?;
     for r in &res.runs {
         let (sc, how) = table2_scores(r);
         let p = paper.table2(&r.method, &r.backbone);
-        let _ = writeln!(
+        writeln!(
             w,
             "| {} | {} | {how} | {} | {} | {} | {} |",
             method_name(&r.method),
@@ -127,55 +158,60 @@ pub fn render(res: &Results, plan: &Plan) -> String {
             vs(sc.precision, p.map(|p| p.prec)),
             vs(sc.recall, p.map(|p| p.rec)),
             vs(sc.f1, p.map(|p| p.f1)),
-        );
+        )?;
     }
-    let _ = writeln!(
+    writeln!(
         w,
         "\nF1 is the paper's 2PR/(P+R) of macro precision P and macro recall R; Δ is measured − paper in percentage \
          points."
-    );
+    )?;
     for r in res.runs.iter().filter(|r| r.argmax.is_some()) {
-        let _ = writeln!(
+        writeln!(
             w,
             "The CNN's embedding scored by kNN instead: accuracy {}, F1 {}.",
             pct(r.knn.accuracy),
             pct(r.knn.f1)
-        );
+        )?;
         if let Some(p) = &r.argmax_prior {
-            let _ = writeln!(
+            writeln!(
                 w,
                 "The CNN's argmax corrected for the training prior (logits + log π_train; the class-balanced sampler \
                  trains for equal priors): accuracy {}, F1 {}.",
                 pct(p.accuracy),
                 pct(p.f1)
-            );
+            )?;
         }
     }
-    let _ = writeln!(w);
-    super::seed_noise::section(w, res);
+    writeln!(w)?;
+    super::seed_noise::section(w, res)?;
+    Ok(())
+}
 
+/// Table 1: k-means clustering NMI, next to the paper's.
+fn table1(w: &mut String, c: &Context<'_>) -> fmt::Result {
+    let Context { res, paper, s, .. } = *c;
+    writeln!(w, "## Table 1: k-means clustering NMI × 100\n")?;
     let mut cross: Vec<&String> = res.runs.iter().flat_map(|r| r.cross_nmi.keys()).collect();
     cross.sort();
     cross.dedup();
-    let _ = writeln!(w, "## Table 1: k-means clustering NMI × 100\n");
-    let in_domain = if s.data == crate::commands::dataset::SYNTH { "synthetic test" } else { "FER+ test" };
+    let in_domain = if s.data == crate::args::SYNTH { "synthetic test" } else { "FER+ test" };
     let mut head = format!("| method | backbone | {in_domain} | paper | Δ |");
     let mut rule = String::from("|---|---|---|---|---|");
     for c in &cross {
-        let _ = write!(head, " {c} | paper | Δ |");
+        write!(head, " {c} | paper | Δ |")?;
         rule += "---|---|---|";
     }
-    let _ = writeln!(w, "{head}\n{rule}");
+    writeln!(w, "{head}\n{rule}")?;
     for r in &res.runs {
         let p = paper.table1(&r.method, &r.backbone);
         let mut line = format!("| {} | {} | {} |", method_name(&r.method), r.backbone, vs(r.nmi, p.map(|p| p.ferplus)));
         for c in &cross {
             let v = r.cross_nmi.get(*c).copied().unwrap_or(f64::NAN);
-            let _ = write!(line, " {} |", vs(v, p.and_then(|p| p.value(c))));
+            write!(line, " {} |", vs(v, p.and_then(|p| p.value(c))))?;
         }
-        let _ = writeln!(w, "{line}");
+        writeln!(w, "{line}")?;
     }
-    let _ = writeln!(
+    writeln!(
         w,
         "\nThe paper's Table 1 has no CNN rows. That it reports NMI × 100 is inferred from its magnitudes.{}\n",
         if cross.is_empty() {
@@ -183,75 +219,95 @@ pub fn render(res: &Results, plan: &Plan) -> String {
         } else {
             ""
         }
-    );
+    )?;
+    Ok(())
+}
 
-    let _ = writeln!(w, "## Figure 3: retrieval on the test split (%)\n");
+/// Figure 3: retrieval Recall@K and Acc@K.
+fn figure3(w: &mut String, c: &Context<'_>) -> fmt::Result {
+    let Context { res, plan, .. } = *c;
+    writeln!(w, "## Figure 3: retrieval on the test split (%)\n")?;
     let ks = &plan.recall_ks;
     let mut head = String::from("| run |");
     let mut rule = String::from("|---|");
     for k in ks {
-        let _ = write!(head, " R@{k} |");
+        write!(head, " R@{k} |")?;
         rule += "---|";
     }
     for k in ks {
-        let _ = write!(head, " A@{k} |");
+        write!(head, " A@{k} |")?;
         rule += "---|";
     }
-    let _ = writeln!(w, "{head}\n{rule}");
+    writeln!(w, "{head}\n{rule}")?;
     for r in &res.runs {
         let mut line = format!("| {} |", r.name);
         for k in ks {
-            let _ = write!(line, " {} |", pct(r.recall_at_k.get(k).copied().unwrap_or(f64::NAN)));
+            write!(line, " {} |", pct(r.recall_at_k.get(k).copied().unwrap_or(f64::NAN)))?;
         }
         for k in ks {
-            let _ = write!(line, " {} |", pct(r.acc_at_k.get(k).copied().unwrap_or(f64::NAN)));
+            write!(line, " {} |", pct(r.acc_at_k.get(k).copied().unwrap_or(f64::NAN)))?;
         }
-        let _ = writeln!(w, "{line}");
+        writeln!(w, "{line}")?;
     }
-    let _ = writeln!(
+    writeln!(
         w,
         "\nRecall@K: queries with at least one same-class item among their K nearest neighbours (the query itself \
          and its duplicates excluded); Acc@K: the mean share of same-class items among the K."
-    );
-    figure(w, res, "recall_at_k.png", "Recall@K and Acc@K");
+    )?;
+    figure(w, res, "recall_at_k.png", "Recall@K and Acc@K")?;
+    Ok(())
+}
 
-    let _ = writeln!(w, "## Figure 5: kNN F1 against K on the validation split (%)\n");
+/// Figure 5: kNN F1 against K on the validation split.
+fn figure5(w: &mut String, c: &Context<'_>) -> fmt::Result {
+    let Context { res, paper, .. } = *c;
+    writeln!(w, "## Figure 5: kNN F1 against K on the validation split (%)\n")?;
     let kk: Vec<usize> = res.runs.first().map(|r| r.f1_by_k.keys().copied().collect()).unwrap_or_default();
     let mut head = String::from("| run |");
     let mut rule = String::from("|---|");
     for k in &kk {
-        let _ = write!(head, " K={k} |");
+        write!(head, " K={k} |")?;
         rule += "---|";
     }
-    let _ = writeln!(w, "{head} best K |\n{rule}---|");
+    writeln!(w, "{head} best K |\n{rule}---|")?;
     for r in &res.runs {
         let mut line = format!("| {} |", r.name);
         for k in &kk {
-            let _ = write!(line, " {} |", pct(r.f1_by_k.get(k).copied().unwrap_or(f64::NAN)));
+            write!(line, " {} |", pct(r.f1_by_k.get(k).copied().unwrap_or(f64::NAN)))?;
         }
         let best = r.f1_by_k.iter().fold(None, |b: Option<(usize, f64)>, (&k, &v)| match b {
             Some((_, bv)) if bv >= v => b,
             _ => Some((k, v)),
         });
-        let _ = writeln!(w, "{line} {} |", best.map_or("—".into(), |b| b.0.to_string()));
+        writeln!(w, "{line} {} |", best.map_or("—".into(), |b| b.0.to_string()))?;
     }
-    let _ = writeln!(w, "\nThe paper's F1 on FER+ validation peaks at K = {}.", paper.best_k);
-    figure(w, res, "f1_by_k.png", "kNN F1 against K");
+    writeln!(w, "\nThe paper's F1 on FER+ validation peaks at K = {}.", paper.best_k)?;
+    figure(w, res, "f1_by_k.png", "kNN F1 against K")?;
+    Ok(())
+}
 
-    let _ = writeln!(w, "## Figure 2: t-SNE of the test embeddings\n");
-    let _ = writeln!(
+/// Figure 2: the t-SNE maps.
+fn figure2(w: &mut String, c: &Context<'_>) -> fmt::Result {
+    let Context { res, plan, .. } = *c;
+    writeln!(w, "## Figure 2: t-SNE of the test embeddings\n")?;
+    writeln!(
         w,
         "Perplexity 30 (lower when there are fewer than 93 points), PCA initialisation, the first {} test points; \
          coordinates in `tsne-RUN.csv`.\n",
         plan.tsne_points
-    );
+    )?;
     for r in &res.runs {
-        figure(w, res, &format!("tsne-{}.png", r.name), &format!("t-SNE, {}", r.name));
+        figure(w, res, &format!("tsne-{}.png", r.name), &format!("t-SNE, {}", r.name))?;
     }
+    Ok(())
+}
 
+/// Figure 7: Algorithm 2's sub-classes.
+fn figure7(w: &mut String, c: &Context<'_>) -> fmt::Result {
+    let Context { res, .. } = *c;
     if let Some(sc) = &res.subclasses {
-        let _ = writeln!(w, "## Figure 7: Deep Gaussian Mixture Sub-space (Algorithm 2)\n");
-        let _ = writeln!(
+        writeln!(w, "## Figure 7: Deep Gaussian Mixture Sub-space (Algorithm 2)\n")?;
+        writeln!(
             w,
             "From `{}`: sub-classes per level {:?} ({} s). Outputs per level in `{}/level-N/` (assignment.csv, \
              sizes.csv, model.safetensors).\n",
@@ -259,34 +315,39 @@ pub fn render(res: &Results, plan: &Plan) -> String {
             sc.subclasses_per_level,
             sc.seconds.round(),
             sc.dir
-        );
+        )?;
         if let Some(d) = sc.nmi_discovered {
             let f = |v: Option<f64>| v.map_or("—".into(), |v| format!("{v:.4}"));
-            let _ = writeln!(w, "Within-class NMI against the true sub-classes (weighted by class size):\n");
-            let _ = writeln!(
+            writeln!(w, "Within-class NMI against the true sub-classes (weighted by class size):\n")?;
+            writeln!(
                 w,
                 "| discovered split | final embedding, re-clustered | plain SGM embedding | untrained network |"
-            );
-            let _ = writeln!(w, "|---|---|---|---|");
-            let _ = writeln!(
+            )?;
+            writeln!(w, "|---|---|---|---|")?;
+            writeln!(
                 w,
                 "| {d:.4} | {} | {} | {} |\n",
                 f(sc.nmi_final_embedding),
                 f(sc.nmi_plain_sgm),
                 f(sc.nmi_untrained)
-            );
-            let _ = writeln!(
+            )?;
+            writeln!(
                 w,
                 "The last three cluster each class of their embedding into as many sub-classes as were discovered. \
                  The paper has no ground truth for sub-classes; it shows them as pictures.\n"
-            );
+            )?;
         }
-        figure(w, res, "tsne-subclasses.png", "t-SNE of the training embedding, coloured by discovered sub-class");
+        figure(w, res, "tsne-subclasses.png", "t-SNE of the training embedding, coloured by discovered sub-class")?;
     }
+    Ok(())
+}
 
+/// Figure 8: EM groups with their medoids.
+fn figure8(w: &mut String, c: &Context<'_>) -> fmt::Result {
+    let Context { res, .. } = *c;
     if let Some(g) = &res.groups {
-        let _ = writeln!(w, "## Figure 8: EM groups, medoids and their nearest members\n");
-        let _ = writeln!(
+        writeln!(w, "## Figure 8: EM groups, medoids and their nearest members\n")?;
+        writeln!(
             w,
             "{} over the test embeddings of {}: {} groups asked, {} non-empty, mean purity {:.1}% (the share of a \
              group's majority class, weighted by size). Each row of the picture is one of the largest groups: the \
@@ -297,55 +358,66 @@ pub fn render(res: &Results, plan: &Plan) -> String {
             g.requested,
             g.groups,
             g.mean_purity * 100.0
-        );
+        )?;
         for (i, line) in g.shown.iter().enumerate() {
-            let _ = writeln!(w, "{}. {line}", i + 1);
+            writeln!(w, "{}. {line}", i + 1)?;
         }
-        let _ = writeln!(w);
-        figure(w, res, "groups.png", "EM groups");
+        writeln!(w)?;
+        figure(w, res, "groups.png", "EM groups")?;
     }
+    Ok(())
+}
 
+/// The confusion matrices.
+fn confusion(w: &mut String, c: &Context<'_>) -> fmt::Result {
+    let Context { res, s, .. } = *c;
     let with_confusion: Vec<&RunResult> = res.runs.iter().filter(|r| !r.confusion.is_empty()).collect();
     if !with_confusion.is_empty() {
-        let _ = writeln!(w, "## Confusion matrices (rows: true class, columns: predicted)\n");
+        writeln!(w, "## Confusion matrices (rows: true class, columns: predicted)\n")?;
         for r in with_confusion {
             let (_, how) = table2_scores(r);
-            let _ = writeln!(w, "**{}** ({how}):\n", r.name);
+            writeln!(w, "**{}** ({how}):\n", r.name)?;
             let names = &s.class_names;
             let mut head = String::from("| |");
             let mut rule = String::from("|---|");
             for n in names.iter().take(r.confusion.len()) {
-                let _ = write!(head, " {n} |");
+                write!(head, " {n} |")?;
                 rule += "---|";
             }
-            let _ = writeln!(w, "{head}\n{rule}");
+            writeln!(w, "{head}\n{rule}")?;
             for (i, row) in r.confusion.iter().enumerate() {
                 let name = names.get(i).cloned().unwrap_or_else(|| i.to_string());
                 let cells: Vec<String> = row.iter().map(|v| v.to_string()).collect();
-                let _ = writeln!(w, "| {name} | {} |", cells.join(" | "));
+                writeln!(w, "| {name} | {} |", cells.join(" | "))?;
             }
-            let _ = writeln!(w);
-            figure(w, res, &format!("confusion-{}.png", r.name), &format!("confusion matrix, {}", r.name));
+            writeln!(w)?;
+            figure(w, res, &format!("confusion-{}.png", r.name), &format!("confusion matrix, {}", r.name))?;
         }
     }
+    Ok(())
+}
 
-    let _ = writeln!(w, "## Where this run differs from the paper's protocol\n");
+/// Where the run departs from the paper's protocol, and the files written.
+fn departures(w: &mut String, c: &Context<'_>) -> fmt::Result {
+    let Context { res, s, .. } = *c;
+    writeln!(w, "## Where this run differs from the paper's protocol\n")?;
     for d in &s.deviations {
-        let _ = writeln!(w, "- {d}");
+        writeln!(w, "- {d}")?;
     }
-    let _ = writeln!(w, "\n## Files\n");
-    let _ = writeln!(
+    writeln!(w, "\n## Files\n")?;
+    writeln!(
         w,
         "`results.json` holds every number above; `runs/RUN/` are resumable `sgm train` run directories (config.toml, \
          metrics.jsonl, best.safetensors, eval.json); `groups/` is what `sgm cluster` writes.{}",
         if res.figures.is_empty() { String::new() } else { format!(" Figures and data: {}.", res.figures.join(", ")) }
-    );
-    md
+    )?;
+    Ok(())
 }
 
 /// Appends an image link when the figure was written.
-fn figure(w: &mut String, res: &Results, file: &str, alt: &str) {
+fn figure(w: &mut String, res: &Results, file: &str, alt: &str) -> fmt::Result {
     if res.figures.iter().any(|f| f == file) {
-        let _ = writeln!(w, "![{alt}]({file})\n");
+        writeln!(w, "![{alt}]({file})\n")?;
     }
+    Ok(())
 }

@@ -83,30 +83,30 @@ pub fn welch(a: &SeedScores, b: &SeedScores) -> Option<(f64, f64, f64)> {
 }
 
 /// The report section.
-pub fn section(w: &mut String, res: &Results) {
+pub fn section(w: &mut String, res: &Results) -> std::fmt::Result {
     let runs = seed_scores(res);
-    let _ = writeln!(w, "## Seed noise: is the ranking of the losses real?\n");
+    writeln!(w, "## Seed noise: is the ranking of the losses real?\n")?;
     if runs.iter().all(|r| r.scores.len() < 2) {
-        let _ = writeln!(
+        writeln!(
             w,
             "Every run was trained with one seed, so the seed noise of this ranking is not measured (`--seeds 3` \
              trains each run with 3 seeds).\n"
-        );
-        return;
+        )?;
+        return Ok(());
     }
-    let _ = writeln!(w, "| run | scored by | test accuracy per seed (%) | mean ± sd (%) |\n|---|---|---|---|");
+    writeln!(w, "| run | scored by | test accuracy per seed (%) | mean ± sd (%) |\n|---|---|---|---|")?;
     for r in &runs {
         let (m, sd) = r.mean_sd();
         let per: Vec<String> = r.scores.iter().map(|v| format!("{:.1}", 100.0 * v)).collect();
-        let _ = writeln!(w, "| {} | {} | {} | {:.1} ± {:.1} |", r.run, r.how, per.join(", "), 100.0 * m, 100.0 * sd);
+        writeln!(w, "| {} | {} | {} | {:.1} ± {:.1} |", r.run, r.how, per.join(", "), 100.0 * m, 100.0 * sd)?;
     }
-    let _ = writeln!(w);
+    writeln!(w)?;
     for pair in runs.windows(2) {
         let (a, b) = (&pair[0], &pair[1]);
         match welch(a, b) {
             Some((d, t, crit)) => {
                 let verdict = if t.abs() > crit { "beyond seed noise" } else { "within seed noise" };
-                let _ = writeln!(
+                writeln!(
                     w,
                     "- {} over {}: +{:.1} points, Welch's t = {:.2} against a 95% critical value of {:.2}: **{verdict}**.",
                     a.run,
@@ -114,18 +114,19 @@ pub fn section(w: &mut String, res: &Results) {
                     100.0 * d,
                     t,
                     crit
-                );
+                )?;
             }
             None => {
-                let _ = writeln!(w, "- {} over {}: not testable (fewer than two seeds, or no spread).", a.run, b.run);
+                writeln!(w, "- {} over {}: not testable (fewer than two seeds, or no spread).", a.run, b.run)?;
             }
         }
     }
-    let _ = writeln!(
+    writeln!(
         w,
         "\nEach run is scored as in Table 2 (argmax for the CNN, kNN for the metric losses); its first seed is the \
          run evaluated in full above, the others are `runs/*-seedN`.\n"
-    );
+    )?;
+    Ok(())
 }
 
 #[cfg(test)]

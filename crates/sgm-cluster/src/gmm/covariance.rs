@@ -11,6 +11,7 @@ use rayon::prelude::*;
 
 /// How the components' covariances are parameterised.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "kebab-case")]
 pub enum CovarianceType {
     /// A general `d × d` covariance per component.

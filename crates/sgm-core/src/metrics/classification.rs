@@ -9,7 +9,7 @@
 use crate::error::{CoreError, Result};
 
 /// Scores of one class.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ClassScores {
     /// The class label.
     pub label: u32,

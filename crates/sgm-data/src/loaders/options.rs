@@ -35,11 +35,13 @@ pub struct LoadOptions {
 
 /// Which FER+ vote file to read.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "snake_case")]
 pub enum FerPlusLabelSource {
     /// `fer2013new.csv`, rows matched to images by the `Image name` column. The default: it is Microsoft's
     /// published label file and the source of the data README's count table.
     #[default]
+    #[cfg_attr(feature = "clap", value(name = "fer2013new"))]
     Fer2013New,
     /// The `label.csv` of each split folder (no header; `name,"(x, y, w, h)",<10 votes>`).
     LabelCsv,
@@ -52,6 +54,7 @@ pub enum FerPlusLabelSource {
 /// modes, votes of 1 or fewer are first set to 0 (outlier removal), and images whose result is "unknown" or
 /// "not a face" are dropped.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "snake_case")]
 pub enum FerPlusLabelMode {
     /// The paper's rule: keep the top class only if it holds more than half of the remaining votes.

@@ -281,8 +281,8 @@ fn draw_mouth(g: &mut Painter, p: &FaceParams, cx: f32, my: f32, w0: f32, lip: f
     }
 }
 
-/// 2 × 2 box downsampling of the supersampled canvas (anti-aliases the drawn shapes; about ten times faster than
-/// a general resize, which matters when thousands of faces are drawn).
+/// 2 × 2 box downsampling of the supersampled canvas (anti-aliases the drawn shapes; cheaper than a general
+/// resize, which matters when thousands of faces are drawn).
 fn halve(img: &GrayImage) -> GrayImage {
     GrayImage::from_fn(img.width() / 2, img.height() / 2, |x, y| {
         let p = |dx: u32, dy: u32| img.get_pixel(2 * x + dx, 2 * y + dy).0[0] as u16;

@@ -27,6 +27,7 @@
 //! ```
 
 pub mod formula;
+pub mod hub;
 mod mapping;
 
 use std::collections::BTreeMap;

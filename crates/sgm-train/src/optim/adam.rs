@@ -209,6 +209,43 @@ impl Adam {
     }
 }
 
+/// candle's optimiser interface, so that `Adam` drops into code written for `candle_nn::AdamW` or `SGD`. Variables
+/// given without names are called `param.0`, `param.1`, … in [`Adam::state`].
+///
+/// ```
+/// use candle_core::{Device, Tensor, Var};
+/// use candle_nn::Optimizer;
+/// use sgm_train::{Adam, AdamConfig};
+/// # fn main() -> candle_core::Result<()> {
+/// let w = Var::new(&[3.0f32, -2.0], &Device::Cpu)?;
+/// let mut opt = <Adam as Optimizer>::new(vec![w.clone()], AdamConfig { lr: 0.1, ..Default::default() })?;
+/// for _ in 0..100 {
+///     opt.backward_step(&w.as_tensor().sqr()?.sum_all()?)?; // minimise |w|²
+/// }
+/// assert!(w.as_tensor().abs()?.max(0)?.to_scalar::<f32>()? < 0.5);
+/// # Ok(()) }
+/// ```
+impl candle_nn::Optimizer for Adam {
+    type Config = AdamConfig;
+
+    fn new(vars: Vec<Var>, config: AdamConfig) -> candle_core::Result<Self> {
+        let named = vars.into_iter().enumerate().map(|(i, v)| (format!("param.{i}"), v)).collect();
+        Adam::new(named, config).map_err(candle_core::Error::wrap)
+    }
+
+    fn step(&mut self, grads: &GradStore) -> candle_core::Result<()> {
+        Adam::step(self, grads).map_err(candle_core::Error::wrap)
+    }
+
+    fn learning_rate(&self) -> f64 {
+        self.cfg.lr
+    }
+
+    fn set_learning_rate(&mut self, lr: f64) {
+        self.set_lr(lr);
+    }
+}
+
 /// Per-step constants.
 #[derive(Debug, Clone, Copy)]
 struct StepHyper {

@@ -1,5 +1,6 @@
 //! The training loop.
 
+pub mod algorithm2;
 pub mod config;
 pub mod export;
 pub mod fit;

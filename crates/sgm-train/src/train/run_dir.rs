@@ -19,10 +19,10 @@
 //! epoch is safely on disk, so they never run ahead of what can be resumed. [`RunDir::open`] locks the directory
 //! for one writer and removes the temporary files that writers killed mid-write left behind.
 
-use crate::atomic::write_atomic;
 use crate::error::{Result, TrainError};
 use crate::train::run_lock::{pid_alive, RunLock, LOCK_FILE};
 use serde::{Deserialize, Serialize};
+use sgm_core::fs::write_atomic;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -81,6 +81,10 @@ const RUN_FILES: [&str; 9] = [
     "init.json",
 ];
 
+/// The columns of `metrics.csv`, one row per epoch.
+const METRICS_CSV_HEADER: [&str; 8] =
+    ["epoch", "train_loss", "lr", "val_knn_accuracy", "val_knn_f1", "val_top1", "images_per_second", "seconds"];
+
 impl RunDir {
     /// Opens the run directory for writing: creates it when needed, takes its lock (refused while another process
     /// holds it) and removes the temporary files of writers that died mid-write. The lock is held until the last
@@ -106,7 +110,7 @@ impl RunDir {
     }
 
     /// Whether `name` is a file a run writes: the configuration, the logs, the checkpoints, the reports, and the
-    /// temporary files (`.NAME.tmp-PID`) of their atomic writes. The lock file is not one of them.
+    /// temporary files (`.NAME.tmp-PID-XXXXXX`) of their atomic writes. The lock file is not one of them.
     pub fn is_run_file(name: &str) -> bool {
         let is_epoch = |n: &str| {
             n.strip_prefix("epoch-")
@@ -114,7 +118,7 @@ impl RunDir {
                 .is_some_and(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))
         };
         let base = |n: &str| RUN_FILES.contains(&n) || is_epoch(n);
-        base(name) || temp_of(name).is_some_and(|(target, _)| base(target))
+        base(name) || sgm_core::fs::temp_file_owner(name).is_some_and(|(target, _)| base(target))
     }
 
     /// Whether `dir` looks like a run directory: it holds a run lock file or a run's checkpoints and logs.
@@ -152,13 +156,13 @@ impl RunDir {
         Ok(files)
     }
 
-    /// Deletes the temporary files (`.NAME.tmp-PID`) of run files whose writer is no longer running; returns them.
+    /// Deletes the temporary files (`.NAME.tmp-PID-XXXXXX`) of run files whose writer is no longer running; returns them.
     pub fn remove_stale_temps(&self) -> Result<Vec<PathBuf>> {
         let own = std::process::id();
         let mut removed = Vec::new();
         for f in self.run_files()? {
             let name = f.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-            if let Some((_, pid)) = temp_of(&name) {
+            if let Some((_, pid)) = sgm_core::fs::temp_file_owner(&name) {
                 if pid != own && pid_alive(pid) != Some(true) {
                     std::fs::remove_file(&f).map_err(|e| TrainError::io(&f, e))?;
                     removed.push(f);
@@ -224,13 +228,12 @@ impl RunDir {
             "fresh": report.fresh,
             "unused": report.unused.iter().map(|(n, why)| serde_json::json!({"tensor": n, "why": why})).collect::<Vec<_>>(),
         });
-        let text = serde_json::to_string_pretty(&json).map_err(|e| TrainError::Config(e.to_string()))?;
-        write_atomic(&self.init_report(), text.as_bytes())
+        Ok(sgm_core::fs::write_json_atomic(&self.init_report(), &json)?)
     }
 
     /// Writes the resolved configuration.
     pub fn write_config(&self, toml: &str) -> Result<()> {
-        write_atomic(&self.config(), toml.as_bytes())
+        Ok(write_atomic(&self.config(), toml.as_bytes())?)
     }
 
     /// Whether the directory holds a run that can be resumed.
@@ -243,19 +246,18 @@ impl RunDir {
         let line = serde_json::to_string(r).map_err(|e| TrainError::Config(e.to_string()))?;
         append_line(&self.metrics_jsonl(), &line, None)?;
         let opt = |v: Option<f64>| v.map(|x| format!("{x:.6}")).unwrap_or_default();
-        let csv = format!(
-            "{},{:.6},{:e},{},{},{},{:.1},{:.2}",
-            r.epoch,
-            r.train_loss,
-            r.lr,
+        let record = [
+            r.epoch.to_string(),
+            format!("{:.6}", r.train_loss),
+            format!("{:e}", r.lr),
             opt(r.val_knn_accuracy),
             opt(r.val_knn_f1),
             opt(r.val_top1),
-            r.images_per_second,
-            r.seconds
-        );
-        let header = "epoch,train_loss,lr,val_knn_accuracy,val_knn_f1,val_top1,images_per_second,seconds";
-        append_line(&self.metrics_csv(), &csv, Some(header))
+            format!("{:.1}", r.images_per_second),
+            format!("{:.2}", r.seconds),
+        ];
+        let line = csv_record(&record);
+        append_line(&self.metrics_csv(), &line, Some(&csv_record(&METRICS_CSV_HEADER)))
     }
 
     /// Drops log lines of epochs after `epoch`, so that a resumed run does not log an epoch twice. (The write
@@ -282,12 +284,6 @@ impl RunDir {
     }
 }
 
-/// For `.NAME.tmp-PID`, the temporary file of an atomic write: `NAME` and `PID`.
-fn temp_of(name: &str) -> Option<(&str, u32)> {
-    let (target, pid) = name.strip_prefix('.')?.rsplit_once(".tmp-")?;
-    Some((target, pid.parse().ok()?))
-}
-
 /// Creates `root` when it does not exist; a clear error when it exists but is not a directory, or is a symbolic
 /// link that leads nowhere.
 fn prepare_dir(root: &Path) -> Result<()> {
@@ -305,6 +301,15 @@ fn prepare_dir(root: &Path) -> Result<()> {
         }),
         Err(e) => Err(TrainError::io(root, e)),
     }
+}
+
+/// One CSV record, quoted where needed by the csv crate, without its line end.
+fn csv_record<S: AsRef<[u8]>>(fields: &[S]) -> String {
+    let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::Any(b'\n')).from_writer(Vec::new());
+    // Writing into a Vec cannot fail.
+    let _ = w.write_record(fields);
+    let bytes = w.into_inner().unwrap_or_default();
+    String::from_utf8_lossy(&bytes).trim_end_matches('\n').to_string()
 }
 
 fn append_line(path: &Path, line: &str, header: Option<&str>) -> Result<()> {

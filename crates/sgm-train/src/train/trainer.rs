@@ -353,6 +353,24 @@ impl Trainer {
         })
     }
 
+    /// Rebuilds the trainer a checkpoint was written by (the training configuration recorded in its metadata) on
+    /// `device`, with the checkpoint's weights loaded: what `sgm embed`, `eval` and `reproduce` score.
+    pub fn from_checkpoint(path: &Path, device: Device) -> Result<Self> {
+        let ck = checkpoint::load(path, &Device::Cpu)?;
+        let bad = |reason: String| TrainError::CheckpointFile { path: path.to_path_buf(), reason };
+        let train = ck
+            .meta
+            .get("train")
+            .cloned()
+            .filter(|v| !v.is_null())
+            .ok_or_else(|| bad("the checkpoint does not record its training configuration".into()))?;
+        let cfg: TrainConfig = serde_json::from_value(train)
+            .map_err(|e| bad(format!("unreadable training configuration in the checkpoint: {e}")))?;
+        let mut trainer = Trainer::new(cfg, device)?;
+        trainer.load(path, false)?;
+        Ok(trainer)
+    }
+
     /// Loads weights (and, when `with_optimizer`, the optimiser state) from a checkpoint.
     pub fn load(&mut self, path: &Path, with_optimizer: bool) -> Result<serde_json::Value> {
         let ck = checkpoint::load(path, &self.device)?;
