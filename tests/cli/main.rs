@@ -8,6 +8,7 @@
 
 mod cluster_cmd;
 mod common;
+mod data_cmd;
 mod eval_cli;
 mod hub_weights;
 mod kill_resume;

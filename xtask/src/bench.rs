@@ -370,8 +370,6 @@ fn write_performance(path: &Path, machine: &str, table: &str) -> Result<()> {
         .and_then(|s| s.find(MARKER).map(|i| s[i + MARKER.len()..].to_string()))
         .unwrap_or_else(|| "\n\n## What limits it\n\n(to be written)\n".into());
     let text = format!("{HEADER}## Run\n\n{machine}\n## Results\n\n{table}\n{MARKER}{kept}");
-    let tmp = path.with_extension("md.tmp");
-    std::fs::write(&tmp, text).with_context(|| format!("cannot write {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot rename {} into place", tmp.display()))?;
+    sgm_core::fs::write_atomic(path, text.as_bytes())?;
     Ok(())
 }

@@ -98,7 +98,7 @@ impl DataArgs {
             ..LoadOptions::default()
         };
         let name = entry.name.clone();
-        let opened = entry.open(self.root.as_deref(), &opts).with_context(|| format!("loading {name}"))?;
+        let opened = entry.open(self.root.as_deref(), &opts).map_err(|e| super::loading(e, &name))?;
         Ok((name, opened.data))
     }
 }
