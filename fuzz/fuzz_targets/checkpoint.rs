@@ -1,4 +1,4 @@
 #![no_main]
-//! Fuzz target `checkpoint`: see `sgm_cli::fuzzing`.
+//! Fuzz target `checkpoint`: see `sgm_train::fuzzing`.
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| sgm_cli::fuzzing::run("checkpoint", data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| sgm_train::fuzzing::run("checkpoint", data));

@@ -1,4 +1,4 @@
 #![no_main]
-//! Fuzz target `config_toml`: see `sgm_cli::fuzzing`.
+//! Fuzz target `config_toml`: see `sgm_train::fuzzing`.
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| sgm_cli::fuzzing::run("config_toml", data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| sgm_train::fuzzing::run("config_toml", data));

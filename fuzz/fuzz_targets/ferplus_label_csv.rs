@@ -1,4 +1,4 @@
 #![no_main]
-//! Fuzz target `ferplus_label_csv`: see `sgm_cli::fuzzing`.
+//! Fuzz target `ferplus_label_csv`: see `sgm_train::fuzzing`.
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| sgm_cli::fuzzing::run("ferplus_label_csv", data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| sgm_train::fuzzing::run("ferplus_label_csv", data));

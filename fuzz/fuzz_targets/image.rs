@@ -1,4 +1,4 @@
 #![no_main]
-//! Fuzz target `image`: see `sgm_cli::fuzzing`.
+//! Fuzz target `image`: see `sgm_train::fuzzing`.
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| sgm_cli::fuzzing::run("image", data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| sgm_train::fuzzing::run("image", data));

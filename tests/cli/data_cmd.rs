@@ -21,47 +21,21 @@ fn stats_show_and_synth_run_on_generated_folders() {
     sgm(&["data", "stats", "mine", "--format", "image_folder", "--root", r, "--json"]).unwrap();
     let out = dir.path().join("sheet.png");
     let o = out.to_str().unwrap();
-    sgm(&[
-        "data",
-        "show",
-        "mine",
-        "--format",
-        "image_folder",
-        "--root",
-        r,
-        "--split",
-        "all",
-        "--n",
-        "2",
-        "--out",
-        o,
-    ])
-    .unwrap();
+    sgm(&["data", "show", "mine", "--format", "image_folder", "--root", r, "--split", "all", "--n", "2", "--out", o])
+        .unwrap();
     let sheet = sgm_data::image_io::decode_luma(&out).unwrap();
     // 2 images, 2 per row: 2 + 2 * (48 + 2) wide, 2 + 48 + 5 + 2 high.
     assert_eq!((sheet.width(), sheet.height()), (102, 57));
     let legend = std::fs::read_to_string(dir.path().join("sheet.csv")).unwrap();
     assert_eq!(legend.lines().count(), 3);
     assert!(legend.lines().nth(1).unwrap().contains(",anger,"), "{legend}");
-    let err =
-        sgm(&["data", "show", "mine", "--format", "image_folder", "--root", r, "--split", "test"]).unwrap_err();
+    let err = sgm(&["data", "show", "mine", "--format", "image_folder", "--root", r, "--split", "test"]).unwrap_err();
     assert!(err.to_string().contains("no split 'test'"), "{err}");
 
     let synth = dir.path().join("synth");
     let s = synth.to_str().unwrap();
-    sgm(&[
-        "data",
-        "synth",
-        "--out",
-        s,
-        "--train-per-class",
-        "2",
-        "--valid-per-class",
-        "1",
-        "--test-per-class",
-        "1",
-    ])
-    .unwrap();
+    sgm(&["data", "synth", "--out", s, "--train-per-class", "2", "--valid-per-class", "1", "--test-per-class", "1"])
+        .unwrap();
     let d = sgm_data::load(sgm_data::Format::ImageFolder, &synth, &sgm_data::LoadOptions::default()).unwrap();
     assert_eq!(d.splits.iter().map(|s| s.len()).collect::<Vec<_>>(), vec![16, 8, 8]);
     assert!(d.splits.iter().all(|s| s.samples.iter().all(|m| m.subclass.is_some())), "labels.csv read back");

@@ -1,5 +1,5 @@
 //! `cargo xtask fuzz --seconds N`: every fuzz target of `fuzz/` (cargo-fuzz, libFuzzer, nightly) for N seconds,
-//! starting from the seed corpus that `sgm_cli::fuzzing::seeds` builds from the real formats; prints the
+//! starting from the seed corpus that `sgm_train::fuzzing::seeds` builds from the real formats; prints the
 //! executions and crashes of each target and fails when any target crashed.
 
 use anyhow::{bail, Context, Result};
@@ -13,7 +13,7 @@ pub struct FuzzArgs {
     /// Seconds of fuzzing per target.
     #[arg(long, default_value_t = 60)]
     pub seconds: u64,
-    /// Only these targets (default: all of sgm_cli::fuzzing::TARGETS).
+    /// Only these targets (default: all of sgm_train::fuzzing::TARGETS).
     #[arg(long, value_delimiter = ',')]
     pub targets: Option<Vec<String>>,
     /// The sanitizer cargo-fuzz builds with: none (fastest; panics, aborts, out-of-memory and timeouts are still
@@ -36,11 +36,11 @@ struct Outcome {
 pub fn fuzz(root: &Path, a: &FuzzArgs) -> Result<()> {
     let targets: Vec<String> = match &a.targets {
         Some(t) => t.clone(),
-        None => sgm_cli::fuzzing::TARGETS.iter().map(|s| s.to_string()).collect(),
+        None => sgm_train::fuzzing::TARGETS.iter().map(|s| s.to_string()).collect(),
     };
     for t in &targets {
-        if !sgm_cli::fuzzing::TARGETS.contains(&t.as_str()) {
-            bail!("unknown fuzz target '{t}' (known: {})", sgm_cli::fuzzing::TARGETS.join(", "));
+        if !sgm_train::fuzzing::TARGETS.contains(&t.as_str()) {
+            bail!("unknown fuzz target '{t}' (known: {})", sgm_train::fuzzing::TARGETS.join(", "));
         }
     }
     let probe = Command::new("cargo").args(["+nightly", "fuzz", "--version"]).output();
@@ -51,14 +51,14 @@ pub fn fuzz(root: &Path, a: &FuzzArgs) -> Result<()> {
         );
     }
     let fuzz_dir = root.join("fuzz");
-    let seeds = sgm_cli::fuzzing::seeds()?;
+    let seeds = sgm_train::fuzzing::seeds().map_err(|e| anyhow::anyhow!("building the seed corpus: {e}"))?;
     for t in &targets {
         let corpus = fuzz_dir.join("corpus").join(t);
         std::fs::create_dir_all(&corpus).with_context(|| format!("creating {}", corpus.display()))?;
         for (_, name, bytes) in seeds.iter().filter(|(target, _, _)| target == t) {
             std::fs::write(corpus.join(format!("seed-{name}")), bytes)?;
         }
-        for (_, path) in sgm_cli::fuzzing::regressions(&fuzz_dir)?.into_iter().filter(|(target, _)| target == t) {
+        for (_, path) in sgm_train::fuzzing::regressions(&fuzz_dir)?.into_iter().filter(|(target, _)| target == t) {
             let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
             std::fs::copy(&path, corpus.join(format!("regression-{name}")))?;
         }

@@ -40,15 +40,9 @@ enum Task {
 fn main() -> Result<()> {
     match Xtask::parse().command {
         Task::Reproduce(args) => {
-            // The same CPU settings as the sgm binary (allocator thresholds, candle's element-wise pool).
-            sgm_cli::process::tune();
+            // As the sgm binary runs it: the same CPU settings and the same error report.
             let cli = sgm_cli::Cli { verbose: 0, command: sgm_cli::Command::Reproduce(args) };
-            if let Err(err) = sgm_cli::run_cli(cli) {
-                // The same error report as the sgm binary: the message and its causes, no backtrace.
-                eprintln!("error: {err}");
-                for cause in err.chain().skip(1) {
-                    eprintln!("  caused by: {cause}");
-                }
+            if sgm_cli::main_with_cli(cli) != std::process::ExitCode::SUCCESS {
                 std::process::exit(1);
             }
             Ok(())

@@ -31,7 +31,6 @@ pub struct ReadmeDoctests;
 mod args;
 mod commands;
 mod csv_files;
-pub mod fuzzing;
 mod groups_files;
 mod io;
 mod photos;
@@ -120,20 +119,27 @@ pub fn run_cli(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-/// Entry point of the binary: prints errors as `error: …` with their causes and maps them to an exit code.
+/// Entry point of the binary: parses `args`, then [`main_with_cli`].
 pub fn main_with_args<I, T>(args: I) -> ExitCode
 where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
-    let cli = match Cli::try_parse_from(args) {
-        Ok(cli) => cli,
+    match Cli::try_parse_from(args) {
+        Ok(cli) => main_with_cli(cli),
         Err(e) => {
             // clap prints help/version to stdout and usage errors to stderr with its own exit code.
             let _ = e.print();
-            return ExitCode::from(e.exit_code() as u8);
+            ExitCode::from(e.exit_code() as u8)
         }
-    };
+    }
+}
+
+/// Runs a parsed command line as the `sgm` binary does (also `cargo xtask reproduce`): the process-wide CPU settings
+/// of [`process::tune`] first, then the command; an error is printed as `error: …` with its causes and maps to a
+/// failing exit code.
+pub fn main_with_cli(cli: Cli) -> ExitCode {
+    process::tune();
     match run_cli(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {

@@ -23,6 +23,9 @@ pub enum CoreError {
     /// An input with no rows.
     #[error("empty input: {0}")]
     Empty(String),
+    /// An embeddings or labels file that cannot be read or written; the message names the file.
+    #[error("{0}")]
+    File(String),
     /// A buffer too large for this machine (see [`crate::memory`]).
     #[error(transparent)]
     TooLarge(#[from] crate::memory::TooLarge),

@@ -49,6 +49,7 @@
 
 #![warn(missing_docs)]
 
+pub mod embedding_files;
 pub mod embeddings;
 pub mod error;
 pub mod fs;

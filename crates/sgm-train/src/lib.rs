@@ -38,6 +38,7 @@
 pub mod checkpoint;
 pub mod error;
 pub mod evaluate;
+pub mod fuzzing;
 pub mod optim;
 pub mod output_guard;
 pub mod pretrained;

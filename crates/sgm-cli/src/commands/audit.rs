@@ -3,10 +3,10 @@
 
 use super::train::device;
 use crate::args::DataArgs;
-use crate::io::{is_safetensors, read_embeddings, read_labels};
 use anyhow::{bail, Result};
 use clap::Args;
 use sgm_cluster::audit_labels;
+use sgm_core::embedding_files::{is_safetensors, read_embeddings, read_labels};
 use sgm_data::Split;
 use std::path::PathBuf;
 

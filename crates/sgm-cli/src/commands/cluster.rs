@@ -2,10 +2,10 @@
 //! the paper's 40 EM groups on FER+ (Figure 8), as JSON and CSV.
 
 use crate::groups_files::GroupsReport;
-use crate::io::{is_safetensors, read_embeddings, read_labels};
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use sgm_cluster::{fit_groups, groups_with_medoids, CovarianceType, GroupMethod, GroupingConfig};
+use sgm_core::embedding_files::{is_safetensors, read_embeddings, read_labels};
 use std::path::PathBuf;
 
 /// Arguments of `sgm cluster`.

@@ -3,9 +3,9 @@
 
 use super::train::device;
 use crate::args::DataArgs;
-use crate::io::write_embeddings;
 use anyhow::{bail, Context, Result};
 use clap::Args;
+use sgm_core::embedding_files::write_embeddings;
 use sgm_data::Split;
 use sgm_train::train::Trainer;
 use std::path::{Path, PathBuf};

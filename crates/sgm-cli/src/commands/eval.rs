@@ -4,9 +4,9 @@
 //! - clustering and retrieval use the test set alone: k-means over it (Table 1's NMI), and every test item
 //!   querying the rest of the test set (Recall@K / Acc@K, Figure 3).
 
-use crate::io::{is_safetensors, read_embeddings, read_labels};
 use anyhow::{bail, Result};
 use clap::Args;
+use sgm_core::embedding_files::{is_safetensors, read_embeddings, read_labels};
 use sgm_core::Embeddings;
 use sgm_train::evaluate::{evaluate, EvalOptions, EvalReport};
 use std::path::{Path, PathBuf};
@@ -81,8 +81,8 @@ pub fn run(args: EvalArgs) -> Result<()> {
 
 fn labels_for(emb_path: &Path, labels: Option<&PathBuf>, flag: &str) -> Result<Vec<u32>> {
     match labels {
-        Some(p) => read_labels(p, "labels"),
-        None if is_safetensors(emb_path) => read_labels(emb_path, "labels"),
+        Some(p) => Ok(read_labels(p, "labels")?),
+        None if is_safetensors(emb_path) => Ok(read_labels(emb_path, "labels")?),
         None => {
             bail!("{flag} is required when {} is not a .safetensors file with a 'labels' tensor", emb_path.display())
         }

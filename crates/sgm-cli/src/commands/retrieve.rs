@@ -5,11 +5,11 @@
 
 use super::train::device;
 use crate::args::DataArgs;
-use crate::io::{is_safetensors, read_embeddings, read_labels};
 use crate::photos::{image_set, input_side, set_tile, short, tile, DetectArgs};
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use serde::Serialize;
+use sgm_core::embedding_files::{is_safetensors, read_embeddings, read_labels};
 use sgm_core::{knn_search, Exclusion};
 use sgm_data::Split;
 use sgm_plot::Gallery;

@@ -4,7 +4,6 @@
 //! representatives' crops, largest group first, make one picture (each captioned with its photo) and a JSON list.
 
 use super::train::device;
-use crate::io::write_embeddings;
 use crate::photos::{file_name, image_set, input_side, load_faces, short, tile};
 use crate::photos::{DetectArgs, FaceRecord, Faces};
 use anyhow::{bail, Context, Result};
@@ -13,6 +12,7 @@ use image::GrayImage;
 use serde::Serialize;
 use sgm_cluster::groups_with_medoids;
 use sgm_cluster::{fit_groups, CovarianceType, GroupMethod, GroupingConfig};
+use sgm_core::embedding_files::write_embeddings;
 use sgm_data::faces::{photo_files, DetectorConfig, FaceBox};
 use sgm_data::image_io::{crop, Rect};
 use sgm_plot::Gallery;

@@ -1,10 +1,10 @@
 //! `sgm tsne`: a 2-d t-SNE map of embeddings (the paper's Figures 2 and 7) as CSV: perplexity 30, PCA
 //! initialisation, the first 4000 points, Barnes-Hut.
 
-use crate::io::{is_safetensors, read_embeddings, read_labels};
 use anyhow::{Context, Result};
 use clap::Args;
 use sgm_cluster::{tsne_2d, TsneConfig};
+use sgm_core::embedding_files::{is_safetensors, read_embeddings, read_labels};
 use std::path::PathBuf;
 
 /// Arguments of `sgm tsne`.

@@ -6,12 +6,15 @@
 //! abort, or allocate what the input merely claims. The unit test below replays the seeds and every input in
 //! `fuzz/regressions/` on stable Rust, in CI.
 
-use crate::io::{read_embeddings, read_labels};
+use crate::train::TrainConfig;
+use sgm_core::embedding_files::{read_embeddings, read_labels};
 use sgm_data::loaders::ferplus::read_votes;
 use sgm_data::loaders::FerPlusLabelSource;
-use sgm_train::train::TrainConfig;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
+
+/// Errors of the seed builders (any reader error, or I/O of the scratch folder).
+type Result<T> = std::result::Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
 /// The fuzz targets, by name.
 pub const TARGETS: [&str; 7] =
@@ -76,7 +79,7 @@ fn array_file(data: &[u8], name: &str) {
 fn checkpoint(data: &[u8]) {
     // As `sgm embed` before it builds the model: verify, load, and read the recorded training configuration.
     let path = Path::new("fuzz.safetensors");
-    if let Ok(ck) = sgm_train::checkpoint::load_bytes(data, path, &candle_core::Device::Cpu) {
+    if let Ok(ck) = crate::checkpoint::load_bytes(data, path, &candle_core::Device::Cpu) {
         if let Ok(cfg) = serde_json::from_value::<TrainConfig>(ck.meta["train"].clone()) {
             let _ = cfg.validate();
         }
@@ -92,7 +95,7 @@ fn config_toml(data: &[u8]) {
 }
 
 /// The seed inputs of every target, `(target, file name, bytes)`, built from the real formats by code.
-pub fn seeds() -> anyhow::Result<Vec<(&'static str, String, Vec<u8>)>> {
+pub fn seeds() -> Result<Vec<(&'static str, String, Vec<u8>)>> {
     let mut out: Vec<(&'static str, String, Vec<u8>)> = Vec::new();
     let mut add = |target: &'static str, name: &str, bytes: Vec<u8>| out.push((target, name.to_string(), bytes));
 
@@ -125,7 +128,7 @@ pub fn seeds() -> anyhow::Result<Vec<(&'static str, String, Vec<u8>)>> {
     // Images: a synthetic face in every codec sgm reads, a colour one, another size.
     let face = sgm_data::generate_synth(&sgm_data::SynthConfig::small(1, 1), sgm_data::Split::Test)?;
     let gray = image::GrayImage::from_raw(face.width as u32, face.height as u32, face.image(0).to_vec())
-        .ok_or_else(|| anyhow::anyhow!("the synthetic face has the wrong size"))?;
+        .ok_or_else(|| "the synthetic face has the wrong size".to_string())?;
     for (name, format) in [
         ("face.png", image::ImageFormat::Png),
         ("face.jpg", image::ImageFormat::Jpeg),
@@ -151,10 +154,10 @@ pub fn seeds() -> anyhow::Result<Vec<(&'static str, String, Vec<u8>)>> {
     let x: Vec<f32> = (0..rows * dim).map(|i| (i as f32 * 0.37).sin()).collect();
     let labels: Vec<u32> = (0..rows as u32).map(|i| i % 3).collect();
     let st = dir.join("emb.safetensors");
-    crate::io::write_embeddings(&st, &x, rows, dim, &labels, Some(&[0, 1, 2, 3, 4, 4]))?;
+    sgm_core::embedding_files::write_embeddings(&st, &x, rows, dim, &labels, Some(&[0, 1, 2, 3, 4, 4]))?;
     add("safetensors", "emb.safetensors", std::fs::read(&st)?);
     let npy = dir.join("emb.npy");
-    crate::io::write_embeddings(&npy, &x, rows, dim, &labels, None)?;
+    sgm_core::embedding_files::write_embeddings(&npy, &x, rows, dim, &labels, None)?;
     add("npy", "emb.npy", std::fs::read(&npy)?);
     add("npy", "emb.labels.npy", std::fs::read(dir.join("emb.labels.npy"))?);
     let mut f64_fortran = Vec::new();
@@ -180,7 +183,7 @@ pub fn seeds() -> anyhow::Result<Vec<(&'static str, String, Vec<u8>)>> {
     ];
     let cfg = TrainConfig::default();
     let meta = serde_json::json!({"model": cfg.model, "train": cfg, "run": {"epoch": 1, "class_names": ["neutral", "happiness"]}});
-    sgm_train::checkpoint::save(&ck, &tensors, &meta)?;
+    crate::checkpoint::save(&ck, &tensors, &meta)?;
     add("checkpoint", "ck.safetensors", std::fs::read(&ck)?);
     let _ = std::fs::remove_dir_all(&dir);
 
@@ -196,7 +199,7 @@ pub fn seeds() -> anyhow::Result<Vec<(&'static str, String, Vec<u8>)>> {
 }
 
 /// A fresh folder for writing the seeds through sgm's own writers (one per call: tests build seeds in parallel).
-fn tempfile_dir() -> anyhow::Result<PathBuf> {
+fn tempfile_dir() -> Result<PathBuf> {
     static CALLS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let dir = std::env::temp_dir().join(format!("sgm-fuzz-seeds-{}-{call}", std::process::id()));
@@ -254,7 +257,7 @@ mod tests {
         // A seed that its reader refuses would only test the error paths.
         let seeds = seeds().unwrap();
         let ck = seeds.iter().find(|(t, _, _)| *t == "checkpoint").unwrap();
-        sgm_train::checkpoint::load_bytes(&ck.2, Path::new("ck"), &candle_core::Device::Cpu).unwrap();
+        crate::checkpoint::load_bytes(&ck.2, Path::new("ck"), &candle_core::Device::Cpu).unwrap();
         let cfg = seeds.iter().find(|(t, n, _)| *t == "config_toml" && n == "partial.toml").unwrap();
         TrainConfig::from_toml_str(std::str::from_utf8(&cfg.2).unwrap(), Path::new("p")).unwrap().validate().unwrap();
         let face = seeds.iter().find(|(t, n, _)| *t == "image" && n == "face-rgb.png").unwrap();
