@@ -19,6 +19,8 @@
 //! # }
 //! ```
 
+#![warn(missing_docs)]
+
 use clap::{Parser, Subcommand};
 use std::ffi::OsString;
 use std::process::ExitCode;
@@ -32,7 +34,7 @@ mod args;
 mod commands;
 mod csv_files;
 mod groups_files;
-mod io;
+mod metrics_log;
 mod photos;
 pub mod process;
 pub mod reproduce;

@@ -142,7 +142,7 @@ fn plot_run(a: &RunPlotArgs) -> Result<()> {
     if !a.run.is_dir() {
         bail!("{}: not a run directory", a.run.display());
     }
-    let curves = crate::io::read_training_curves(&jsonl)?;
+    let curves = crate::metrics_log::read_training_curves(&jsonl)?;
     let out = a.out.clone().unwrap_or_else(|| a.run.join("curves.png"));
     let name = a.run.file_name().map_or_else(|| a.run.display().to_string(), |n| n.to_string_lossy().into_owned());
     let fig = Figure::new(format!("Training: {name}")).with_size(a.width, a.height);

@@ -193,7 +193,7 @@ pub fn draw(plan: &Plan, runs: &[RunResult], splits: &Splits, out: &Path) -> Res
         // Training curves from the run's log.
         let log = out.join("runs").join(&r.name).join("metrics.jsonl");
         if log.exists() {
-            let curves = crate::io::read_training_curves(&log)?;
+            let curves = crate::metrics_log::read_training_curves(&log)?;
             let file = format!("curves-{}.png", r.name);
             let fig = Figure::new(format!("Training, {}", r.name));
             training_curves(&fig, &curves, &out.join(&file)).with_context(|| format!("drawing {file}"))?;
