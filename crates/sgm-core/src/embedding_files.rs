@@ -7,17 +7,6 @@
 //!
 //! Every error names the file ([`CoreError::File`]). A file is never trusted: a header that promises more data
 //! than the file holds, or a `.npy` header built to make its parser slow, is refused before anything is allocated.
-//!
-//! ```
-//! use sgm_core::embedding_files::{read_embeddings, read_labels, write_embeddings};
-//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let dir = tempfile::tempdir()?;
-//! let path = dir.path().join("test.safetensors");
-//! write_embeddings(&path, &[0.0, 1.0, 2.0, 3.0, 4.0, 5.0], 3, 2, &[0, 1, 1], None)?;
-//! assert_eq!(read_embeddings(&path)?.row(2), &[4.0, 5.0]);
-//! assert_eq!(read_labels(&path, "labels")?, vec![0, 1, 1]);
-//! # Ok(()) }
-//! ```
 
 use crate::error::{CoreError, Result};
 use crate::Embeddings;
@@ -359,4 +348,39 @@ fn write_npy<T: npyz::AutoSerialize + Copy>(path: &Path, shape: &[u64], values: 
 
 fn file_error(msg: String) -> CoreError {
     CoreError::File(msg)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_formats_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let x = [0.0f32, 1.0, 2.0, 3.0, 4.0, 5.0];
+        for name in ["e.safetensors", "e.npy"] {
+            let path = dir.path().join(name);
+            write_embeddings(&path, &x, 3, 2, &[0, 1, 1], Some(&[7, 7, 8])).unwrap();
+            let e = read_embeddings(&path).unwrap();
+            assert_eq!((e.rows(), e.dim(), e.row(2)), (3, 2, &[4.0f32, 5.0][..]), "{name}");
+            let (labels, groups) = if name.ends_with(".npy") {
+                (dir.path().join("e.labels.npy"), dir.path().join("e.groups.npy"))
+            } else {
+                (path.clone(), path.clone())
+            };
+            assert_eq!(read_labels(&labels, "labels").unwrap(), vec![0, 1, 1]);
+            assert_eq!(read_labels(&groups, "groups").unwrap(), vec![7, 7, 8]);
+        }
+    }
+
+    #[test]
+    fn errors_name_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let bad = dir.path().join("bad.safetensors");
+        std::fs::write(&bad, b"not a safetensors file").unwrap();
+        let msg = read_embeddings(&bad).unwrap_err().to_string();
+        assert!(msg.contains("bad.safetensors") && msg.contains("not a valid safetensors file"), "{msg}");
+        let msg = read_embeddings(&dir.path().join("x.csv")).unwrap_err().to_string();
+        assert!(msg.contains("x.csv: unknown file type"), "{msg}");
+    }
 }

@@ -26,16 +26,6 @@ impl WriteError {
 }
 
 /// Writes `bytes` to `path` atomically, creating the parent folder if needed.
-///
-/// ```
-/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// let dir = tempfile::tempdir()?;
-/// let path = dir.path().join("out/report.txt");
-/// sgm_core::fs::write_atomic(&path, b"done")?;
-/// assert_eq!(std::fs::read(&path)?, b"done");
-/// assert_eq!(std::fs::read_dir(path.parent().unwrap())?.count(), 1); // no temporary file left
-/// # Ok(()) }
-/// ```
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
     write(path, bytes).map_err(|error| WriteError { path: path.to_path_buf(), error })
 }
@@ -65,13 +55,6 @@ pub fn write_json_atomic(path: &Path, value: &impl serde::Serialize) -> Result<(
 
 /// For the name of a temporary file of [`write_atomic`] (`.NAME.tmp-PID-XXXXXX`, or `.NAME.tmp-PID` as earlier
 /// versions wrote them): the target's `NAME` and the writer's `PID`.
-///
-/// ```
-/// use sgm_core::fs::temp_file_owner;
-/// assert_eq!(temp_file_owner(".last.safetensors.tmp-4242-a1B2c3"), Some(("last.safetensors", 4242)));
-/// assert_eq!(temp_file_owner(".log.jsonl.tmp-17"), Some(("log.jsonl", 17)));
-/// assert_eq!(temp_file_owner("log.jsonl"), None);
-/// ```
 pub fn temp_file_owner(name: &str) -> Option<(&str, u32)> {
     let (target, rest) = name.strip_prefix('.')?.rsplit_once(".tmp-")?;
     let pid = rest.split_once('-').map_or(rest, |(pid, _)| pid);
@@ -112,5 +95,8 @@ mod tests {
             .unwrap();
         let name = tmp.path().file_name().unwrap().to_str().unwrap().to_string();
         assert_eq!(temp_file_owner(&name), Some(("x.bin", std::process::id())));
+        assert_eq!(temp_file_owner(".log.jsonl.tmp-17"), Some(("log.jsonl", 17)), "as earlier versions named them");
+        assert_eq!(temp_file_owner("log.jsonl"), None);
+        assert_eq!(temp_file_owner(".a.tmp-x1"), None);
     }
 }

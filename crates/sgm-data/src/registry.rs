@@ -191,16 +191,6 @@ impl Registry {
     /// Opens the data set called `name`: resolves its root (`root` if given, else `$SGM_DATA_DIR/<name>`, else
     /// its default root), refuses a missing root with where to get the data, and loads it with `opts` (the
     /// registry's image size when `opts.size` is `None`).
-    ///
-    /// ```
-    /// use sgm_data::{LoadOptions, Registry};
-    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// let registry = Registry::embedded()?;
-    /// let err = registry.open("jaffe", Some("/no/such/folder".as_ref()), &LoadOptions::default()).unwrap_err();
-    /// assert!(err.to_string().contains("data set 'jaffe' not found"), "{err}");
-    /// // With the data present: registry.open("ferplus", None, &LoadOptions::default())?.data.split(Split::Train)
-    /// # Ok(()) }
-    /// ```
     pub fn open(&self, name: &str, root: Option<&Path>, opts: &LoadOptions) -> Result<OpenedDataset> {
         self.require(name)?.clone().open(root, opts)
     }
@@ -330,6 +320,15 @@ fn hex(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn open_refuses_a_missing_root_saying_where_to_get_the_data() {
+        let registry = Registry::embedded().unwrap();
+        let err = registry.open("jaffe", Some(Path::new("/no/such/folder")), &LoadOptions::default()).unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains("data set 'jaffe' not found (from --root)") && msg.contains("zenodo"), "{msg}");
+        assert!(registry.open("mnist", None, &LoadOptions::default()).unwrap_err().to_string().contains("ferplus"));
+    }
 
     #[test]
     fn embedded_registry_parses_and_has_ferplus() {

@@ -31,17 +31,6 @@ pub struct SheetCell<'a> {
 }
 
 /// Lays the cells out row by row; returns (width, height, RGB bytes).
-///
-/// ```
-/// use sgm_plot::sheet::{contact_sheet, SheetCell, SheetLayout};
-/// let img = [100u8; 6]; // 2 × 3
-/// let layout = SheetLayout { columns: 2, height: 2, width: 3, gap: 2, bar: 0, background: [0, 0, 0] };
-/// let cells = [SheetCell { pixels: &img, frame: Some([255, 255, 255]), bar: None }; 3];
-/// let (w, h, rgb) = contact_sheet(&layout, &cells);
-/// assert_eq!((w, h), (2 + 2 * 5, 2 + 2 * 4));
-/// assert_eq!(&rgb[(2 * w as usize + 2) * 3..][..3], &[100, 100, 100]); // the first image's top-left pixel
-/// assert_eq!(&rgb[(w as usize + 1) * 3..][..3], &[255, 255, 255]); // its frame
-/// ```
 pub fn contact_sheet(layout: &SheetLayout, cells: &[SheetCell<'_>]) -> (u32, u32, Vec<u8>) {
     let SheetLayout { height: h, width: w, gap, bar, background, .. } = *layout;
     let cols = layout.columns.max(1);
@@ -105,6 +94,23 @@ mod tests {
         assert_eq!(px(7, 5), &[4, 5, 6]);
         assert_eq!(px(2, 8), &[1, 2, 3]);
         assert_eq!(px(0, 0), &[0, 0, 0]);
+    }
+
+    #[test]
+    fn a_frame_surrounds_its_image_in_the_gap() {
+        let img = [100u8; 6]; // 2 × 3
+        let layout = SheetLayout { columns: 2, height: 2, width: 3, gap: 2, bar: 0, background: [0, 0, 0] };
+        let cells = [
+            SheetCell { pixels: &img, frame: Some([255, 255, 255]), bar: None },
+            SheetCell { pixels: &img, frame: None, bar: None },
+        ];
+        let (w, h, rgb) = contact_sheet(&layout, &cells);
+        assert_eq!((w, h), (2 + 2 * 5, 2 + 4));
+        let px = |x: usize, y: usize| &rgb[(y * w as usize + x) * 3..][..3];
+        assert_eq!(px(2, 2), &[100, 100, 100]);
+        assert_eq!(px(1, 1), &[255, 255, 255]);
+        assert_eq!(px(5, 4), &[255, 255, 255]);
+        assert_eq!(px(6, 1), &[0, 0, 0], "the second cell has no frame");
     }
 
     #[test]

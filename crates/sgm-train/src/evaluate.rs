@@ -7,24 +7,8 @@
 //! - retrieval within the test set (Recall@K and Acc@K, Figure 3), where copies of the query (its duplicate group)
 //!   are not counted as hits.
 //!
-//! ```
-//! use sgm_core::Embeddings;
-//! use sgm_train::evaluate::{evaluate, EvalOptions};
-//!
-//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! // Two classes on either side of the origin.
-//! let rows = |n: usize| -> Vec<f32> { (0..n).flat_map(|i| [if i % 2 == 0 { -1.0 } else { 1.0 } * (1.0 + i as f32 / 40.0), 0.0]).collect() };
-//! let labels = |n: usize| -> Vec<u32> { (0..n).map(|i| (i % 2) as u32).collect() };
-//! let train = Embeddings::new(rows(40), 40, 2, "train")?;
-//! let test = Embeddings::new(rows(20), 20, 2, "test")?;
-//! let report = evaluate(Some((&train, &labels(40))), &test, &labels(20), None, &EvalOptions::default())?;
-//! let knn = report.knn.as_ref().unwrap();
-//! assert_eq!((knn.k, knn.accuracy, knn.f1), (11, 1.0, 1.0));
-//! assert_eq!(report.clustering.as_ref().unwrap().nmi, 1.0);
-//! assert_eq!(report.retrieval.as_ref().unwrap().recall_at_k[&1], 1.0);
-//! println!("{report}"); // the tables `sgm eval` prints
-//! # Ok(()) }
-//! ```
+//! [`evaluate`] takes the embeddings and labels and returns an [`EvalReport`], which serialises to `sgm eval --json`
+//! and displays as `sgm eval`'s tables; the README's library example runs it as a doctest.
 
 use crate::error::{Result, TrainError};
 use serde::{Deserialize, Serialize};
@@ -323,6 +307,26 @@ fn retrieval_table(f: &mut fmt::Formatter<'_>, t: &RetrievalSection) -> fmt::Res
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Two separated classes score perfectly on every part of the protocol.
+    #[test]
+    fn separated_classes_score_perfectly() {
+        let rows = |n: usize| -> Vec<f32> {
+            (0..n).flat_map(|i| [if i % 2 == 0 { -1.0 } else { 1.0 } * (1.0 + i as f32 / 40.0), 0.0]).collect()
+        };
+        let labels = |n: usize| -> Vec<u32> { (0..n).map(|i| (i % 2) as u32).collect() };
+        let train = Embeddings::new(rows(40), 40, 2, "train").unwrap();
+        let test = Embeddings::new(rows(20), 20, 2, "test").unwrap();
+        let r = evaluate(Some((&train, &labels(40))), &test, &labels(20), None, &EvalOptions::default()).unwrap();
+        let knn = r.knn.as_ref().unwrap();
+        assert_eq!((knn.k, knn.accuracy, knn.f1), (11, 1.0, 1.0));
+        assert_eq!(r.clustering.as_ref().unwrap().nmi, 1.0);
+        assert_eq!(r.retrieval.as_ref().unwrap().recall_at_k[&1], 1.0);
+        let text = r.to_string();
+        assert!(text.contains("accuracy   1.0000") && text.contains("Recall@K"), "{text}");
+        let back: EvalReport = serde_json::from_str(&serde_json::to_string(&r).unwrap()).unwrap();
+        assert_eq!(back.knn.unwrap().f1_by_k, knn.f1_by_k);
+    }
 
     /// The curve's votes equal a separate kNN classification at each K.
     #[test]

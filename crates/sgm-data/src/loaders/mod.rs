@@ -96,13 +96,6 @@ impl Format {
 }
 
 /// Parses the names of [`Format::as_str`]; an unknown name is refused with the list of known ones.
-///
-/// ```
-/// use sgm_data::Format;
-/// assert_eq!("ckplus48".parse::<Format>().unwrap(), Format::Ckplus48);
-/// let err = "mnist".parse::<Format>().unwrap_err().to_string();
-/// assert!(err.contains("unknown format 'mnist'") && err.contains("image_folder"), "{err}");
-/// ```
 impl std::str::FromStr for Format {
     type Err = DataError;
 
@@ -162,4 +155,18 @@ pub fn load(format: Format, root: &Path, opts: &LoadOptions) -> Result<LoadedDat
         }
         d
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_parse_by_their_names_and_unknown_ones_are_listed() {
+        for f in Format::ALL {
+            assert_eq!(f.as_str().parse::<Format>().unwrap(), f);
+        }
+        let err = "mnist".parse::<Format>().unwrap_err().to_string();
+        assert!(err.contains("unknown format 'mnist'") && err.contains("image_folder"), "{err}");
+    }
 }

@@ -211,20 +211,6 @@ impl Adam {
 
 /// candle's optimiser interface, so that `Adam` drops into code written for `candle_nn::AdamW` or `SGD`. Variables
 /// given without names are called `param.0`, `param.1`, … in [`Adam::state`].
-///
-/// ```
-/// use candle_core::{Device, Tensor, Var};
-/// use candle_nn::Optimizer;
-/// use sgm_train::{Adam, AdamConfig};
-/// # fn main() -> candle_core::Result<()> {
-/// let w = Var::new(&[3.0f32, -2.0], &Device::Cpu)?;
-/// let mut opt = <Adam as Optimizer>::new(vec![w.clone()], AdamConfig { lr: 0.1, ..Default::default() })?;
-/// for _ in 0..100 {
-///     opt.backward_step(&w.as_tensor().sqr()?.sum_all()?)?; // minimise |w|²
-/// }
-/// assert!(w.as_tensor().abs()?.max(0)?.to_scalar::<f32>()? < 0.5);
-/// # Ok(()) }
-/// ```
 impl candle_nn::Optimizer for Adam {
     type Config = AdamConfig;
 
@@ -379,4 +365,27 @@ fn device_step(
     };
     let denom = ((second.sqrt()? / h.bias2_sqrt)? + h.eps)?;
     Ok((p - ((&*m / denom)? * (h.lr / h.bias1))?)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candle_core::Device;
+    use candle_nn::Optimizer;
+
+    /// Through candle's interface (unnamed variables, `backward_step`), Adam minimises |w|² as it does directly.
+    #[test]
+    fn as_a_candle_optimizer_it_minimises_and_names_unnamed_variables() {
+        let w = Var::new(&[3.0f32, -2.0], &Device::Cpu).unwrap();
+        let cfg = AdamConfig { lr: 0.1, ..Default::default() };
+        let mut opt = <Adam as Optimizer>::new(vec![w.clone()], cfg).unwrap();
+        assert_eq!(opt.learning_rate(), 0.1);
+        for _ in 0..100 {
+            opt.backward_step(&w.as_tensor().sqr().unwrap().sum_all().unwrap()).unwrap();
+        }
+        assert!(w.as_tensor().abs().unwrap().max(0).unwrap().to_scalar::<f32>().unwrap() < 0.5);
+        opt.set_learning_rate(0.01);
+        assert_eq!(opt.config().lr, 0.01);
+        assert!(opt.state().unwrap().iter().any(|(n, _)| n == "param.0.m"), "moments named param.0.*");
+    }
 }
