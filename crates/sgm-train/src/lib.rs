@@ -35,6 +35,7 @@
 
 pub mod atomic;
 pub mod checkpoint;
+pub mod device;
 pub mod error;
 pub mod hub;
 pub mod optim;

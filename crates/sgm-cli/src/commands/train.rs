@@ -137,19 +137,9 @@ pub struct TrainArgs {
     pub hub: super::weights::HubArgs,
 }
 
-/// Parses `cpu`, `cuda`, `cuda:N` or `metal`.
+/// Parses `cpu`, `cuda`, `cuda:N` or `metal` ([`sgm_train::device::parse`]).
 pub fn device(name: &str) -> Result<candle_core::Device> {
-    use candle_core::Device;
-    let dev = match name {
-        "cpu" => Device::Cpu,
-        "cuda" => Device::new_cuda(0)?,
-        "metal" => Device::new_metal(0)?,
-        other => match other.strip_prefix("cuda:").map(str::parse::<usize>) {
-            Some(Ok(n)) => Device::new_cuda(n)?,
-            _ => anyhow::bail!("unknown device '{other}' (expected cpu, cuda, cuda:N or metal)"),
-        },
-    };
-    Ok(dev)
+    Ok(sgm_train::device::parse(name)?)
 }
 
 /// The resolved configuration: defaults, then the config file, then the model of the pretrained weights, then the
