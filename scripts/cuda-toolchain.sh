@@ -9,7 +9,7 @@
 #    nvlink, cicc through nvvm/), include/ (with include/cccl for thrust/cub), lib64/ with the unversioned
 #    libX.so names the linker wants, and lib64/stubs/libcuda.so: a link-time stub of the driver library, which no
 #    wheel ships (the real libcuda.so.1 comes with the driver on the GPU machine).
-# 3. Builds `sgm` with CUDA_COMPUTE_CAP (default 90: PTX for compute_90a, see docs/gpu.md), strips it into
+# 3. Builds `sgm` and the `gpu_check` example (scripts/gpu-check.sh) with CUDA_COMPUTE_CAP (default 90: PTX for compute_90a, see docs/gpu.md), strips it into
 #    target/cuda/sgm, and prints the versions, the build time and the sizes.
 #
 # Environment: SGM_CUDA_JOBS (cargo -j, default 2).
@@ -120,8 +120,8 @@ export CUDA_COMPUTE_CAP="$CAP"
 export LIBRARY_PATH="$CUDA/lib64:$CUDA/lib64/stubs${LIBRARY_PATH:+:$LIBRARY_PATH}"
 cd "$REPO"
 start=$(date +%s)
-log "cargo build --profile $PROFILE -p sgm-cli --features cuda (CUDA_COMPUTE_CAP=$CAP)"
-cargo build --profile "$PROFILE" -p sgm-cli --features cuda -j "${SGM_CUDA_JOBS:-2}"
+log "cargo build --profile $PROFILE -p sgm-cli --features cuda --bin sgm --example gpu_check (CUDA_COMPUTE_CAP=$CAP)"
+cargo build --profile "$PROFILE" -p sgm-cli --features cuda --bin sgm --example gpu_check -j "${SGM_CUDA_JOBS:-2}"
 secs=$(( $(date +%s) - start ))
 dir=$([ "$PROFILE" = dev ] && echo debug || echo "$PROFILE")
 mkdir -p target/cuda
@@ -129,12 +129,13 @@ strip -o target/cuda/sgm "target/$dir/sgm"
 raw=$(stat -c %s "target/$dir/sgm")
 stripped=$(stat -c %s target/cuda/sgm)
 {
+    cat "$ROOT_BASE/toolchain.env"
     echo "BUILD_SECONDS=$secs"
     echo "BINARY_BYTES=$raw"
     echo "STRIPPED_BYTES=$stripped"
     echo "RUSTC=$(rustc --version)"
-} | tee -a "$ROOT_BASE/toolchain.env" >target/cuda/build.env
-cat "$ROOT_BASE/toolchain.env" >>target/cuda/build.env
+    echo "NEEDED=$(readelf -d target/cuda/sgm | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | tr '\n' ' ')"
+} >target/cuda/build.env
 log "built in ${secs}s; target/cuda/sgm: $stripped bytes stripped ($raw unstripped)"
 log "dynamic libraries it needs:"
 readelf -d target/cuda/sgm | sed -n 's/.*(NEEDED).*\[\(.*\)\]/  \1/p' >&2
