@@ -1,7 +1,9 @@
 //! Project automation: `cargo xtask reproduce` (the paper's protocol, with a report next to the paper's numbers),
 //! `cargo xtask validate` (what CI runs) and `cargo xtask bench` (sgm against PyTorch and
 //! scikit-learn, written to `docs/performance.md`; `--criterion` runs the criterion benchmarks instead) and
-//! `cargo xtask fuzz --seconds N` (the fuzz targets of `fuzz/`, with cargo-fuzz on nightly).
+//! `cargo xtask fuzz --seconds N` (the fuzz targets of `fuzz/`, with cargo-fuzz on nightly), `cargo xtask cuda-build`
+//! (sgm with `--features cuda` from NVIDIA's wheels, no GPU needed) and `cargo xtask gpu-check --prepare` (the one
+//! prepared GPU check; docs/gpu.md).
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
@@ -35,6 +37,20 @@ enum Task {
     /// sgm against PyTorch references (torchvision's backbones under identical weights with --init), written to
     /// docs/fidelity.md.
     Parity(parity::ParityArgs),
+    /// Build `sgm` (and the `gpu_check` example) with `--features cuda` against a CUDA 13.0 toolchain installed
+    /// from NVIDIA's Python wheels: `scripts/cuda-toolchain.sh`, whose arguments follow (see docs/gpu.md).
+    CudaBuild {
+        /// Arguments for scripts/cuda-toolchain.sh (`--compute-cap N`, `--root DIR`, `--toolchain-only`).
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// The prepared GPU check: `--prepare` packs the CUDA build, the data and the PyTorch reference into
+    /// `gpu-pack/`; `--dry-run` runs the whole check here on the CPU with tiny sizes (`scripts/gpu-check.sh`).
+    GpuCheck {
+        /// Arguments for scripts/gpu-check.sh (`--prepare`, `--dry-run`, `--out DIR`).
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
 }
 
 fn main() -> Result<()> {
@@ -67,6 +83,8 @@ fn main() -> Result<()> {
             bench::bench(&args)
         }
         Task::Fuzz(args) => fuzz::fuzz(&workspace_root(), &args),
+        Task::CudaBuild { args } => script("cuda-toolchain.sh", &args),
+        Task::GpuCheck { args } => script("gpu-check.sh", &args),
     }
 }
 
@@ -78,6 +96,12 @@ fn cargo() -> Command {
 
 fn workspace_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the workspace root").to_path_buf()
+}
+
+/// Runs `scripts/NAME` with bash from the workspace root.
+fn script(name: &str, args: &[String]) -> Result<()> {
+    let root = workspace_root();
+    run(Command::new("bash").arg(root.join("scripts").join(name)).args(args).current_dir(&root))
 }
 
 fn run(cmd: &mut Command) -> Result<()> {

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::backbones::{AlexNet, Backbone, Cvgg13, FmpNet, PreActResNet18, ResNet18};
 use crate::error::{bad_input, Result};
-use crate::layers::{Dense, DenseInit, ForwardCtx};
+use crate::layers::{Dense, DenseInit, ForwardCtx, Kernels};
 use crate::seeded::mix;
 use crate::{BackboneKind, ModelConfig};
 
@@ -49,6 +49,7 @@ pub struct EmbeddingModel {
     head: Option<Dense>,
     noise_seed: AtomicU64,
     forwards: AtomicU64,
+    kernels: Kernels,
 }
 
 impl EmbeddingModel {
@@ -75,7 +76,21 @@ impl EmbeddingModel {
             head,
             noise_seed: AtomicU64::new(0),
             forwards: AtomicU64::new(0),
+            kernels: Kernels::Fast,
         })
+    }
+
+    /// The same model running its ops on `kernels` in [`EmbeddingModel::forward`] (default [`Kernels::Fast`]:
+    /// sgm's CPU kernels where they apply). Two models built from the same `VarMap` share their variables, so a
+    /// [`Kernels::Candle`] twin is the reference for the fast kernels.
+    pub fn with_kernels(mut self, kernels: Kernels) -> Self {
+        self.kernels = kernels;
+        self
+    }
+
+    /// Which kernels [`EmbeddingModel::forward`] uses.
+    pub fn kernels(&self) -> Kernels {
+        self.kernels
     }
 
     /// The (validated) config the model was built from.
@@ -116,6 +131,12 @@ impl EmbeddingModel {
     /// Embeds `x` (B, C, S, S), f32. `train` reaches every BatchNorm (batch statistics, running-statistic updates),
     /// dropout and fractional max-pool; a training forward advances the noise state by one.
     pub fn forward(&self, x: &Tensor, train: bool) -> Result<ModelOutput> {
+        self.check_input(x)?;
+        self.forward_unchecked(x, &mut self.next_ctx(train))
+    }
+
+    /// The context of the next forward: its generator, and this model's kernels.
+    fn next_ctx(&self, train: bool) -> ForwardCtx {
         let seed = self.noise_seed.load(Ordering::SeqCst);
         let rng = if train {
             let k = self.forwards.fetch_add(1, Ordering::SeqCst);
@@ -123,17 +144,88 @@ impl EmbeddingModel {
         } else {
             ChaCha8Rng::seed_from_u64(mix(seed ^ EVAL_STREAM, u64::MAX))
         };
-        self.forward_ctx(x, &mut ForwardCtx::new(train, rng))
+        let mut ctx = ForwardCtx::new(train, rng);
+        ctx.kernels = self.kernels;
+        ctx
+    }
+
+    /// [`EmbeddingModel::forward`] in another precision: `x` is cast to `dtype` (bf16 or f16) and every layer
+    /// casts its weights to it, so the gradients still reach the f32 variables (mixed precision: the loss and the
+    /// optimiser stay in f32; BatchNorm statistics are computed in f32 by candle_nn). The outputs are in `dtype`. GPU only: on the CPU
+    /// candle's convolutions have no bf16/f16 kernels fast enough to matter, so it is refused. `F32`/`F64` are
+    /// plain [`EmbeddingModel::forward`].
+    pub fn forward_dtype(&self, x: &Tensor, train: bool, dtype: DType) -> Result<ModelOutput> {
+        match dtype {
+            DType::F32 | DType::F64 => self.forward(x, train),
+            DType::BF16 | DType::F16 if !x.device().is_cpu() => {
+                self.check_input(x)?;
+                self.forward_unchecked(&x.to_dtype(dtype)?, &mut self.next_ctx(train))
+            }
+            DType::BF16 | DType::F16 => Err(bad_input(format!(
+                "a {dtype:?} forward needs a GPU (CUDA or Metal); on the CPU sgm runs f32 or f64"
+            ))),
+            other => Err(bad_input(format!("no {other:?} forward: f32, f64, bf16 or f16"))),
+        }
     }
 
     /// Embeds `x` with an explicit context (mode, generator, FLOP counter); does not touch the noise state.
     pub fn forward_ctx(&self, x: &Tensor, ctx: &mut ForwardCtx) -> Result<ModelOutput> {
         self.check_input(x)?;
+        self.forward_unchecked(x, ctx)
+    }
+
+    fn forward_unchecked(&self, x: &Tensor, ctx: &mut ForwardCtx) -> Result<ModelOutput> {
         let embedding = self.backbone.forward(x, ctx)?;
         let logits = match &self.head {
             Some(head) => Some(head.forward(&embedding, ctx)?),
             None => None,
         };
         Ok(ModelOutput { embedding, logits })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use candle_core::Device;
+    use candle_nn::VarMap;
+
+    use super::*;
+    use crate::seeded_var_builder;
+
+    fn tiny() -> (VarMap, EmbeddingModel, Tensor) {
+        let cfg = ModelConfig { backbone: BackboneKind::FmpNet, input_size: 24, ..Default::default() };
+        let vm = VarMap::new();
+        let model = EmbeddingModel::new(&cfg, seeded_var_builder(&vm, 2, DType::F32, &Device::Cpu)).unwrap();
+        let x = Tensor::ones((2, 1, 24, 24), DType::F32, &Device::Cpu).unwrap();
+        (vm, model, x)
+    }
+
+    #[test]
+    fn half_precision_forwards_need_a_gpu() {
+        let (_vm, model, x) = tiny();
+        for dtype in [DType::BF16, DType::F16] {
+            let e = model.forward_dtype(&x, false, dtype).unwrap_err().to_string();
+            assert!(e.contains("needs a GPU"), "{dtype:?}: {e}");
+        }
+        assert!(model.forward_dtype(&x, false, DType::U8).is_err());
+        let plain = model.forward(&x, false).unwrap().embedding.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+        let f32 = model.forward_dtype(&x, false, DType::F32).unwrap().embedding;
+        assert_eq!(f32.flatten_all().unwrap().to_vec1::<f32>().unwrap(), plain);
+    }
+
+    #[test]
+    fn kernels_are_per_model() {
+        let (vm, model, x) = tiny();
+        assert_eq!(model.kernels(), Kernels::Fast);
+        let cfg = model.config().clone();
+        let twin = EmbeddingModel::new(&cfg, seeded_var_builder(&vm, 2, DType::F32, &Device::Cpu))
+            .unwrap()
+            .with_kernels(Kernels::Candle);
+        assert_eq!((model.kernels(), twin.kernels()), (Kernels::Fast, Kernels::Candle));
+        let a = model.forward(&x, false).unwrap().embedding.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+        let b = twin.forward(&x, false).unwrap().embedding.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+        let scale = b.iter().fold(0f32, |m, v| m.max(v.abs())).max(1e-6);
+        let d = a.iter().zip(&b).fold(0f32, |m, (p, q)| m.max((p - q).abs())) / scale;
+        assert!(d < 1e-4, "fast and candle kernels differ by {d}");
     }
 }

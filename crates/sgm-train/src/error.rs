@@ -55,6 +55,14 @@ pub enum TrainError {
         /// What it is.
         reason: String,
     },
+    /// A device name that is unknown, not compiled in, or cannot be opened.
+    #[error("device '{name}': {reason}")]
+    Device {
+        /// The name as given.
+        name: String,
+        /// What is wrong.
+        reason: String,
+    },
     /// A size from the arguments or the configuration that this machine cannot allocate.
     #[error(transparent)]
     TooLarge(#[from] sgm_core::memory::TooLarge),

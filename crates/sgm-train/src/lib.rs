@@ -36,6 +36,7 @@
 #![warn(missing_docs)]
 
 pub mod checkpoint;
+pub mod device;
 pub mod error;
 pub mod evaluate;
 pub mod fuzzing;

@@ -1,13 +1,13 @@
 //! `sgm audit`: images whose label disagrees with most of their K nearest neighbours in the embedding (the
 //! paper's Figure 6), ranked by disagreement, as CSV.
 
-use super::train::device;
 use crate::args::DataArgs;
 use anyhow::{bail, Result};
 use clap::Args;
 use sgm_cluster::audit_labels;
 use sgm_core::embedding_files::{is_safetensors, read_embeddings, read_labels};
 use sgm_data::Split;
+use sgm_train::device::parse as device;
 use std::path::PathBuf;
 
 /// Arguments of `sgm audit`.

@@ -1,12 +1,12 @@
 //! `sgm embed`: embeddings of a data set split from a trained checkpoint, ready for `sgm eval`; or, with
 //! `--photos DIR`, one embedding per face detected in a folder of photos, the boxes in a JSON sidecar.
 
-use super::train::device;
 use crate::args::DataArgs;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use sgm_core::embedding_files::write_embeddings;
 use sgm_data::Split;
+use sgm_train::device::parse as device;
 use sgm_train::train::Trainer;
 use std::path::{Path, PathBuf};
 

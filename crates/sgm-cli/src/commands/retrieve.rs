@@ -3,7 +3,6 @@
 //! model, its k nearest neighbours are found among the embeddings of an index (written by `sgm embed`),
 //! and the query and the results (label, distance, source image) are drawn as one picture plus a JSON list.
 
-use super::train::device;
 use crate::args::DataArgs;
 use crate::photos::{image_set, input_side, set_tile, short, tile, DetectArgs};
 use anyhow::{bail, Context, Result};
@@ -13,6 +12,7 @@ use sgm_core::embedding_files::{is_safetensors, read_embeddings, read_labels};
 use sgm_core::{knn_search, Exclusion};
 use sgm_data::Split;
 use sgm_plot::Gallery;
+use sgm_train::device::parse as device;
 use std::path::PathBuf;
 
 /// Arguments of `sgm retrieve`.

@@ -8,10 +8,10 @@
 //! the within-class NMI of the discovered sub-classes against clustering the untrained and the starting (plain
 //! SGM) embeddings into as many sub-classes.
 
-use super::train::device;
 use crate::args::DataArgs;
 use anyhow::Result;
 use clap::Args;
+use sgm_train::device::parse as device;
 use sgm_train::train::algorithm2::{Algorithm2Config, SplitKind};
 use sgm_train::train::subclass::SubclassTrainConfig;
 use std::path::PathBuf;

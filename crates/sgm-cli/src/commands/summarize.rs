@@ -3,7 +3,6 @@
 //! clustered into n groups, and the medoid of each group (the member nearest its mean) stands for it; the
 //! representatives' crops, largest group first, make one picture (each captioned with its photo) and a JSON list.
 
-use super::train::device;
 use crate::photos::{file_name, image_set, input_side, load_faces, short, tile};
 use crate::photos::{DetectArgs, FaceRecord, Faces};
 use anyhow::{bail, Context, Result};
@@ -16,6 +15,7 @@ use sgm_core::embedding_files::write_embeddings;
 use sgm_data::faces::{photo_files, DetectorConfig, FaceBox};
 use sgm_data::image_io::{crop, Rect};
 use sgm_plot::Gallery;
+use sgm_train::device::parse as device;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 

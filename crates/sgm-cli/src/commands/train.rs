@@ -137,21 +137,6 @@ pub struct TrainArgs {
     pub hub: crate::args::HubArgs,
 }
 
-/// Parses `cpu`, `cuda`, `cuda:N` or `metal`.
-pub fn device(name: &str) -> Result<candle_core::Device> {
-    use candle_core::Device;
-    let dev = match name {
-        "cpu" => Device::Cpu,
-        "cuda" => Device::new_cuda(0)?,
-        "metal" => Device::new_metal(0)?,
-        other => match other.strip_prefix("cuda:").map(str::parse::<usize>) {
-            Some(Ok(n)) => Device::new_cuda(n)?,
-            _ => anyhow::bail!("unknown device '{other}' (expected cpu, cuda, cuda:N or metal)"),
-        },
-    };
-    Ok(dev)
-}
-
 /// The resolved configuration: defaults, then the config file, then the model of the pretrained weights, then the
 /// flags.
 pub fn resolve(a: &TrainArgs, num_classes: usize, pretrained: Option<&ModelConfig>) -> Result<TrainConfig> {
@@ -274,7 +259,7 @@ pub fn run(a: TrainArgs) -> Result<()> {
     let opts = FitOptions {
         existing,
         progress: ProgressMode::Auto,
-        device: device(&a.device)?,
+        device: sgm_train::device::parse(&a.device)?,
         max_minutes: a.max_minutes,
         init,
     };
@@ -314,7 +299,7 @@ fn test_report(
     train: &sgm_data::ImageSet,
     test: &sgm_data::ImageSet,
 ) -> Result<()> {
-    let mut trainer = Trainer::new(cfg.clone(), device(&a.device)?)?;
+    let mut trainer = Trainer::new(cfg.clone(), sgm_train::device::parse(&a.device)?)?;
     let best = run.best();
     trainer.load(&best, false).with_context(|| format!("loading {}", best.display()))?;
     let (train_emb, _) = trainer.embed(train)?;

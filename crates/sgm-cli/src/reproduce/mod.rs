@@ -35,7 +35,6 @@ pub use plan::{Plan, RunSpec, ALL_LOSSES};
 pub use results::{Results, RunResult, RESULTS_FORMAT};
 
 use crate::args::DataArgs;
-use crate::commands::train::device;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use evaluate::{evaluate_run, file_stamp, training_summary, Splits};
@@ -43,6 +42,7 @@ use progress::Stages;
 use results::{Settings, SubclassResult};
 use sgm_data::{ImageSet, Split};
 use sgm_models::BackboneKind;
+use sgm_train::device::parse as device;
 use sgm_train::train::algorithm2::{Algorithm2Config, SplitKind};
 use sgm_train::train::subclass::SubclassTrainConfig;
 use sgm_train::train::{fit, Existing, FitOptions, InitWeights, LossKind, ProgressMode};

@@ -70,9 +70,9 @@ impl Backbone for AlexNet {
         let x = self.pool.forward(&self.convs[4].forward_relu(&x, ctx)?)?;
         let x = flatten(&adaptive_avg_pool2d(&x, 6, 6)?)?;
         let x = self.dropout.forward(&x, ctx)?;
-        let x = relu(&self.fc1.forward(&x, ctx)?)?;
+        let x = relu(&self.fc1.forward(&x, ctx)?, ctx.kernels)?;
         let x = self.dropout.forward(&x, ctx)?;
-        let x = relu(&self.fc2.forward(&x, ctx)?)?;
+        let x = relu(&self.fc2.forward(&x, ctx)?, ctx.kernels)?;
         self.embedding.forward(&x, ctx)
     }
 }

@@ -80,7 +80,7 @@ impl Backbone for Cvgg13 {
                 None => self.pool.forward(&x)?,
             };
         }
-        let x = relu(&self.fc1.forward(&flatten(&x)?, ctx)?)?;
+        let x = relu(&self.fc1.forward(&flatten(&x)?, ctx)?, ctx.kernels)?;
         let x = self.dropout.forward(&x, ctx)?;
         self.embedding.forward(&x, ctx)
     }

@@ -78,9 +78,9 @@ impl Backbone for FmpNet {
         let x = self.convs[4].forward_relu(&x, ctx)?;
         let x = flatten(&self.pool(&x, ctx)?)?;
         let x = self.dropout.forward(&x, ctx)?;
-        let x = relu(&self.fc1.forward(&x, ctx)?)?;
+        let x = relu(&self.fc1.forward(&x, ctx)?, ctx.kernels)?;
         let x = self.dropout.forward(&x, ctx)?;
-        let x = relu(&self.fc2.forward(&x, ctx)?)?;
+        let x = relu(&self.fc2.forward(&x, ctx)?, ctx.kernels)?;
         self.embedding.forward(&x, ctx)
     }
 }

@@ -53,7 +53,7 @@ impl BasicBlock {
             Some((conv, bn)) => conv.forward_bn(x, bn, false, ctx)?,
             None => x.clone(),
         };
-        relu(&(out + identity)?)
+        relu(&(out + identity)?, ctx.kernels)
     }
 }
 

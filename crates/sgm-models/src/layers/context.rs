@@ -2,6 +2,8 @@
 
 use rand_chacha::ChaCha8Rng;
 
+use super::Kernels;
+
 /// The state of one forward pass.
 ///
 /// Every layer with train/eval behaviour (BatchNorm, dropout, fractional max-pooling) reads `train`; every random
@@ -16,11 +18,13 @@ pub struct ForwardCtx {
     pub rng: ChaCha8Rng,
     /// Floating-point operations counted so far (2 × multiply-adds of convolutions and linear layers).
     pub flops: u64,
+    /// sgm's CPU kernels or candle's ops (see [`super::route`]); [`Kernels::Fast`] unless asked otherwise.
+    pub kernels: Kernels,
 }
 
 impl ForwardCtx {
     /// A context in the given mode drawing from `rng`.
     pub fn new(train: bool, rng: ChaCha8Rng) -> Self {
-        ForwardCtx { train, rng, flops: 0 }
+        ForwardCtx { train, rng, flops: 0, kernels: Kernels::Fast }
     }
 }

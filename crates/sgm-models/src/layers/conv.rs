@@ -42,16 +42,21 @@ impl Conv {
     }
 
     /// Convolves `x` (N, C, H, W) and counts its FLOPs in `ctx`.
+    ///
+    /// The weights are cast to `x`'s dtype when it differs (a bf16/f16 forward on a GPU; the cast is part of the
+    /// graph, so the gradients reach the f32 variables).
     pub fn forward(&self, x: &Tensor, ctx: &mut ForwardCtx) -> Result<Tensor> {
-        let y = conv2d(x, &self.weight, self.bias.as_ref(), self.stride, self.padding)?;
+        let (w, b) = self.weights_for(x)?;
+        let y = conv2d(x, &w, b.as_ref(), self.stride, self.padding, ctx.kernels)?;
         self.count(y, ctx)
     }
 
     /// `relu(self.forward(x))`; on the CPU the ReLU is applied as the convolution writes its output.
     pub fn forward_relu(&self, x: &Tensor, ctx: &mut ForwardCtx) -> Result<Tensor> {
-        let y = match &self.bias {
-            Some(b) => conv2d_bias_relu(x, &self.weight, b, self.stride, self.padding)?,
-            None => super::relu(&conv2d(x, &self.weight, None, self.stride, self.padding)?)?,
+        let (w, b) = self.weights_for(x)?;
+        let y = match &b {
+            Some(b) => conv2d_bias_relu(x, &w, b, self.stride, self.padding, ctx.kernels)?,
+            None => super::relu(&conv2d(x, &w, None, self.stride, self.padding, ctx.kernels)?, ctx.kernels)?,
         };
         self.count(y, ctx)
     }
@@ -60,18 +65,26 @@ impl Conv {
     /// (running statistics), which the CPU kernels apply, with the ReLU, as the convolution writes its output:
     /// no separate pass. In training mode it is `bn.forward(_relu)` on the convolution's output.
     pub fn forward_bn(&self, x: &Tensor, bn: &Norm2d, relu: bool, ctx: &mut ForwardCtx) -> Result<Tensor> {
-        if !ctx.train && self.bias.is_none() && fast_kernels(x) {
+        if !ctx.train && self.bias.is_none() && fast_kernels(x, ctx.kernels) {
             if let Some(scale_shift) = bn.eval_scale_shift()? {
-                let y = conv2d_affine(x, &self.weight, &scale_shift, self.stride, self.padding, relu)?;
+                let y = conv2d_affine(x, &self.weight, &scale_shift, self.stride, self.padding, relu, ctx.kernels)?;
                 return self.count(y, ctx);
             }
         }
         let y = self.forward(x, ctx)?;
         if relu {
-            bn.forward_relu(&y, ctx.train)
+            bn.forward_relu(&y, ctx.train, ctx.kernels)
         } else {
-            bn.forward(&y, ctx.train)
+            bn.forward(&y, ctx.train, ctx.kernels)
         }
+    }
+
+    /// The weight and bias in `x`'s dtype.
+    fn weights_for(&self, x: &Tensor) -> Result<(Tensor, Option<Tensor>)> {
+        let dtype = x.dtype();
+        let w = cast(&self.weight, dtype)?;
+        let b = self.bias.as_ref().map(|b| cast(b, dtype)).transpose()?;
+        Ok((w, b))
     }
 
     fn count(&self, y: Tensor, ctx: &mut ForwardCtx) -> Result<Tensor> {
@@ -114,9 +127,20 @@ impl Dense {
     }
 
     /// Applies the layer to `x` (N, in_features) and counts its FLOPs in `ctx`.
+    /// Weights are cast to `x`'s dtype when it differs, as in [`Conv::forward`].
     pub fn forward(&self, x: &Tensor, ctx: &mut ForwardCtx) -> Result<Tensor> {
-        let y = self.inner.forward(x)?;
+        let y = if x.dtype() == self.inner.weight().dtype() {
+            self.inner.forward(x)?
+        } else {
+            let b = self.inner.bias().map(|b| cast(b, x.dtype())).transpose()?;
+            candle_nn::Linear::new(cast(self.inner.weight(), x.dtype())?, b).forward(x)?
+        };
         ctx.flops += 2 * (x.dim(0)? * self.in_features * self.out_features) as u64;
         Ok(y)
     }
+}
+
+/// `t` in `dtype` (the same tensor when it already is).
+fn cast(t: &Tensor, dtype: candle_core::DType) -> Result<Tensor> {
+    Ok(if t.dtype() == dtype { t.clone() } else { t.to_dtype(dtype)? })
 }

@@ -19,6 +19,7 @@ use candle_core::{CpuStorage, CustomOp1, CustomOp3, Layout, Shape, Storage, Tens
 use rayon::prelude::*;
 
 use super::conv_kernels::Float;
+use super::{Kernels, Route};
 
 fn slice<'a, T>(data: &'a [T], layout: &Layout) -> candle_core::Result<&'a [T]> {
     match layout.contiguous_offsets() {
@@ -244,11 +245,8 @@ impl CustomOp3 for BatchNormOp {
 }
 
 /// Whether the fused CPU kernels apply to `x`.
-pub(crate) fn fused_applies(x: &Tensor) -> bool {
-    !super::candle_kernels()
-        && x.device().is_cpu()
-        && matches!(x.dtype(), candle_core::DType::F32 | candle_core::DType::F64)
-        && x.rank() == 4
+pub(crate) fn fused_applies(x: &Tensor, kernels: Kernels) -> bool {
+    super::route_of(x, kernels) == Route::CpuKernel && x.rank() == 4
 }
 
 /// BatchNorm (+ ReLU when `relu`) of `x (N, C, H, W)` on the CPU. `running` = `Some((mean, var))` normalises with
@@ -334,12 +332,10 @@ impl CustomOp1 for ReluOp {
     }
 }
 
-/// `max(x, 0)`: the fused op on CPU f32/f64 tensors, candle's `relu` elsewhere.
-pub fn relu(x: &Tensor) -> crate::Result<Tensor> {
-    if !super::candle_kernels()
-        && x.device().is_cpu()
-        && matches!(x.dtype(), candle_core::DType::F32 | candle_core::DType::F64)
-    {
+/// `max(x, 0)`: the fused op where [`route`](super::route) picks sgm's kernel (CPU f32/f64 with
+/// [`Kernels::Fast`]), candle's `relu` elsewhere.
+pub fn relu(x: &Tensor, kernels: Kernels) -> crate::Result<Tensor> {
+    if super::route_of(x, kernels) == Route::CpuKernel {
         Ok(x.contiguous()?.apply_op1(ReluOp)?)
     } else {
         Ok(x.relu()?)

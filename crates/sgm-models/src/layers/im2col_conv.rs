@@ -11,6 +11,7 @@ use candle_core::{CpuStorage, CustomOp2, CustomOp3, Layout, Shape, Storage, Tens
 
 use super::conv_kernels::Geometry;
 use super::conv_kernels::{self, Dims, Epilogue, Float};
+use super::{Kernels, Route};
 use crate::error::Result;
 
 fn slice<'a, T>(data: &'a [T], layout: &Layout) -> candle_core::Result<&'a [T]> {
@@ -230,14 +231,21 @@ impl CustomOp3 for ConvTailOp {
 }
 
 /// Whether the op runs on sgm's kernels: CPU tensors, unless the candle reference ops were asked for.
-pub(crate) fn fast(x: &Tensor) -> bool {
-    x.device().is_cpu() && !super::candle_kernels()
+pub(crate) fn fast(x: &Tensor, kernels: Kernels) -> bool {
+    super::route_of(x, kernels) == Route::CpuKernel
 }
 
 /// `conv2d(x, w) + b` (dilation 1, one group) with the fast kernels on the CPU; candle's ops elsewhere.
-pub(crate) fn conv2d(x: &Tensor, w: &Tensor, b: Option<&Tensor>, stride: usize, padding: usize) -> Result<Tensor> {
+pub(crate) fn conv2d(
+    x: &Tensor,
+    w: &Tensor,
+    b: Option<&Tensor>,
+    stride: usize,
+    padding: usize,
+    kernels: Kernels,
+) -> Result<Tensor> {
     let geometry = Geometry { kernel: w.dim(2)?, stride, padding };
-    match (fast(x), b) {
+    match (fast(x, kernels), b) {
         (true, None) => Ok(x.contiguous()?.apply_op2(&w.contiguous()?, ConvOp(geometry))?),
         (true, Some(b)) => {
             Ok(x.contiguous()?.apply_op3(&w.contiguous()?, &b.contiguous()?, ConvTailOp(geometry, Tail::Bias))?)
@@ -248,12 +256,19 @@ pub(crate) fn conv2d(x: &Tensor, w: &Tensor, b: Option<&Tensor>, stride: usize, 
 }
 
 /// `relu(conv2d(x, w) + b)`, the ReLU applied as the output is written on the CPU.
-pub(crate) fn conv2d_bias_relu(x: &Tensor, w: &Tensor, b: &Tensor, stride: usize, padding: usize) -> Result<Tensor> {
+pub(crate) fn conv2d_bias_relu(
+    x: &Tensor,
+    w: &Tensor,
+    b: &Tensor,
+    stride: usize,
+    padding: usize,
+    kernels: Kernels,
+) -> Result<Tensor> {
     let geometry = Geometry { kernel: w.dim(2)?, stride, padding };
-    if fast(x) {
+    if fast(x, kernels) {
         Ok(x.contiguous()?.apply_op3(&w.contiguous()?, &b.contiguous()?, ConvTailOp(geometry, Tail::BiasRelu))?)
     } else {
-        Ok(conv2d(x, w, Some(b), stride, padding)?.relu()?)
+        Ok(conv2d(x, w, Some(b), stride, padding, kernels)?.relu()?)
     }
 }
 
@@ -266,14 +281,15 @@ pub(crate) fn conv2d_affine(
     stride: usize,
     padding: usize,
     relu: bool,
+    kernels: Kernels,
 ) -> Result<Tensor> {
     let geometry = Geometry { kernel: w.dim(2)?, stride, padding };
-    if fast(x) {
+    if fast(x, kernels) {
         let op = ConvTailOp(geometry, Tail::Affine { relu });
         Ok(x.contiguous()?.apply_op3(&w.contiguous()?, &scale_shift.contiguous()?, op)?)
     } else {
         let o = w.dim(0)?;
-        let y = conv2d(x, w, None, stride, padding)?
+        let y = conv2d(x, w, None, stride, padding, kernels)?
             .broadcast_mul(&scale_shift.get(0)?.reshape((1, o, 1, 1))?)?
             .broadcast_add(&scale_shift.get(1)?.reshape((1, o, 1, 1))?)?;
         Ok(if relu { y.relu()? } else { y })
@@ -310,7 +326,7 @@ mod tests {
         ] {
             let x = randomish(&[n, c, h, w], 1);
             let wt = randomish(&[o, c, k, k], 2);
-            let ours = conv2d(x.as_tensor(), wt.as_tensor(), None, s, p).unwrap();
+            let ours = conv2d(x.as_tensor(), wt.as_tensor(), None, s, p, Kernels::Fast).unwrap();
             let theirs = x.as_tensor().conv2d(wt.as_tensor(), p, s, 1, 1).unwrap();
             assert_eq!(ours.dims(), theirs.dims());
             assert!(max_abs_diff(&ours, &theirs) < 1e-12);
@@ -323,7 +339,7 @@ mod tests {
             }
             // With a bias (the CustomOp3 variant).
             let b = randomish(&[o], 9);
-            let ours = conv2d(x.as_tensor(), wt.as_tensor(), Some(b.as_tensor()), s, p).unwrap();
+            let ours = conv2d(x.as_tensor(), wt.as_tensor(), Some(b.as_tensor()), s, p, Kernels::Fast).unwrap();
             let theirs = theirs.broadcast_add(&b.as_tensor().reshape((1, o, 1, 1)).unwrap()).unwrap();
             assert!(max_abs_diff(&ours, &theirs) < 1e-12);
             let g1 = (&ours * weights.as_tensor()).unwrap().sum_all().unwrap().backward().unwrap();
@@ -342,10 +358,10 @@ mod tests {
         let (shape, k, s, p) = ([2usize, 2, 13, 12], 5, 2, 2);
         let x = randomish(&shape, 6);
         let w = randomish(&[3, 2, k, k], 7);
-        let y = conv2d(x.as_tensor(), w.as_tensor(), None, s, p).unwrap();
+        let y = conv2d(x.as_tensor(), w.as_tensor(), None, s, p, Kernels::Fast).unwrap();
         let weights = randomish(y.dims(), 8);
         let f = |t: &Tensor| -> f64 {
-            (conv2d(t, w.as_tensor(), None, s, p).unwrap() * weights.as_tensor())
+            (conv2d(t, w.as_tensor(), None, s, p, Kernels::Fast).unwrap() * weights.as_tensor())
                 .unwrap()
                 .sum_all()
                 .unwrap()
@@ -389,7 +405,7 @@ mod tests {
             let x = Var::from_tensor(&Tensor::randn(0f32, 1.0, (n, c, h, w), &Device::Cpu).unwrap()).unwrap();
             let wt = Var::from_tensor(&Tensor::randn(0f32, 1.0, (o, c, k, k), &Device::Cpu).unwrap()).unwrap();
             let b = Var::from_tensor(&Tensor::randn(0f32, 1.0, o, &Device::Cpu).unwrap()).unwrap();
-            let ours = conv2d(x.as_tensor(), wt.as_tensor(), Some(b.as_tensor()), s, p).unwrap();
+            let ours = conv2d(x.as_tensor(), wt.as_tensor(), Some(b.as_tensor()), s, p, Kernels::Fast).unwrap();
             let theirs = x
                 .as_tensor()
                 .conv2d(wt.as_tensor(), p, s, 1, 1)
@@ -437,19 +453,19 @@ mod tests {
             let cases: [(&str, Tensor, Tensor, &Var); 3] = [
                 (
                     "bias+relu",
-                    conv2d_bias_relu(x.as_tensor(), wt.as_tensor(), b.as_tensor(), s, p).unwrap(),
+                    conv2d_bias_relu(x.as_tensor(), wt.as_tensor(), b.as_tensor(), s, p, Kernels::Fast).unwrap(),
                     biased.relu().unwrap(),
                     &b,
                 ),
                 (
                     "affine",
-                    conv2d_affine(x.as_tensor(), wt.as_tensor(), st.as_tensor(), s, p, false).unwrap(),
+                    conv2d_affine(x.as_tensor(), wt.as_tensor(), st.as_tensor(), s, p, false, Kernels::Fast).unwrap(),
                     affine.clone(),
                     &st,
                 ),
                 (
                     "affine+relu",
-                    conv2d_affine(x.as_tensor(), wt.as_tensor(), st.as_tensor(), s, p, true).unwrap(),
+                    conv2d_affine(x.as_tensor(), wt.as_tensor(), st.as_tensor(), s, p, true, Kernels::Fast).unwrap(),
                     affine.relu().unwrap(),
                     &st,
                 ),
@@ -477,7 +493,7 @@ mod tests {
         // A batch of large maps: one image per chunk (3600 columns each), 40 chunks.
         let x = randomish(&[40, 8, 60, 60], 4);
         let w = Var::from_tensor(&randomish(&[2, 8, 3, 3], 5).as_tensor().to_dtype(DType::F64).unwrap()).unwrap();
-        let y = conv2d(x.as_tensor(), w.as_tensor(), None, 1, 1).unwrap();
+        let y = conv2d(x.as_tensor(), w.as_tensor(), None, 1, 1, Kernels::Fast).unwrap();
         let g = y.sum_all().unwrap().backward().unwrap();
         let reference = x.as_tensor().conv2d(w.as_tensor(), 1, 1, 1, 1).unwrap().sum_all().unwrap().backward().unwrap();
         assert!(max_abs_diff(g.get(&w).unwrap(), reference.get(&w).unwrap()) < 1e-8);

@@ -18,6 +18,8 @@ use rayon::prelude::*;
 
 use candle_core::{CpuStorage, CustomOp1, CustomOp2, DType, Layout, Shape, Tensor, WithDType};
 
+use super::{Kernels, Route};
+
 use crate::error::{bad_input, Result};
 
 /// Where the pooling windows lie.
@@ -189,14 +191,17 @@ impl CustomOp2 for WindowMaxGradOp {
     }
 }
 
-/// The window max of `x` (N, C, H, W): the custom op on the CPU, [`window_max_composite`] elsewhere.
+/// The window max of `x` (N, C, H, W): the custom op where [`route`](super::route) picks a CPU kernel,
+/// [`window_max_composite`] elsewhere (GPU tensors). The pooling's gradient rule is part of its semantics, not a
+/// speed-up, so the CPU always takes the custom op ([`Kernels::Fast`] whatever the model's switch).
 pub(crate) fn window_max(x: &Tensor, windows: Windows) -> Result<Tensor> {
     let (n, c, _, _) = x.dims4().map_err(|_| bad_input(format!("pooling needs (N, C, H, W), got {:?}", x.dims())))?;
-    if !matches!(x.dtype(), DType::F32 | DType::F64) {
+    // On a GPU the composite also serves bf16/f16 (mixed precision); the CPU op is f32/f64 only.
+    if x.device().is_cpu() && !matches!(x.dtype(), DType::F32 | DType::F64) {
         return Err(bad_input(format!("pooling supports f32 and f64, got {:?}", x.dtype())));
     }
     windows.check(n * c)?;
-    if x.device().is_cpu() {
+    if super::route_of(x, Kernels::Fast) == Route::CpuKernel {
         Ok(x.contiguous()?.apply_op1(WindowMaxOp(windows))?)
     } else {
         window_max_composite(x, &windows)

@@ -1,22 +1,18 @@
 //! Evaluation-mode forwards on sgm's CPU kernels — the BatchNorm folded into the convolution's output pass
 //! (ResNet18), the ReLU applied as a biased convolution writes its output (FMPNet, CVGG13, AlexNet) — equal
-//! candle's own ops (`use_candle_kernels(true)`: candle_nn's BatchNorm and plain `relu`), for every backbone, in
+//! candle's own ops (a `Kernels::Candle` twin of the model: candle_nn's BatchNorm and plain `relu`), for every backbone, in
 //! f64: the embeddings, and the gradients of an evaluation forward with respect to the input, the convolution
 //! weights and the BatchNorm affine parameters.
-//!
-//! One test in its own binary: the kernel switch is process-wide.
 
 use candle_core::{DType, Device, Tensor, Var};
 use candle_nn::VarMap;
-use sgm_models::layers::use_candle_kernels;
+use sgm_models::layers::Kernels;
 use sgm_models::{seeded_var_builder, BackboneKind, EmbeddingModel, ModelConfig, NoiseState};
 
 /// The evaluation embedding of `x` and the gradients of `Σ embedding · weights` for the input and every variable.
-fn eval(model: &EmbeddingModel, vm: &VarMap, x: &Var, fast: bool) -> (Vec<f64>, Vec<(String, Vec<f64>)>) {
-    use_candle_kernels(!fast);
+fn eval(model: &EmbeddingModel, vm: &VarMap, x: &Var) -> (Vec<f64>, Vec<(String, Vec<f64>)>) {
     model.set_noise_state(NoiseState { seed: 5, forwards: 0 });
     let emb = model.forward(x.as_tensor(), false).unwrap().embedding;
-    use_candle_kernels(false);
     let n = emb.elem_count();
     let weights =
         Tensor::from_vec((0..n).map(|i| ((i * 37 % 11) as f64 - 5.0) / 5.0).collect(), emb.dims(), &Device::Cpu)
@@ -56,8 +52,12 @@ fn fused_evaluation_forward_equals_candle_ops_for_every_backbone() {
         for _ in 0..2 {
             model.forward(x.as_tensor(), true).unwrap();
         }
-        let (fast_emb, fast_grads) = eval(&model, &vm, &x, true);
-        let (ref_emb, ref_grads) = eval(&model, &vm, &x, false);
+        // The same variables (one VarMap), candle's ops.
+        let reference = EmbeddingModel::new(&cfg, seeded_var_builder(&vm, 3, DType::F64, &Device::Cpu))
+            .unwrap()
+            .with_kernels(Kernels::Candle);
+        let (fast_emb, fast_grads) = eval(&model, &vm, &x);
+        let (ref_emb, ref_grads) = eval(&reference, &vm, &x);
         let d = max_rel(&fast_emb, &ref_emb);
         assert!(d < 1e-10, "{kind}: embeddings differ by {d:e}");
         assert_eq!(fast_grads.len(), ref_grads.len(), "{kind}: the same variables get gradients");

@@ -9,6 +9,7 @@
 use crate::error::{Result, TrainError};
 use candle_core::backprop::GradStore;
 use candle_core::{CpuStorage, InplaceOp2, Layout, Tensor, Var};
+use sgm_models::layers::{route, Kernels, Route};
 use std::cell::RefCell;
 use std::sync::Mutex;
 
@@ -94,7 +95,10 @@ impl Adam {
             .into_iter()
             .map(|(name, var)| {
                 let t = var.as_tensor();
-                let moments = if fused && t.device().is_cpu() && t.dtype() == candle_core::DType::F32 {
+                // The kernel exists for CPU f32 only: sgm_models' one routing decision, then the dtype.
+                let kernels = if fused { Kernels::Fast } else { Kernels::Candle };
+                let on_kernel = route(t.device().location(), t.dtype(), kernels) == Route::CpuKernel;
+                let moments = if on_kernel && t.dtype() == candle_core::DType::F32 {
                     let n = t.elem_count();
                     Moments::Host { m: vec![0.0; n], v: vec![0.0; n], v_max: vec![0.0; n] }
                 } else {

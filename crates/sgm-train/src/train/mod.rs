@@ -5,6 +5,7 @@ pub mod config;
 pub mod export;
 pub mod fit;
 pub mod memory_needs;
+pub mod prefetch;
 pub mod progress;
 pub mod recipe;
 pub mod run_dir;

@@ -4,6 +4,7 @@ use crate::checkpoint;
 use crate::error::{Result, TrainError};
 use crate::optim::Adam;
 use crate::train::config::{LossKind, TrainConfig};
+use crate::train::prefetch::prefetch;
 use crate::train::progress::{Progress, ProgressMode};
 use candle_core::{DType, Device, Tensor, D};
 use candle_nn::VarMap;
@@ -51,6 +52,33 @@ pub struct Trainer {
     builder: BatchBuilder,
     eval_builder: BatchBuilder,
     progress: ProgressMode,
+    pipeline: Pipeline,
+}
+
+/// How a training epoch overlaps the data with the device, and how often it reads the loss back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pipeline {
+    /// Batches built (loaded, augmented, moved to the device) ahead of the step on a worker thread; 0 builds each
+    /// batch on the training thread right before its step. Either way the batches are the same
+    /// ([`prefetch`](crate::train::prefetch::prefetch)).
+    pub prefetch: usize,
+    /// Steps between reads of the loss into host memory. In between the losses are summed on the device (in
+    /// f64, so the epoch's mean equals the per-step sum); a NaN or infinite loss is reported at the next read,
+    /// with the steps it may have come from. 1 reads every step.
+    pub sync_every: usize,
+}
+
+impl Pipeline {
+    /// The default for `device`: on the CPU the serial loop with a read per step (nothing to overlap: the data
+    /// and the step share the cores, and a read costs nothing); on a GPU two batches ahead and a read every 50
+    /// steps.
+    pub fn for_device(device: &Device) -> Self {
+        if device.is_cpu() {
+            Pipeline { prefetch: 0, sync_every: 1 }
+        } else {
+            Pipeline { prefetch: 2, sync_every: 50 }
+        }
+    }
 }
 
 impl std::fmt::Debug for Trainer {
@@ -75,7 +103,19 @@ impl Trainer {
             device.clone(),
         )?;
         let eval_builder = BatchBuilder::eval(cfg.batch_config(), device.clone())?;
-        Ok(Self { cfg, device, varmap, model, opt, builder, eval_builder, progress: ProgressMode::Hidden })
+        let pipeline = Pipeline::for_device(&device);
+        Ok(Self { cfg, device, varmap, model, opt, builder, eval_builder, progress: ProgressMode::Hidden, pipeline })
+    }
+
+    /// Sets the data pipeline (default [`Pipeline::for_device`]). It changes speed only, never the result.
+    pub fn with_pipeline(mut self, pipeline: Pipeline) -> Self {
+        self.pipeline = Pipeline { prefetch: pipeline.prefetch, sync_every: pipeline.sync_every.max(1) };
+        self
+    }
+
+    /// The data pipeline in use.
+    pub fn pipeline(&self) -> Pipeline {
+        self.pipeline
     }
 
     /// Sets how progress is reported (hidden by default).
@@ -151,71 +191,123 @@ impl Trainer {
         let mut progress = Progress::epoch(self.progress, epoch + 1, self.cfg.epochs, batches.len());
         let (mut total, mut steps) = (0.0, 0);
         let (mut distances, mut distance_steps) = ((0.0f64, 0.0f64), 0usize);
-        for (b, idx) in batches.iter().enumerate() {
-            let t_start = std::time::Instant::now();
-            let batch = self.builder.build(train, idx, e, b as u64)?;
-            let t_batch = t_start.elapsed();
-            let out = self.model.forward(&batch.images, true)?;
-            let loss = match self.cfg.loss {
-                LossKind::Sgm => {
-                    let loss = sgm.forward(&out.embedding, &batch.labels)?;
-                    match (&out.logits, self.cfg.ce_weight > 0.0) {
-                        (Some(logits), true) => {
-                            Some((loss + (ce.forward(logits, &batch.labels)? * self.cfg.ce_weight)?)?)
-                        }
-                        _ => Some(loss),
-                    }
-                }
-                LossKind::Softmax => {
-                    let logits = out
-                        .logits
-                        .as_ref()
-                        .ok_or_else(|| TrainError::Config("the softmax loss needs a model with a class head".into()))?;
-                    Some(ce.forward(logits, &batch.labels)?)
-                }
-                LossKind::Triplet => match self.cfg.miner {
-                    None => {
-                        let n = idx.len() / 3;
-                        let z = &out.embedding;
-                        let (a, p, ng) = (z.narrow(0, 0, n)?, z.narrow(0, n, n)?, z.narrow(0, 2 * n, n)?);
-                        let dist = |x: &Tensor, y: &Tensor| -> Result<f64> {
-                            let d = (x - y)?.detach().sqr()?.sum(D::Minus1)?.sqrt()?.mean_all()?;
-                            Ok(d.to_dtype(DType::F64)?.to_scalar::<f64>()?)
-                        };
-                        distances.0 += dist(&a, &p)?;
-                        distances.1 += dist(&a, &ng)?;
-                        distance_steps += 1;
-                        Some(triplet.forward(&a, &p, &ng)?)
-                    }
-                    Some(miner) => triplet.forward_mined(&out.embedding, &batch.labels, miner)?,
-                },
-            };
-            let Some(loss) = loss else { continue }; // a mined batch with no valid triplet
-            let value = loss.to_dtype(DType::F64)?.to_scalar::<f64>()?;
+        // Losses (and triplet distances) summed on the device since the last read, in f64, with their step count.
+        let mut pending: Option<(Tensor, Option<(Tensor, Tensor)>)> = None;
+        let mut pending_steps = 0usize;
+        let Pipeline { prefetch: depth, sync_every } = self.pipeline;
+        let (model, opt, builder, cfg) = (&self.model, &mut self.opt, &self.builder, &self.cfg);
+        // Reads the pending sums into `total` and `distances`; a non-finite sum fails the epoch.
+        let mut flush = |pending: &mut Option<(Tensor, Option<(Tensor, Tensor)>)>,
+                         pending_steps: &mut usize,
+                         total: &mut f64,
+                         steps: &mut usize,
+                         last_step: usize|
+         -> Result<Option<f64>> {
+            let Some((loss_sum, dist_sum)) = pending.take() else { return Ok(None) };
+            let n = std::mem::take(pending_steps);
+            let value = loss_sum.to_scalar::<f64>()?;
             if !value.is_finite() {
+                let what = if n == 1 {
+                    "the loss".to_string()
+                } else {
+                    format!("the loss of one of steps {}..={last_step}", last_step + 1 - n)
+                };
                 return Err(TrainError::NonFinite {
                     epoch: epoch + 1,
-                    step: b + 1,
-                    what: "the loss".into(),
-                    last_loss: (steps > 0).then(|| total / steps as f64),
+                    step: last_step,
+                    what,
+                    last_loss: (*steps > 0).then(|| *total / *steps as f64),
                 });
             }
-            let t_forward = t_start.elapsed();
-            let grads = loss.backward()?;
-            let t_backward = t_start.elapsed();
-            self.opt.step(&grads)?;
-            tracing::debug!(
-                "step {}: batch {:?}, forward+loss {:?}, backward {:?}, optimiser {:?}",
-                b + 1,
-                t_batch,
-                t_forward - t_batch,
-                t_backward - t_forward,
-                t_start.elapsed() - t_backward
-            );
-            total += value;
-            steps += 1;
-            progress.step(b + 1, idx.len(), value);
-        }
+            if let Some((ap, an)) = dist_sum {
+                distances.0 += ap.to_scalar::<f64>()?;
+                distances.1 += an.to_scalar::<f64>()?;
+            }
+            *total += value;
+            *steps += n;
+            Ok(Some(value / n as f64))
+        };
+        let mut last_value = f64::NAN;
+        prefetch(
+            batches.len(),
+            depth,
+            |b| -> Result<_> { Ok(builder.build(train, &batches[b], e, b as u64)?) },
+            |b, batch| -> Result<()> {
+                let idx = &batches[b];
+                let t_start = std::time::Instant::now();
+                let out = model.forward(&batch.images, true)?;
+                let mut dist = None;
+                let loss = match cfg.loss {
+                    LossKind::Sgm => {
+                        let loss = sgm.forward(&out.embedding, &batch.labels)?;
+                        match (&out.logits, cfg.ce_weight > 0.0) {
+                            (Some(logits), true) => {
+                                Some((loss + (ce.forward(logits, &batch.labels)? * cfg.ce_weight)?)?)
+                            }
+                            _ => Some(loss),
+                        }
+                    }
+                    LossKind::Softmax => {
+                        let logits = out.logits.as_ref().ok_or_else(|| {
+                            TrainError::Config("the softmax loss needs a model with a class head".into())
+                        })?;
+                        Some(ce.forward(logits, &batch.labels)?)
+                    }
+                    LossKind::Triplet => match cfg.miner {
+                        None => {
+                            let n = idx.len() / 3;
+                            let z = &out.embedding;
+                            let (a, p, ng) = (z.narrow(0, 0, n)?, z.narrow(0, n, n)?, z.narrow(0, 2 * n, n)?);
+                            let d = |x: &Tensor, y: &Tensor| -> Result<Tensor> {
+                                Ok((x - y)?.detach().sqr()?.sum(D::Minus1)?.sqrt()?.mean_all()?.to_dtype(DType::F64)?)
+                            };
+                            dist = Some((d(&a, &p)?, d(&a, &ng)?));
+                            distance_steps += 1;
+                            Some(triplet.forward(&a, &p, &ng)?)
+                        }
+                        Some(miner) => triplet.forward_mined(&out.embedding, &batch.labels, miner)?,
+                    },
+                };
+                let Some(loss) = loss else { return Ok(()) }; // a mined batch with no valid triplet
+                let value = loss.detach().to_dtype(DType::F64)?;
+                pending = Some(match pending.take() {
+                    None => (value, dist),
+                    Some((sum, sum_dist)) => {
+                        let sum_dist = match (sum_dist, dist) {
+                            (Some((sa, sn)), Some((da, dn))) => Some(((sa + da)?, (sn + dn)?)),
+                            (s, d) => s.or(d),
+                        };
+                        ((sum + value)?, sum_dist)
+                    }
+                });
+                pending_steps += 1;
+                // Reading the loss before the backward (when it is read every step) keeps a non-finite loss
+                // from reaching the weights, as before; with `sync_every` > 1 it is read after the step.
+                if sync_every == 1 {
+                    if let Some(v) = flush(&mut pending, &mut pending_steps, &mut total, &mut steps, b + 1)? {
+                        last_value = v;
+                    }
+                }
+                let t_forward = t_start.elapsed();
+                let grads = loss.backward()?;
+                let t_backward = t_start.elapsed();
+                opt.step(&grads)?;
+                tracing::debug!(
+                    "step {}: forward+loss {:?}, backward {:?}, optimiser {:?}",
+                    b + 1,
+                    t_forward,
+                    t_backward - t_forward,
+                    t_start.elapsed() - t_backward
+                );
+                if pending_steps >= sync_every || b + 1 == batches.len() {
+                    if let Some(v) = flush(&mut pending, &mut pending_steps, &mut total, &mut steps, b + 1)? {
+                        last_value = v;
+                    }
+                }
+                progress.step(b + 1, idx.len(), last_value);
+                Ok(())
+            },
+        )?;
         let images_per_second = progress.images_per_second();
         let triplet_distances =
             (distance_steps > 0).then(|| (distances.0 / distance_steps as f64, distances.1 / distance_steps as f64));

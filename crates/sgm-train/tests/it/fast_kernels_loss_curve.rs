@@ -1,5 +1,5 @@
 //! The fast CPU kernels (convolution, BatchNorm + ReLU, ReLU, fused Adam) do not change training: a fixed-seed
-//! short SGM training gives the same loss curve with them as with candle's own ops (`use_candle_kernels(true)`
+//! short SGM training gives the same loss curve with them as with candle's own ops (`Kernels::Candle`
 //! and the tensor-op Adam).
 //!
 //! - In f64 the two curves and the final weights and BatchNorm running statistics agree to rounding (1e-9).
@@ -8,13 +8,11 @@
 //!   2·lr the other way. The f32 fast curve is therefore checked against the f64 curve over the first steps, as
 //!   loosely as candle's own f32 ops need (measured: both about 1e-3 off at step 1 and 5e-3 at step 2; the
 //!   forward before any step agrees to 1e-7).
-//!
-//! One test in its own binary: the kernel switch is process-wide.
 
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarMap;
 use sgm_core::SgmLoss;
-use sgm_models::layers::use_candle_kernels;
+use sgm_models::layers::Kernels;
 use sgm_models::{seeded_var_builder, BackboneKind, EmbeddingModel, ModelConfig, NoiseState};
 use sgm_train::train::trainable;
 use sgm_train::{Adam, AdamConfig};
@@ -23,11 +21,12 @@ const STEPS: usize = 6;
 
 /// Losses of `STEPS` SGM steps and the final variables (sorted by name), with sgm's kernels (`fast`) or candle's.
 fn train(kind: BackboneKind, fast: bool, dtype: DType) -> (Vec<f64>, Vec<(String, Vec<f64>)>) {
-    use_candle_kernels(!fast);
     let size = 32;
     let cfg = ModelConfig { backbone: kind, input_size: size, num_classes: None, ..Default::default() };
     let vm = VarMap::new();
-    let model = EmbeddingModel::new(&cfg, seeded_var_builder(&vm, 7, dtype, &Device::Cpu)).unwrap();
+    let kernels = if fast { Kernels::Fast } else { Kernels::Candle };
+    let model =
+        EmbeddingModel::new(&cfg, seeded_var_builder(&vm, 7, dtype, &Device::Cpu)).unwrap().with_kernels(kernels);
     model.set_noise_state(NoiseState { seed: 3, forwards: 0 });
     let mut opt = Adam::with_fused(trainable(&vm), AdamConfig { lr: 1e-3, ..AdamConfig::default() }, fast).unwrap();
     // σ = 20 keeps the posterior away from saturation for these embeddings (loss 0.65 → 0.01 in 6 steps).
@@ -52,7 +51,6 @@ fn train(kind: BackboneKind, fast: bool, dtype: DType) -> (Vec<f64>, Vec<(String
         let grads = loss.backward().unwrap();
         opt.step(&grads).unwrap();
     }
-    use_candle_kernels(false);
     let data = vm.data().lock().unwrap();
     let mut vars: Vec<(String, Vec<f64>)> = data
         .iter()
