@@ -45,6 +45,7 @@ pub mod groups;
 pub mod kmeans;
 pub mod kmeans_pp;
 mod lloyd;
+mod matmul;
 pub mod subclasses;
 pub mod tsne;
 

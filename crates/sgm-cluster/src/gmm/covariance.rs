@@ -5,6 +5,7 @@
 //! component `k` is `−½ (d ln 2π + ‖(x − μₖ) Cₖ‖²) + ln det Cₖ`.
 
 use crate::error::{ClusterError, Result};
+use crate::matmul::dot;
 use linfa_linalg::cholesky::Cholesky;
 use ndarray::{s, Array1, Array2, Array3, Axis};
 use rayon::prelude::*;
@@ -79,7 +80,7 @@ impl Covariances {
                     .map(|c| {
                         let diff = x - &means.row(c);
                         let weighted = &diff * &resp.column(c).insert_axis(Axis(1));
-                        let mut cov = weighted.t().dot(&diff) / nk[c];
+                        let mut cov = dot(weighted.t(), diff.view()) / nk[c];
                         cov.diag_mut().mapv_inplace(|v| v + reg_covar);
                         let factor = precision_factor(&cov, c)?;
                         Ok((cov, factor))
@@ -94,9 +95,9 @@ impl Covariances {
             }
             CovarianceType::Diagonal | CovarianceType::Spherical => {
                 let nk_col = nk.view().insert_axis(Axis(1));
-                let avg_x2 = resp.t().dot(&x.mapv(|v| v * v)) / nk_col;
+                let avg_x2 = dot(resp.t(), x.mapv(|v| v * v).view()) / nk_col;
                 let avg_means2 = means.mapv(|v| v * v);
-                let avg_x_means = means * &(resp.t().dot(x) / nk_col);
+                let avg_x_means = means * &(dot(resp.t(), x.view()) / nk_col);
                 let diag = avg_x2 - 2.0 * avg_x_means + avg_means2 + reg_covar;
                 if kind == CovarianceType::Diagonal {
                     let precisions_chol = positive_inv_sqrt(&diag, d)?;
@@ -123,7 +124,7 @@ impl Covariances {
                     .into_par_iter()
                     .map(|c| {
                         let pc = precisions_chol.index_axis(Axis(0), c);
-                        let y = x.dot(&pc) - means.row(c).dot(&pc);
+                        let y = dot(x.view(), pc) - means.row(c).dot(&pc);
                         y.mapv(|v| v * v).sum_axis(Axis(1))
                     })
                     .collect();
@@ -137,14 +138,14 @@ impl Covariances {
             Self::Diagonal { precisions_chol, .. } => {
                 let prec = precisions_chol.mapv(|v| v * v);
                 let means_term = (means.mapv(|v| v * v) * &prec).sum_axis(Axis(1));
-                let cross = x.dot(&(means * &prec).t());
-                let sq = x.mapv(|v| v * v).dot(&prec.t()) - 2.0 * cross + means_term.insert_axis(Axis(0));
+                let cross = dot(x.view(), (means * &prec).t());
+                let sq = dot(x.mapv(|v| v * v).view(), prec.t()) - 2.0 * cross + means_term.insert_axis(Axis(0));
                 (sq, precisions_chol.mapv(f64::ln).sum_axis(Axis(1)))
             }
             Self::Spherical { precisions_chol, .. } => {
                 let prec = precisions_chol.mapv(|v| v * v);
                 let means_term = means.mapv(|v| v * v).sum_axis(Axis(1)) * &prec;
-                let cross = x.dot(&(means.t().to_owned() * &prec));
+                let cross = dot(x.view(), (means.t().to_owned() * &prec).view());
                 let norms = x.mapv(|v| v * v).sum_axis(Axis(1));
                 let outer = norms.insert_axis(Axis(1)) * prec.view().insert_axis(Axis(0));
                 (outer - 2.0 * cross + means_term.insert_axis(Axis(0)), precisions_chol.mapv(|p| d as f64 * p.ln()))

@@ -16,6 +16,7 @@ pub use covariance::{CovarianceType, Covariances};
 use crate::error::{ClusterError, Result};
 use crate::kmeans::{kmeans, KMeansConfig, KMeansInitMethod};
 use ndarray::{Array1, Array2, Axis};
+use rayon::prelude::*;
 use sgm_core::Embeddings;
 
 /// How each EM run is started.
@@ -106,9 +107,16 @@ impl GaussianMixture {
     /// `n × k` log responsibilities and the `n` per-point log-likelihoods, by log-sum-exp.
     pub fn log_responsibilities(&self, x: &Array2<f64>) -> (Array2<f64>, Array1<f64>) {
         let mut weighted = self.covariances.log_gaussian_prob(x, &self.means);
-        weighted += &self.weights.mapv(f64::ln);
-        let norm: Array1<f64> = weighted.rows().into_iter().map(|r| log_sum_exp(r.iter().copied())).collect();
-        weighted -= &norm.view().insert_axis(Axis(1));
+        let log_weights = self.weights.mapv(f64::ln);
+        let k = log_weights.len();
+        let mut norm = Array1::zeros(weighted.nrows());
+        // Rows in parallel: each row's arithmetic is the same as a sequential loop's (identical results).
+        let rows = weighted.as_slice_mut().expect("log_gaussian_prob returns a standard-layout array");
+        rows.par_chunks_mut(k.max(1)).zip(norm.as_slice_mut().expect("owned")).for_each(|(row, n)| {
+            row.iter_mut().zip(log_weights.iter()).for_each(|(v, w)| *v += w);
+            *n = log_sum_exp(row.iter().copied());
+            row.iter_mut().for_each(|v| *v -= *n);
+        });
         (weighted, norm)
     }
 
@@ -214,7 +222,9 @@ fn em_run(x: &Array2<f64>, labels: &[u32], cfg: &GmmConfig) -> Result<GaussianMi
                 "the mean log-likelihood became {lower_bound} at EM iteration {iter}"
             )));
         }
-        model = m_step(x, &log_resp.mapv(f64::exp), cfg, model)?;
+        let mut resp = log_resp;
+        resp.as_slice_mut().expect("owned").par_iter_mut().for_each(|v| *v = v.exp());
+        model = m_step(x, &resp, cfg, model)?;
         model.lower_bound = lower_bound;
         model.n_iter = iter;
         if (lower_bound - previous).abs() < cfg.tol {
@@ -229,7 +239,7 @@ fn em_run(x: &Array2<f64>, labels: &[u32], cfg: &GmmConfig) -> Result<GaussianMi
 /// that an empty component does not divide by zero).
 fn m_step(x: &Array2<f64>, resp: &Array2<f64>, cfg: &GmmConfig, previous: GaussianMixture) -> Result<GaussianMixture> {
     let nk = resp.sum_axis(Axis(0)) + 10.0 * f64::EPSILON;
-    let means = resp.t().dot(x) / nk.view().insert_axis(Axis(1));
+    let means = crate::matmul::dot(resp.t(), x.view()) / nk.view().insert_axis(Axis(1));
     let covariances = Covariances::estimate(cfg.covariance, x, resp, &nk, &means, cfg.reg_covar)?;
     let weights = &nk / nk.sum();
     Ok(GaussianMixture { weights, means, covariances, ..previous })
