@@ -161,8 +161,9 @@ def pick(what, impl=None):
 def key(r):
     return (r["backbone"], r["size"], r["batch"])
 def ratios(what, dtype="f32"):
-    ours = {key(r): r for r in pick(what, "sgm") if r.get("dtype", "f32") == dtype}
-    theirs = {key(r): r for r in pick(what, "torch")}
+    # Rows without a case (a whole process refused, e.g. bf16 on the CPU) are listed under "problems" only.
+    ours = {key(r): r for r in pick(what, "sgm") if "backbone" in r and r.get("dtype", "f32") == dtype}
+    theirs = {key(r): r for r in pick(what, "torch") if "backbone" in r}
     table = []
     for k in sorted(set(ours) | set(theirs)):
         a, b = ours.get(k, {}), theirs.get(k, {})
@@ -200,7 +201,8 @@ summary = {
     "sgm": info.get("sgm"),
     "torch": info.get("torch"),
     "compare": [{k: r.get(k) for k in ("backbone", "size", "batch", "train_embedding_max_rel",
-                 "eval_embedding_max_rel", "gradient_max_rel", "gradient_worst", "error")} for r in pick("compare")],
+                 "eval_embedding_max_rel", "gradient_max_rel", "gradient_worst", "error")}
+                for r in pick("compare") if "backbone" in r],
     "train_step": ratios("step"),
     "train_step_bf16": [r for r in ratios("step", "bf16") if r.get("sgm_s") or r.get("sgm_note")],
     "embed": ratios("embed"),
