@@ -220,3 +220,12 @@ fn an_out_that_is_a_file_or_a_symlink_loop_is_named_as_such() {
         assert!(err.contains("symbolic link that leads nowhere") && !err.contains("no such weights file"), "{err}");
     }
 }
+
+#[test]
+fn a_half_precision_run_on_the_cpu_is_refused_before_the_run_directory_is_made() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let err = sgm(&[&["train", "--dtype", "bf16", "--out", out.to_str().unwrap()][..], TINY].concat()).unwrap_err();
+    assert!(format!("{err:#}").contains("precision bf16: a bf16/f16 forward needs a GPU"), "{err:#}");
+    assert!(!out.exists(), "nothing written");
+}

@@ -132,6 +132,10 @@ pub struct TrainArgs {
     /// No BatchNorm in ResNet18 / PreActResNet18, as the authors' metric-learning ResNet18 had it commented out.
     #[arg(long)]
     pub no_batch_norm: bool,
+    /// Precision of the training forward pass: f32, or bf16/f16 mixed precision on a GPU (weights, loss and
+    /// Adam stay f32).
+    #[arg(long, value_enum, value_name = "DTYPE")]
+    pub dtype: Option<sgm_train::train::Precision>,
     /// How hub weights are found and checked.
     #[command(flatten)]
     pub hub: crate::args::HubArgs,
@@ -164,6 +168,7 @@ pub fn resolve(a: &TrainArgs, num_classes: usize, pretrained: Option<&ModelConfi
     }
     set!(a.backbone => model.backbone);
     set!(a.loss => loss);
+    set!(a.dtype => precision);
     set!(a.epochs => epochs);
     set!(a.size => model.input_size);
     set!(a.channels => model.in_channels);

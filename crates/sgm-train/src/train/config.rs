@@ -67,6 +67,46 @@ impl Default for ValidationConfig {
     }
 }
 
+/// The precision of the training forward pass.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+#[serde(rename_all = "lowercase")]
+pub enum Precision {
+    /// f32 throughout (the default; the only choice on the CPU).
+    #[default]
+    F32,
+    /// Mixed precision: the forward pass in bfloat16, the weights, the loss and Adam in f32 (GPU only).
+    Bf16,
+    /// Mixed precision with float16 (GPU only).
+    F16,
+}
+
+impl Precision {
+    /// The candle dtype of the forward pass.
+    pub fn dtype(self) -> candle_core::DType {
+        match self {
+            Precision::F32 => candle_core::DType::F32,
+            Precision::Bf16 => candle_core::DType::BF16,
+            Precision::F16 => candle_core::DType::F16,
+        }
+    }
+
+    /// Whether this is plain f32 (left out of written configurations, so that they read as before).
+    pub fn is_f32(&self) -> bool {
+        *self == Precision::F32
+    }
+}
+
+impl std::fmt::Display for Precision {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Precision::F32 => "f32",
+            Precision::Bf16 => "bf16",
+            Precision::F16 => "f16",
+        })
+    }
+}
+
 /// A training run's configuration. [`Default`] is the paper's protocol on a ResNet18 at 48×48.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -118,6 +158,10 @@ pub struct TrainConfig {
     /// with weight 1. Needs `model.num_classes`; validation still selects by kNN accuracy.
     #[serde(default)]
     pub ce_weight: f64,
+    /// Precision of the training forward pass: `f32`, or `bf16`/`f16` mixed precision on a GPU (the weights, the
+    /// loss, BatchNorm statistics and Adam stay f32; validation and embedding run in f32).
+    #[serde(default, skip_serializing_if = "Precision::is_f32")]
+    pub precision: Precision,
 }
 
 impl Default for TrainConfig {
@@ -144,6 +188,7 @@ impl Default for TrainConfig {
             checkpoint_every: 10,
             init: None,
             ce_weight: 0.0,
+            precision: Precision::F32,
         }
     }
 }
@@ -222,5 +267,33 @@ impl TrainConfig {
     /// The configuration as TOML.
     pub fn to_toml(&self) -> Result<String> {
         toml::to_string_pretty(self).map_err(|e| TrainError::Config(format!("cannot write the config as TOML: {e}")))
+    }
+
+    /// What depends on the device: a bf16/f16 [`Precision`] needs a GPU.
+    pub fn check_device(&self, device: &candle_core::Device) -> Result<()> {
+        if !self.precision.is_f32() && device.is_cpu() {
+            return Err(TrainError::Config(format!(
+                "precision {}: a bf16/f16 forward needs a GPU (a CUDA or Metal device); on the CPU train in f32",
+                self.precision
+            )));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn precision_is_left_out_of_f32_configurations_and_read_back_otherwise() {
+        let cfg = TrainConfig::default();
+        assert!(!cfg.to_toml().unwrap().contains("precision"), "an f32 run's config.toml reads as before");
+        let bf16 = TrainConfig { precision: Precision::Bf16, ..TrainConfig::default() };
+        let text = bf16.to_toml().unwrap();
+        assert!(text.contains("precision = \"bf16\""), "{text}");
+        let back: TrainConfig = toml::from_str(&text).unwrap();
+        assert_eq!(back.precision, Precision::Bf16);
+        assert_eq!(Precision::F16.dtype(), candle_core::DType::F16);
     }
 }

@@ -255,6 +255,7 @@ pub fn fit_in(
 /// refusal leaves nothing behind.
 pub fn check_inputs(cfg: &TrainConfig, train: &ImageSet, opts: &FitOptions) -> Result<()> {
     cfg.validate()?;
+    cfg.check_device(&opts.device)?;
     if train.is_empty() {
         return Err(TrainError::Config(format!("the training set '{}' is empty", train.name)));
     }

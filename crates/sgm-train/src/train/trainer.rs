@@ -91,6 +91,7 @@ impl Trainer {
     /// A fresh model with seeded weights.
     pub fn new(cfg: TrainConfig, device: Device) -> Result<Self> {
         cfg.validate()?;
+        cfg.check_device(&device)?;
         let varmap = VarMap::new();
         let vb = seeded_var_builder(&varmap, cfg.seed, DType::F32, &device);
         let model = EmbeddingModel::new(&cfg.model, vb)?;
@@ -235,7 +236,17 @@ impl Trainer {
             |b, batch| -> Result<()> {
                 let idx = &batches[b];
                 let t_start = std::time::Instant::now();
-                let out = model.forward(&batch.images, true)?;
+                let out = if cfg.precision.is_f32() {
+                    model.forward(&batch.images, true)?
+                } else {
+                    // Mixed precision: the forward in bf16/f16, the loss in f32.
+                    let out = model.forward_dtype(&batch.images, true, cfg.precision.dtype())?;
+                    let f32 = |t: &Tensor| t.to_dtype(DType::F32);
+                    sgm_models::ModelOutput {
+                        embedding: f32(&out.embedding)?,
+                        logits: out.logits.as_ref().map(f32).transpose()?,
+                    }
+                };
                 let mut dist = None;
                 let loss = match cfg.loss {
                     LossKind::Sgm => {
