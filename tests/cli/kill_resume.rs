@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-fn sgm() -> Command {
+/// The built `sgm` binary, as a process (killing it mid-run needs a real one).
+fn sgm_process() -> Command {
     Command::new(env!("CARGO_BIN_EXE_sgm"))
 }
 
@@ -54,11 +55,11 @@ fn epochs_logged(dir: &Path) -> usize {
 fn killed_mid_epoch_then_resumed_matches_an_uninterrupted_run() {
     let tmp = tempfile::tempdir().unwrap();
     let (whole, killed): (PathBuf, PathBuf) = (tmp.path().join("whole"), tmp.path().join("killed"));
-    let status = sgm().args(train_args(&whole, &[])).status().unwrap();
+    let status = sgm_process().args(train_args(&whole, &[])).status().unwrap();
     assert!(status.success());
 
     // Start the same run, wait until epoch 1 is on disk, let epoch 2 begin, then kill the process.
-    let mut child = sgm().args(train_args(&killed, &[])).spawn().unwrap();
+    let mut child = sgm_process().args(train_args(&killed, &[])).spawn().unwrap();
     let deadline = Instant::now() + Duration::from_secs(300);
     while epochs_logged(&killed) < 1 {
         assert!(Instant::now() < deadline, "epoch 1 never finished");
@@ -80,7 +81,7 @@ fn killed_mid_epoch_then_resumed_matches_an_uninterrupted_run() {
     let stale = killed.join(format!(".resume.safetensors.tmp-{killed_pid}"));
     std::fs::write(&stale, vec![0u8; 1 << 16]).unwrap();
 
-    let resumed = sgm().args(train_args(&killed, &["--resume"])).output().unwrap();
+    let resumed = sgm_process().args(train_args(&killed, &["--resume"])).output().unwrap();
     assert!(resumed.status.success(), "{}", String::from_utf8_lossy(&resumed.stderr));
     let log = String::from_utf8_lossy(&resumed.stderr);
     assert!(log.contains(&format!("taking over the lock left by sgm process {killed_pid}")), "{log}");
@@ -107,7 +108,7 @@ fn killed_mid_epoch_then_resumed_matches_an_uninterrupted_run() {
 fn a_second_writer_of_a_run_directory_is_refused_at_once_with_the_holder_pid() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("run");
-    let mut first = sgm().args(train_args(&out, &[])).stderr(std::process::Stdio::null()).spawn().unwrap();
+    let mut first = sgm_process().args(train_args(&out, &[])).stderr(std::process::Stdio::null()).spawn().unwrap();
     let lock = out.join(".sgm-run.lock");
     let deadline = Instant::now() + Duration::from_secs(120);
     while std::fs::read_to_string(&lock).map(|s| s.trim().is_empty()).unwrap_or(true) {
@@ -119,7 +120,7 @@ fn a_second_writer_of_a_run_directory_is_refused_at_once_with_the_holder_pid() {
     }
     for extra in [&[][..], &["--overwrite"], &["--resume"]] {
         let started = Instant::now();
-        let second = sgm().args(train_args(&out, extra)).output().unwrap();
+        let second = sgm_process().args(train_args(&out, extra)).output().unwrap();
         let err = String::from_utf8_lossy(&second.stderr);
         assert!(!second.status.success(), "a second writer {extra:?} ran alongside the first");
         assert!(
@@ -152,11 +153,11 @@ fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
 fn a_write_that_fails_for_lack_of_space_loses_nothing_and_the_run_resumes_exactly() {
     let tmp = tempfile::tempdir().unwrap();
     let (whole, full): (PathBuf, PathBuf) = (tmp.path().join("whole"), tmp.path().join("full"));
-    assert!(sgm().args(train_args(&whole, &[])).status().unwrap().success());
+    assert!(sgm_process().args(train_args(&whole, &[])).status().unwrap().success());
     let mut one = train_args(&full, &[]);
     let epochs = one.iter().position(|a| a == "--epochs").unwrap() + 1;
     one[epochs] = "1".into();
-    assert!(sgm().args(&one).status().unwrap().success());
+    assert!(sgm_process().args(&one).status().unwrap().success());
     // The lock holds the PID of its last holder; config.toml is rewritten by the resumed run with its 3 epochs.
     let kept = |n: &String| n != ".sgm-run.lock" && n != "config.toml";
     let before: Vec<_> = snapshot(&full).into_iter().filter(|(n, _)| kept(n)).collect();
@@ -182,7 +183,7 @@ fn a_write_that_fails_for_lack_of_space_loses_nothing_and_the_run_resumes_exactl
     }
 
     // With room again, the run resumes from epoch 1 and ends as the run that never failed.
-    let resumed = sgm().args(train_args(&full, &["--resume"])).output().unwrap();
+    let resumed = sgm_process().args(train_args(&full, &["--resume"])).output().unwrap();
     assert!(resumed.status.success(), "{}", String::from_utf8_lossy(&resumed.stderr));
     assert_eq!(epochs_logged(&full), 3);
     assert_eq!(weights(&whole.join("last.safetensors")), weights(&full.join("last.safetensors")));

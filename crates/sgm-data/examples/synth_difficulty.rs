@@ -62,21 +62,28 @@ fn nearest_centroid(train: &ImageSet, test: &ImageSet) -> f64 {
 }
 
 fn contact_sheet(set: &ImageSet, path: &str) -> Result<(), Box<dyn std::error::Error>> {
-    let per = 6; // images per (class, sub-class) cell row
-    let (h, w) = (set.height as u32, set.width as u32);
-    let rows = set.num_classes() * SUBCLASSES_PER_CLASS;
-    let mut sheet = image::GrayImage::new(w * per as u32, h * rows as u32);
+    use sgm_plot::sheet::{contact_sheet, SheetCell, SheetLayout};
+    let per = 6; // images per (class, sub-class) row; a row with fewer stays black
+    let blank = vec![0u8; set.height * set.width];
+    let mut cells = Vec::new();
     for label in 0..set.num_classes() as u32 {
         for sub in 0..SUBCLASSES_PER_CLASS as u32 {
-            let row = label as usize * SUBCLASSES_PER_CLASS + sub as usize;
-            let picks = set.samples.iter().enumerate().filter(|(_, s)| s.label == label && s.subclass == Some(sub));
-            for (col, (i, _)) in picks.take(per).enumerate() {
-                let img = image::GrayImage::from_raw(w, h, set.image(i).to_vec()).ok_or("bad image size")?;
-                image::imageops::replace(&mut sheet, &img, (col as u32 * w) as i64, (row as u32 * h) as i64);
-            }
+            let picks: Vec<usize> = (0..set.len())
+                .filter(|&i| set.samples[i].label == label && set.samples[i].subclass == Some(sub))
+                .take(per)
+                .collect();
+            cells.extend((0..per).map(|c| SheetCell {
+                pixels: picks.get(c).map_or(&blank[..], |&i| set.image(i)),
+                frame: None,
+                bar: None,
+            }));
         }
     }
-    sheet.save(path)?;
+    let layout =
+        SheetLayout { columns: per, height: set.height, width: set.width, gap: 0, bar: 0, background: [0, 0, 0] };
+    let (w, h, rgb) = contact_sheet(&layout, &cells);
+    let gray: Vec<u8> = rgb.chunks_exact(3).map(|p| p[0]).collect();
+    image::GrayImage::from_raw(w, h, gray).ok_or("bad sheet size")?.save(path)?;
     Ok(())
 }
 
