@@ -10,6 +10,33 @@ use std::path::PathBuf;
 /// The name of the built-in synthetic data set.
 pub const SYNTH: &str = "synth";
 
+/// How bad or unusual input is handled while a data set is read; shared by every command that reads one.
+#[derive(Debug, Clone, Default, Args)]
+pub struct LoadFlags {
+    /// Log and skip bad input (unreadable images, malformed rows) instead of failing; the count is reported.
+    #[arg(long)]
+    pub skip_bad: bool,
+    /// Drop from valid/test the exact copies of images of an earlier split (FER+, FER2013).
+    #[arg(long)]
+    pub drop_cross_split_duplicates: bool,
+    /// Refuse images whose stored size differs from the target size, or that hold colour, instead of resizing and
+    /// converting them (with --skip-bad they are skipped and counted).
+    #[arg(long)]
+    pub strict_size: bool,
+}
+
+impl LoadFlags {
+    /// These flags as loader options (everything else at its default).
+    pub fn options(&self) -> LoadOptions {
+        LoadOptions {
+            skip_bad: self.skip_bad,
+            drop_cross_split_duplicates: self.drop_cross_split_duplicates,
+            strict_size: self.strict_size,
+            ..LoadOptions::default()
+        }
+    }
+}
+
 /// Which data set to read.
 #[derive(Debug, Clone, Args)]
 pub struct DataArgs {
@@ -19,16 +46,9 @@ pub struct DataArgs {
     /// Root folder of a registry data set (default: $SGM_DATA_DIR/<name>, else the registry's default root).
     #[arg(long, value_name = "DIR")]
     pub root: Option<PathBuf>,
-    /// Log and skip unreadable images instead of failing; the count is reported.
-    #[arg(long)]
-    pub skip_bad: bool,
-    /// Drop from valid/test the exact copies of training images (FER+, FER2013).
-    #[arg(long)]
-    pub drop_cross_split_duplicates: bool,
-    /// Refuse images whose stored size differs from the data set's, or that hold colour, instead of resizing and
-    /// converting them (with --skip-bad they are skipped).
-    #[arg(long)]
-    pub strict_size: bool,
+    /// How bad or unusual images are handled.
+    #[command(flatten)]
+    pub load: LoadFlags,
     /// Synthetic set: training images per class (valid and test get a sixth of it each; default 600).
     #[arg(long, value_name = "N")]
     pub synth_per_class: Option<usize>,
@@ -91,12 +111,7 @@ impl DataArgs {
             Some(format) => DatasetEntry::ad_hoc(&self.data, format),
             None => registry.require(&self.data)?.clone(),
         };
-        let opts = LoadOptions {
-            skip_bad: self.skip_bad,
-            drop_cross_split_duplicates: self.drop_cross_split_duplicates,
-            strict_size: self.strict_size,
-            ..LoadOptions::default()
-        };
+        let opts = self.load.options();
         let name = entry.name.clone();
         let opened = entry.open(self.root.as_deref(), &opts).map_err(|e| super::loading(e, &name))?;
         Ok((name, opened.data))

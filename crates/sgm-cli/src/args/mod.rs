@@ -4,7 +4,7 @@
 mod data;
 mod hub;
 
-pub use data::{DataArgs, SYNTH};
+pub use data::{DataArgs, LoadFlags, SYNTH};
 pub use hub::{resolve_init, resolve_weights, HubArgs};
 
 /// A data set's load error for the command line: a missing data set as it is (its message says where to get it),

@@ -72,16 +72,9 @@ pub struct LoadArgs {
     /// Resize every image to HxW (default: the registry's image size).
     #[arg(long, value_parser = parse_size)]
     pub size: Option<[u32; 2]>,
-    /// Log and skip bad input instead of failing; the count is reported.
-    #[arg(long)]
-    pub skip_bad: bool,
-    /// Drop from valid/test the exact copies of images of an earlier split (FER+, FER2013).
-    #[arg(long)]
-    pub drop_cross_split_duplicates: bool,
-    /// Refuse images whose stored size differs from the target size, or that hold colour, instead of resizing and
-    /// converting them (with --skip-bad they are skipped and counted).
-    #[arg(long)]
-    pub strict_size: bool,
+    /// How bad or unusual images are handled.
+    #[command(flatten)]
+    pub load: crate::args::LoadFlags,
     /// FER+ vote file.
     #[arg(long, value_enum, default_value_t = FerPlusLabelSource::Fer2013New)]
     pub label_source: FerPlusLabelSource,
@@ -201,13 +194,7 @@ fn list(registry: &Registry) -> anyhow::Result<()> {
 impl LoadArgs {
     /// The loader options of these arguments.
     pub fn options(&self) -> LoadOptions {
-        let mut o = LoadOptions {
-            size: self.size,
-            skip_bad: self.skip_bad,
-            strict_size: self.strict_size,
-            drop_cross_split_duplicates: self.drop_cross_split_duplicates,
-            ..Default::default()
-        };
+        let mut o = LoadOptions { size: self.size, ..self.load.options() };
         o.ferplus.label_source = self.label_source;
         o.ferplus.label_mode = self.label_mode;
         o.ferplus.exclude_known_bad = !self.keep_known_bad;

@@ -105,7 +105,7 @@ fn embed_photos(a: &EmbedArgs, dir: &Path, trainer: &Trainer) -> Result<()> {
     use crate::photos::{file_name, image_set, input_side, load_faces, FaceRecord};
     let files = sgm_data::faces::photo_files(dir).context("cannot read the photo folder")?;
     let side = input_side(trainer);
-    let faces = load_faces(&files, &a.detect, side as u32, a.data.skip_bad)?;
+    let faces = load_faces(&files, &a.detect, side as u32, a.data.load.skip_bad)?;
     if faces.items.is_empty() {
         bail!(
             "{}: no face found in {} photos{} (--no-detect reads the files as face crops)",

@@ -164,9 +164,7 @@ pub fn run(a: ReproduceArgs) -> Result<Results> {
             format: None,
             data: name.clone(),
             root: Some(root.clone()),
-            skip_bad: a.skip_bad,
-            drop_cross_split_duplicates: false,
-            strict_size: false,
+            load: crate::args::LoadFlags { skip_bad: a.skip_bad, ..Default::default() },
             synth_per_class: None,
             synth_seed: 1,
         };

@@ -122,9 +122,7 @@ impl Plan {
             format: None,
             data: a.data.clone(),
             root: a.root.clone(),
-            skip_bad: a.skip_bad,
-            drop_cross_split_duplicates: false,
-            strict_size: false,
+            load: crate::args::LoadFlags { skip_bad: a.skip_bad, ..Default::default() },
             synth_per_class: per_class,
             synth_seed: a.seed,
         };
