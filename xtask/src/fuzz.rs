@@ -58,7 +58,10 @@ pub fn fuzz(root: &Path, a: &FuzzArgs) -> Result<()> {
         for (_, name, bytes) in seeds.iter().filter(|(target, _, _)| target == t) {
             std::fs::write(corpus.join(format!("seed-{name}")), bytes)?;
         }
-        for (_, path) in sgm_train::fuzzing::regressions(&fuzz_dir)?.into_iter().filter(|(target, _)| target == t) {
+        for (_, path) in sgm_train::fuzzing::regressions(&root.join(sgm_train::fuzzing::REGRESSIONS_DIR))?
+            .into_iter()
+            .filter(|(target, _)| target == t)
+        {
             let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
             std::fs::copy(&path, corpus.join(format!("regression-{name}")))?;
         }
@@ -118,7 +121,7 @@ pub fn fuzz(root: &Path, a: &FuzzArgs) -> Result<()> {
         }
         bail!(
             "{} crashes; reproduce one with `cargo +nightly fuzz run TARGET FILE`, and keep it in \
-             fuzz/regressions/TARGET/ once fixed",
+             tests/fixtures/fuzz-regressions/TARGET/ once fixed",
             crashed.len()
         );
     }

@@ -4,7 +4,7 @@
 //! The cargo-fuzz crate in `fuzz/` (outside the workspace; run by `cargo xtask fuzz --seconds N`) has one target per
 //! entry of [`TARGETS`], each a call of [`run`]. A reader may refuse its input with an error; it must never panic,
 //! abort, or allocate what the input merely claims. The unit test below replays the seeds and every input in
-//! `fuzz/regressions/` on stable Rust, in CI.
+//! `tests/fixtures/fuzz-regressions/` on stable Rust, in CI.
 
 use crate::train::TrainConfig;
 use sgm_core::embedding_files::{read_embeddings, read_labels};
@@ -15,6 +15,9 @@ use std::sync::OnceLock;
 
 /// Errors of the seed builders (any reader error, or I/O of the scratch folder).
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error + Send + Sync>>;
+
+/// Where the repository keeps the kept crash inputs, relative to its root.
+pub const REGRESSIONS_DIR: &str = "tests/fixtures/fuzz-regressions";
 
 /// The fuzz targets, by name.
 pub const TARGETS: [&str; 7] =
@@ -207,11 +210,12 @@ fn tempfile_dir() -> Result<PathBuf> {
     Ok(dir)
 }
 
-/// The inputs kept in `fuzz/regressions/<target>/` (inputs that once crashed a reader, kept after the fix).
-pub fn regressions(fuzz_dir: &Path) -> std::io::Result<Vec<(String, PathBuf)>> {
+/// The inputs kept in `DIR/<target>/` (inputs that once crashed a reader, kept after the fix; the repository keeps
+/// them in [`REGRESSIONS_DIR`]).
+pub fn regressions(dir: &Path) -> std::io::Result<Vec<(String, PathBuf)>> {
     let mut out = Vec::new();
     for target in TARGETS {
-        let dir = fuzz_dir.join("regressions").join(target);
+        let dir = dir.join(target);
         let Ok(entries) = std::fs::read_dir(&dir) else { continue };
         for entry in entries {
             let path = entry?.path();
@@ -246,8 +250,9 @@ mod tests {
             }
             run(target, &flipped);
         }
-        let fuzz_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz");
-        for (target, path) in regressions(&fuzz_dir).unwrap() {
+        let kept = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(REGRESSIONS_DIR);
+        assert!(kept.is_dir(), "{} is missing", kept.display());
+        for (target, path) in regressions(&kept).unwrap() {
             run(&target, &std::fs::read(&path).unwrap());
         }
     }
