@@ -229,3 +229,30 @@ fn a_half_precision_run_on_the_cpu_is_refused_before_the_run_directory_is_made()
     assert!(format!("{err:#}").contains("precision bf16: a bf16/f16 forward needs a GPU"), "{err:#}");
     assert!(!out.exists(), "nothing written");
 }
+
+#[test]
+fn a_softmax_run_reports_its_argmax_plain_and_prior_corrected_and_can_train_on_shuffled_passes() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    let mut args = vec!["train", "--out", run.to_str().unwrap(), "--loss", "softmax", "--softmax-sampler", "shuffled"];
+    args.extend_from_slice(TINY);
+    args.extend_from_slice(&["--batch-size", "16"]);
+    sgm(&args).unwrap();
+    let config = std::fs::read_to_string(run.join("config.toml")).unwrap();
+    assert!(config.contains("softmax_sampler = \"shuffled\""), "{config}");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("test_report.json")).unwrap()).unwrap();
+    for side in ["plain", "prior_corrected"] {
+        for key in ["accuracy", "precision", "recall", "f1"] {
+            let v = report["argmax"][side][key].as_f64();
+            assert!(v.is_some_and(|v| (0.0..=1.0).contains(&v)), "argmax.{side}.{key}: {v:?}");
+        }
+    }
+    // An SGM run has no argmax section (its model is the embedding), and a default config names no sampler.
+    let sgm_run = dir.path().join("sgm");
+    train(&sgm_run);
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(sgm_run.join("test_report.json")).unwrap()).unwrap();
+    assert!(report.get("argmax").is_none());
+    assert!(!std::fs::read_to_string(sgm_run.join("config.toml")).unwrap().contains("softmax_sampler"));
+}

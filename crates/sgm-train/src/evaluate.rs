@@ -35,6 +35,65 @@ pub struct EvalReport {
     /// Retrieval within the test set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retrieval: Option<RetrievalSection>,
+    /// The class head's predictions (the softmax baseline), added by [`EvalReport::with_argmax`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub argmax: Option<ArgmaxSection>,
+}
+
+/// A class head scored by its argmax: plainly (the paper's Table 2 for the CNN), and corrected for the training
+/// prior (logits + log π_train, [`sgm_core::prior_corrected_predictions`]), which undoes a class-balanced sampler's
+/// equal-prior training on an imbalanced test set.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ArgmaxSection {
+    /// Plain argmax.
+    pub plain: ArgmaxScores,
+    /// Argmax of logits + log π_train.
+    pub prior_corrected: ArgmaxScores,
+}
+
+/// Accuracy, macro precision and recall and the paper's F1 of one set of predictions.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct ArgmaxScores {
+    /// Fraction correct.
+    pub accuracy: f64,
+    /// Macro precision.
+    pub precision: f64,
+    /// Macro recall.
+    pub recall: f64,
+    /// The paper's F1: 2PR/(P+R).
+    pub f1: f64,
+}
+
+impl ArgmaxScores {
+    fn of(truth: &[u32], pred: &[u32]) -> Result<Self> {
+        let r = classification_report(truth, pred)?;
+        Ok(Self { accuracy: r.accuracy, precision: r.precision, recall: r.recall, f1: r.f1 })
+    }
+}
+
+impl EvalReport {
+    /// Adds the class head's argmax scores: `logits` are row-major, one row per test item, `classes` per row;
+    /// `train_labels` give the training prior.
+    pub fn with_argmax(
+        mut self,
+        logits: &[f32],
+        classes: usize,
+        test_labels: &[u32],
+        train_labels: &[u32],
+    ) -> Result<Self> {
+        if logits.len() != test_labels.len() * classes {
+            return Err(TrainError::Config(format!(
+                "{} logits are not {} test rows of {classes} classes",
+                logits.len(),
+                test_labels.len()
+            )));
+        }
+        let plain = ArgmaxScores::of(test_labels, &sgm_core::argmax_predictions(logits, classes)?)?;
+        let corrected = sgm_core::prior_corrected_predictions(logits, classes, train_labels)?;
+        let prior_corrected = ArgmaxScores::of(test_labels, &corrected)?;
+        self.argmax = Some(ArgmaxSection { plain, prior_corrected });
+        Ok(self)
+    }
 }
 
 /// Input sizes.
@@ -220,6 +279,7 @@ pub fn evaluate(
         knn,
         clustering,
         retrieval,
+        argmax: None,
     })
 }
 
@@ -262,6 +322,17 @@ impl fmt::Display for EvalReport {
         }
         if let Some(t) = &self.retrieval {
             retrieval_table(f, t)?;
+        }
+        if let Some(a) = &self.argmax {
+            writeln!(f, "\nClass head (argmax on the test set)")?;
+            writeln!(f, "                   accuracy  precision  recall      F1")?;
+            for (name, s) in [("plain", &a.plain), ("prior-corrected", &a.prior_corrected)] {
+                writeln!(
+                    f,
+                    "  {name:<15}  {:>8.4}  {:>9.4}  {:>6.4}  {:>6.4}",
+                    s.accuracy, s.precision, s.recall, s.f1
+                )?;
+            }
         }
         Ok(())
     }
@@ -307,6 +378,34 @@ fn retrieval_table(f: &mut fmt::Formatter<'_>, t: &RetrievalSection) -> fmt::Res
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The class head's scores, plain and under the training prior (π = [0.75, 0.25]).
+    ///
+    /// ```python
+    /// import numpy as np
+    /// from sklearn.metrics import accuracy_score, precision_score, recall_score
+    /// logits = np.array([[1.0, 0.0], [0.0, 0.5], [0.0, 2.0], [0.0, 0.9]]); truth = [0, 0, 1, 0]
+    /// for pred in [logits.argmax(1), (logits + np.log([0.75, 0.25])).argmax(1)]:  # [0 1 1 1], [0 0 1 0]
+    ///     p, r = precision_score(truth, pred, average="macro"), recall_score(truth, pred, average="macro")
+    ///     print(accuracy_score(truth, pred), p, r, 2 * p * r / (p + r))  # 0.5 0.6667 0.6667 0.6667; 1 1 1 1
+    /// ```
+    #[test]
+    fn the_argmax_section_scores_plain_and_prior_corrected_predictions() {
+        let test = Embeddings::new(vec![0.0; 8], 4, 2, "test").unwrap();
+        let truth = [0, 0, 1, 0];
+        let opts = EvalOptions { clustering: false, retrieval: false, ..Default::default() };
+        let logits = [1.0, 0.0, 0.0, 0.5, 0.0, 2.0, 0.0, 0.9];
+        let report = evaluate(None, &test, &truth, None, &opts).unwrap().with_argmax(&logits, 2, &truth, &[0, 0, 0, 1]);
+        let a = report.unwrap().argmax.unwrap();
+        let third = 2.0 / 3.0;
+        assert_eq!(a.plain.accuracy, 0.5);
+        for v in [a.plain.precision, a.plain.recall, a.plain.f1] {
+            assert!((v - third).abs() < 1e-12, "{v}");
+        }
+        assert_eq!(a.prior_corrected, ArgmaxScores { accuracy: 1.0, precision: 1.0, recall: 1.0, f1: 1.0 });
+        let err = evaluate(None, &test, &truth, None, &opts).unwrap().with_argmax(&logits[..6], 2, &truth, &[0, 1]);
+        assert!(err.unwrap_err().to_string().contains("6 logits"));
+    }
 
     /// Two separated classes score perfectly on every part of the protocol.
     #[test]

@@ -132,6 +132,10 @@ pub struct TrainArgs {
     /// No BatchNorm in ResNet18 / PreActResNet18, as the authors' metric-learning ResNet18 had it commented out.
     #[arg(long)]
     pub no_batch_norm: bool,
+    /// Softmax batches: balanced (class-balanced draws, the paper's CNN) or shuffled (whole shuffled passes, as a
+    /// plain classifier trains).
+    #[arg(long, value_enum, value_name = "NAME")]
+    pub softmax_sampler: Option<sgm_train::train::SoftmaxSampler>,
     /// Precision of the training forward pass: f32, or bf16/f16 mixed precision on a GPU (weights, loss and
     /// Adam stay f32).
     #[arg(long, value_enum, value_name = "DTYPE")]
@@ -177,6 +181,7 @@ pub fn resolve(a: &TrainArgs, num_classes: usize, pretrained: Option<&ModelConfi
     set!(a.sigma => sgm.sigma);
     set!(a.samples_per_class => samples_per_class);
     set!(a.batch_size => batch_size);
+    set!(a.softmax_sampler => softmax_sampler);
     set!(a.triplets_per_epoch => triplets_per_epoch);
     set!(a.seed => seed);
     if a.batches_per_epoch.is_some() {
@@ -308,11 +313,16 @@ fn test_report(
     let best = run.best();
     trainer.load(&best, false).with_context(|| format!("loading {}", best.display()))?;
     let (train_emb, _) = trainer.embed(train)?;
-    let (test_emb, _) = trainer.embed(test)?;
+    let (test_emb, logits) = trainer.embed(test)?;
     let groups = test.duplicate_groups();
-    let train_labels = train.labels();
+    let (train_labels, test_labels) = (train.labels(), test.labels());
     let opts = EvalOptions { seed: cfg.seed, ..EvalOptions::default() };
-    let report = evaluate(Some((&train_emb, &train_labels)), &test_emb, &test.labels(), groups.as_deref(), &opts)?;
+    let mut report = evaluate(Some((&train_emb, &train_labels)), &test_emb, &test_labels, groups.as_deref(), &opts)?;
+    // The softmax baseline is also scored by its class head (an SGM run's auxiliary head is not its model).
+    if let Some(l) = logits.filter(|_| cfg.loss == LossKind::Softmax) {
+        let classes = l.len() / test_labels.len().max(1);
+        report = report.with_argmax(&l, classes, &test_labels, &train_labels)?;
+    }
     let path = run.test_report();
     sgm_core::fs::write_json_atomic(&path, &report)?;
     println!("{report}");

@@ -3,6 +3,7 @@
 //!
 //! - [`StratifiedBatchSampler`]: C classes × S samples per batch, the SGM loss's batches;
 //! - [`BalancedSampler`]: class-balanced draws with replacement, the CNN baseline's sampler;
+//! - [`ShuffledSampler`]: whole shuffled passes, the CNN baseline's other batch composition;
 //! - [`TripletSampler`]: random triplets, the triplet-loss baseline's.
 //!
 //! Epoch semantics, shared by all samplers: `epoch(e)` is a pure function of `(seed, e)` and the labels. Epoch 3
@@ -11,11 +12,13 @@
 
 pub mod balanced;
 pub mod seed;
+pub mod shuffled;
 pub mod stratified;
 pub mod triplet;
 
 pub use balanced::BalancedSampler;
 pub use seed::{derive_seed, seeded_rng};
+pub use shuffled::ShuffledSampler;
 pub use stratified::StratifiedBatchSampler;
 pub use triplet::{Triplet, TripletSampler};
 

@@ -67,6 +67,36 @@ impl Default for ValidationConfig {
     }
 }
 
+/// How the softmax baseline composes its batches.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+#[serde(rename_all = "lowercase")]
+pub enum SoftmaxSampler {
+    /// Class-balanced draws with replacement (weights 1/frequency), as the authors' CNN baseline: the class head
+    /// learns the posterior under equal priors.
+    #[default]
+    Balanced,
+    /// Whole shuffled passes over the training set, as a plain classifier is trained (PyTorch's
+    /// `DataLoader(shuffle=True)`): the class head learns the training prior.
+    Shuffled,
+}
+
+impl SoftmaxSampler {
+    /// Whether this is the default (left out of written configurations, so that they read as before).
+    pub fn is_balanced(&self) -> bool {
+        *self == SoftmaxSampler::Balanced
+    }
+}
+
+impl std::fmt::Display for SoftmaxSampler {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            SoftmaxSampler::Balanced => "balanced",
+            SoftmaxSampler::Shuffled => "shuffled",
+        })
+    }
+}
+
 /// The precision of the training forward pass.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
@@ -143,6 +173,9 @@ pub struct TrainConfig {
     pub triplets_per_batch: usize,
     /// Softmax batch size (the paper: 128).
     pub batch_size: usize,
+    /// Softmax batch composition (the paper: class-balanced).
+    #[serde(default, skip_serializing_if = "SoftmaxSampler::is_balanced")]
+    pub softmax_sampler: SoftmaxSampler,
     /// Batch size when computing embeddings.
     pub eval_batch_size: usize,
     /// Validation scoring.
@@ -183,6 +216,7 @@ impl Default for TrainConfig {
             triplets_per_epoch: 160_000,
             triplets_per_batch: 240,
             batch_size: 128,
+            softmax_sampler: SoftmaxSampler::Balanced,
             eval_batch_size: 256,
             validation: ValidationConfig::default(),
             checkpoint_every: 10,

@@ -3,14 +3,16 @@
 use crate::checkpoint;
 use crate::error::{Result, TrainError};
 use crate::optim::Adam;
-use crate::train::config::{LossKind, TrainConfig};
+use crate::train::config::{LossKind, SoftmaxSampler, TrainConfig};
 use crate::train::prefetch::prefetch;
 use crate::train::progress::{Progress, ProgressMode};
 use candle_core::{DType, Device, Tensor, D};
 use candle_nn::VarMap;
 use sgm_core::{classification_report, knn_classify, CrossEntropyLoss, Embeddings, SgmLoss, TripletLoss};
 use sgm_data::augment::BatchBuilder;
-use sgm_data::sampler::{derive_seed, seeded_rng, BalancedSampler, StratifiedBatchSampler, TripletSampler};
+use sgm_data::sampler::{
+    derive_seed, seeded_rng, BalancedSampler, ShuffledSampler, StratifiedBatchSampler, TripletSampler,
+};
 use sgm_data::ImageSet;
 use sgm_models::pretrained::ImportReport;
 use sgm_models::{is_buffer, seeded_var_builder, EmbeddingModel, NoiseState};
@@ -157,12 +159,25 @@ impl Trainer {
                 s.epoch(e)
             }
             LossKind::Softmax => {
-                let s = BalancedSampler::new(&labels, seed)?;
-                let s = match self.cfg.batches_per_epoch {
-                    Some(n) => s.with_num_samples(n * self.cfg.batch_size),
-                    None => s,
-                };
-                s.batches(e, self.cfg.batch_size)
+                let draws = self.cfg.batches_per_epoch.map(|n| n * self.cfg.batch_size);
+                match self.cfg.softmax_sampler {
+                    SoftmaxSampler::Balanced => {
+                        let s = BalancedSampler::new(&labels, seed)?;
+                        let s = match draws {
+                            Some(n) => s.with_num_samples(n),
+                            None => s,
+                        };
+                        s.batches(e, self.cfg.batch_size)
+                    }
+                    SoftmaxSampler::Shuffled => {
+                        let s = ShuffledSampler::new(labels.len(), seed)?;
+                        let s = match draws {
+                            Some(n) => s.with_num_samples(n),
+                            None => s,
+                        };
+                        s.batches(e, self.cfg.batch_size)
+                    }
+                }
             }
             LossKind::Triplet => match self.cfg.miner {
                 // Random triplets: each batch is anchors ++ positives ++ negatives.
