@@ -115,14 +115,73 @@ fn im2col_channel<T: Float>(x: &[T], d: &Dims, nb: usize, ch: usize, rows: &mut 
     }
 }
 
+/// Maps whose output rows are at most this wide are gathered through a per-tap index table ([`TapTable`]) instead
+/// of row runs: at ResNet18's 12², 6², 3² and 2² maps a run is a few values, and the per-run bookkeeping of
+/// [`im2col_channel`] cost more than the copy.
+const TABLE_MAX_WIDTH: usize = 16;
+
+/// For every kernel tap `(a, b)` and output position `t`, the input offset it reads in a `(h, w)` plane, or
+/// [`TapTable::PAD`] where it reads the zero padding. The same for every channel and image.
+struct TapTable {
+    offsets: Vec<u32>,
+    l: usize,
+}
+
+impl TapTable {
+    const PAD: u32 = u32::MAX;
+
+    fn new(d: &Dims) -> Self {
+        let (k, s, p) = (d.g.kernel, d.g.stride, d.g.padding);
+        let mut offsets = Vec::with_capacity(k * k * d.l());
+        for a in 0..k {
+            for bb in 0..k {
+                for i in 0..d.oh {
+                    for j in 0..d.ow {
+                        let (r, c) = ((i * s + a) as isize - p as isize, (j * s + bb) as isize - p as isize);
+                        let inside = (0..d.h as isize).contains(&r) && (0..d.w as isize).contains(&c);
+                        offsets.push(if inside { (r as usize * d.w + c as usize) as u32 } else { Self::PAD });
+                    }
+                }
+            }
+        }
+        TapTable { offsets, l: d.l() }
+    }
+
+    /// The offsets of tap `t` (`a·k + b`), one per output position.
+    fn tap(&self, t: usize) -> &[u32] {
+        &self.offsets[t * self.l..][..self.l]
+    }
+}
+
+/// Whether [`im2col`] and [`col2im`] go through a [`TapTable`] (small maps whose planes fit in `u32` offsets).
+fn use_table(d: &Dims) -> bool {
+    d.ow <= TABLE_MAX_WIDTH && d.h * d.w < TapTable::PAD as usize
+}
+
+/// [`im2col_channel`] through a tap table: for every tap, every image's `L` values gathered in one loop.
+fn im2col_channel_table<T: Float>(x: &[T], d: &Dims, nb: usize, ch: usize, rows: &mut [T], ld: usize, t: &TapTable) {
+    let (hw, l) = (d.h * d.w, d.l());
+    for tap in 0..d.g.kernel * d.g.kernel {
+        let offsets = t.tap(tap);
+        let row = &mut rows[tap * ld..][..ld];
+        for (b, dst) in row[..nb * l].chunks_exact_mut(l).enumerate() {
+            let plane = &x[(b * d.c + ch) * hw..][..hw];
+            for (o, &off) in dst.iter_mut().zip(offsets) {
+                *o = if off == TapTable::PAD { T::zero() } else { plane[off as usize] };
+            }
+        }
+    }
+}
+
 /// `cols (K × nb·L)` of `nb` images.
 pub(crate) fn im2col<T: Float>(x: &[T], d: &Dims, nb: usize, cols: &mut [T]) {
     let kk2 = d.g.kernel * d.g.kernel;
     let ld = nb * d.l();
-    cols[..d.kk() * ld]
-        .par_chunks_mut(kk2 * ld)
-        .enumerate()
-        .for_each(|(ch, rows)| im2col_channel(x, d, nb, ch, rows, ld));
+    let table = use_table(d).then(|| TapTable::new(d));
+    cols[..d.kk() * ld].par_chunks_mut(kk2 * ld).enumerate().for_each(|(ch, rows)| match &table {
+        Some(t) => im2col_channel_table(x, d, nb, ch, rows, ld, t),
+        None => im2col_channel(x, d, nb, ch, rows, ld),
+    });
 }
 
 /// Adds the columns back into images: `dx` (`nb` images of `(c, h, w)`) `+=` col2im(`cols`), the adjoint of
@@ -131,8 +190,20 @@ pub(crate) fn col2im<T: Float>(cols: &[T], d: &Dims, nb: usize, dx: &mut [T]) {
     let (k, s, p) = (d.g.kernel, d.g.stride, d.g.padding);
     let (h, w, oh, ow, l) = (d.h, d.w, d.oh, d.ow, d.l());
     let ld = nb * l;
+    let table = use_table(d).then(|| TapTable::new(d));
     dx[..nb * d.c * h * w].par_chunks_mut(h * w).enumerate().for_each(|(plane_idx, plane)| {
         let (b, ch) = (plane_idx / d.c, plane_idx % d.c);
+        if let Some(t) = &table {
+            for tap in 0..k * k {
+                let src = &cols[(ch * k * k + tap) * ld + b * l..][..l];
+                for (&v, &off) in src.iter().zip(t.tap(tap)) {
+                    if off != TapTable::PAD {
+                        plane[off as usize] += v;
+                    }
+                }
+            }
+            return;
+        }
         for a in 0..k {
             let (i_lo, i_hi) = valid_range(oh, h, a, d.g);
             for bb in 0..k {

@@ -489,6 +489,37 @@ mod tests {
     }
 
     #[test]
+    fn small_maps_through_the_tap_table_match_candle() {
+        // ResNet18's maps at 48² and 64² (12², 6², 3², 2², a 1² map under a padded 3×3), strided and 1×1 cases,
+        // a 7×7 stem on a 16-wide input, and the widest map that still takes the table (16) next to one that
+        // does not (17): forward and every gradient, in f64.
+        let cases = [
+            (6, 5, 2, 7, 3, 1, 1),
+            (6, 5, 3, 7, 3, 2, 1),
+            (4, 3, 1, 5, 3, 1, 1),
+            (3, 4, 12, 6, 3, 1, 1),
+            (3, 4, 6, 6, 1, 2, 0),
+            (2, 3, 16, 4, 7, 2, 3),
+            (2, 3, 16, 4, 3, 1, 1),
+            (2, 3, 17, 4, 3, 1, 1),
+        ];
+        for (i, (n, c, h, o, k, s, p)) in cases.into_iter().enumerate() {
+            let x = randomish(&[n, c, h, h], 20 + i);
+            let wt = randomish(&[o, c, k, k], 40 + i);
+            let ours = conv2d(x.as_tensor(), wt.as_tensor(), None, s, p, Kernels::Fast).unwrap();
+            let theirs = x.as_tensor().conv2d(wt.as_tensor(), p, s, 1, 1).unwrap();
+            assert!(max_abs_diff(&ours, &theirs) < 1e-12, "forward n{n} c{c} {h}² o{o} k{k} s{s} p{p}");
+            let weights = randomish(ours.dims(), 60 + i);
+            let g1 = (&ours * weights.as_tensor()).unwrap().sum_all().unwrap().backward().unwrap();
+            let g2 = (&theirs * weights.as_tensor()).unwrap().sum_all().unwrap().backward().unwrap();
+            for (what, v) in [("x", &x), ("w", &wt)] {
+                let d = max_abs_diff(g1.get(v).unwrap(), g2.get(v).unwrap());
+                assert!(d < 1e-10, "gradient of {what} n{n} c{c} {h}² o{o} k{k} s{s} p{p}: {d}");
+            }
+        }
+    }
+
+    #[test]
     fn backward_chunks_agree_with_one_chunk() {
         // A batch of large maps: one image per chunk (3600 columns each), 40 chunks.
         let x = randomish(&[40, 8, 60, 60], 4);
