@@ -10,7 +10,11 @@
 //! - weight gradient: `dW (O × K) += G_chunk (O × nb·L) · colsᵀ`;
 //! - input gradient: `dcols (K × nb·L) = Wᵀ · G_chunk`, then col2im (the adjoint of im2col).
 
+use std::mem::MaybeUninit;
+
 use rayon::prelude::*;
+
+use super::scratch::{Pooled, Scratch};
 
 /// Square-kernel convolution geometry (dilation 1, one group).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,7 +31,7 @@ impl Geometry {
 }
 
 /// The element types the kernels run on.
-pub(crate) trait Float: candle_core::WithDType + Copy + Send + Sync + 'static {}
+pub(crate) trait Float: candle_core::WithDType + Copy + Send + Sync + Pooled + 'static {}
 impl Float for f32 {}
 impl Float for f64 {}
 
@@ -153,35 +157,38 @@ impl TapTable {
     }
 }
 
-/// Whether [`im2col`] and [`col2im`] go through a [`TapTable`] (small maps whose planes fit in `u32` offsets).
+/// Whether [`im2col`] and [`col2im`] go through a [`TapTable`]: small maps, and strided ones (whose runs are
+/// element-by-element copies anyway), when the planes fit in `u32` offsets.
 fn use_table(d: &Dims) -> bool {
-    d.ow <= TABLE_MAX_WIDTH && d.h * d.w < TapTable::PAD as usize
+    (d.ow <= TABLE_MAX_WIDTH || d.g.stride > 1) && d.h * d.w < TapTable::PAD as usize
 }
 
-/// [`im2col_channel`] through a tap table: for every tap, every image's `L` values gathered in one loop.
-fn im2col_channel_table<T: Float>(x: &[T], d: &Dims, nb: usize, ch: usize, rows: &mut [T], ld: usize, t: &TapTable) {
+/// One column row (channel `ch`, tap `tap`) through a tap table: every image's `L` values gathered in one loop.
+fn im2col_row_table<T: Float>(x: &[T], d: &Dims, nb: usize, ch: usize, tap: usize, row: &mut [T], t: &TapTable) {
     let (hw, l) = (d.h * d.w, d.l());
-    for tap in 0..d.g.kernel * d.g.kernel {
-        let offsets = t.tap(tap);
-        let row = &mut rows[tap * ld..][..ld];
-        for (b, dst) in row[..nb * l].chunks_exact_mut(l).enumerate() {
-            let plane = &x[(b * d.c + ch) * hw..][..hw];
-            for (o, &off) in dst.iter_mut().zip(offsets) {
-                *o = if off == TapTable::PAD { T::zero() } else { plane[off as usize] };
-            }
+    let offsets = t.tap(tap);
+    for (b, dst) in row[..nb * l].chunks_exact_mut(l).enumerate() {
+        let plane = &x[(b * d.c + ch) * hw..][..hw];
+        for (o, &off) in dst.iter_mut().zip(offsets) {
+            *o = if off == TapTable::PAD { T::zero() } else { plane[off as usize] };
         }
     }
 }
 
-/// `cols (K × nb·L)` of `nb` images.
+/// `cols (K × nb·L)` of `nb` images. Work is split by column row (channel and tap) through a tap table, or by
+/// channel for the row-run copies, so that a one-channel input (the stem) still uses every thread.
 pub(crate) fn im2col<T: Float>(x: &[T], d: &Dims, nb: usize, cols: &mut [T]) {
     let kk2 = d.g.kernel * d.g.kernel;
     let ld = nb * d.l();
-    let table = use_table(d).then(|| TapTable::new(d));
-    cols[..d.kk() * ld].par_chunks_mut(kk2 * ld).enumerate().for_each(|(ch, rows)| match &table {
-        Some(t) => im2col_channel_table(x, d, nb, ch, rows, ld, t),
-        None => im2col_channel(x, d, nb, ch, rows, ld),
-    });
+    let cols = &mut cols[..d.kk() * ld];
+    if use_table(d) {
+        let table = TapTable::new(d);
+        cols.par_chunks_mut(ld)
+            .enumerate()
+            .for_each(|(r, row)| im2col_row_table(x, d, nb, r / kk2, r % kk2, row, &table));
+    } else {
+        cols.par_chunks_mut(kk2 * ld).enumerate().for_each(|(ch, rows)| im2col_channel(x, d, nb, ch, rows, ld));
+    }
 }
 
 /// Adds the columns back into images: `dx` (`nb` images of `(c, h, w)`) `+=` col2im(`cols`), the adjoint of
@@ -293,6 +300,22 @@ impl<T: Float> Epilogue<'_, T> {
         self.scale.is_none() && self.shift.is_none() && !self.relu
     }
 
+    /// Writes channel `c`'s values `f(src)` into uninitialised `dst`.
+    fn write(&self, c: usize, dst: &mut [MaybeUninit<T>], src: &[T]) {
+        if self.is_identity() {
+            for (d, &v) in dst.iter_mut().zip(src) {
+                d.write(v);
+            }
+            return;
+        }
+        let (scale, shift) = (self.scale.map_or(T::one(), |s| s[c]), self.shift.map_or(T::zero(), |t| t[c]));
+        let relu = self.relu;
+        for (d, &v) in dst.iter_mut().zip(src) {
+            let v = v * scale + shift;
+            d.write(if relu && v < T::zero() { T::zero() } else { v });
+        }
+    }
+
     /// Writes channel `c`'s values: `dst = f(src)`, or `dst = f(dst)` in place when `src` is `None`.
     fn apply(&self, c: usize, dst: &mut [T], src: Option<&[T]>) {
         let (scale, shift) = (self.scale.map_or(T::one(), |s| s[c]), self.shift.map_or(T::zero(), |t| t[c]));
@@ -319,56 +342,81 @@ pub(crate) fn forward<T: Float>(x: &[T], w: &[T], epilogue: &Epilogue<T>, d: &Di
     let (l, kk, o) = (d.l(), d.kk(), d.o);
     let chunk = d.chunk();
     let img = d.c * d.h * d.w;
-    let mut y = vec![T::zero(); d.n * o * l];
-    let mut cols = vec![T::zero(); kk * chunk * l];
-    let mut tmp = if chunk > 1 { vec![T::zero(); o * chunk * l] } else { Vec::new() };
+    let total = d.n * o * l;
+    // Every output value is written below (by the product or the scatter) before the length is set.
+    let mut y: Vec<T> = Vec::with_capacity(total);
+    let mut cols = Scratch::<T>::take(kk * chunk * l);
+    let mut tmp = Scratch::<T>::take(if chunk > 1 { o * chunk * l } else { 0 });
     let identity = epilogue.is_identity();
+    let yu = &mut y.spare_capacity_mut()[..total];
     let mut start = 0;
     while start < d.n {
         let nb = chunk.min(d.n - start);
         let ld = nb * l;
         im2col(&x[start * img..(start + nb) * img], d, nb, &mut cols);
-        let out: &mut [T] = if nb == 1 { &mut y[start * o * l..][..o * l] } else { &mut tmp[..o * ld] };
-        // SAFETY: w is (o × kk), cols (kk × ld) and out (o × ld), all row-major and distinct.
-        unsafe { matmul((o, ld, kk), (out.as_mut_ptr(), ld, 1), false, (w.as_ptr(), kk, 1), (cols.as_ptr(), ld, 1)) };
-        if nb > 1 {
-            // (o, nb·l) → (nb, o, l), through the epilogue.
-            let block = &mut y[start * o * l..][..nb * o * l];
+        if nb == 1 {
+            let out = &mut yu[start * o * l..][..o * l];
+            // SAFETY: w is (o × kk), cols (kk × ld) and out (o × ld), all row-major and distinct; the product
+            // writes every value of `out` without reading it (no accumulation).
+            unsafe {
+                matmul(
+                    (o, ld, kk),
+                    (out.as_mut_ptr().cast::<T>(), ld, 1),
+                    false,
+                    (w.as_ptr(), kk, 1),
+                    (cols.as_ptr(), ld, 1),
+                )
+            };
+            if !identity {
+                // SAFETY: the product above wrote all of `out`.
+                let out = unsafe { std::slice::from_raw_parts_mut(out.as_mut_ptr().cast::<T>(), o * l) };
+                out.par_chunks_mut(l).enumerate().for_each(|(oc, row)| epilogue.apply(oc, row, None));
+            }
+        } else {
+            let prod = &mut tmp[..o * ld];
+            // SAFETY: as above, into the chunk's product buffer.
+            unsafe {
+                matmul((o, ld, kk), (prod.as_mut_ptr(), ld, 1), false, (w.as_ptr(), kk, 1), (cols.as_ptr(), ld, 1))
+            };
+            let prod = &*prod;
+            // (o, nb·l) → (nb, o, l), through the epilogue: every value of the chunk's output block is written.
+            let block = &mut yu[start * o * l..][..nb * o * l];
             block.par_chunks_mut(o * l).enumerate().for_each(|(b, yb)| {
                 for (oc, row) in yb.chunks_mut(l).enumerate() {
-                    let src = &tmp[oc * ld + b * l..][..l];
-                    if identity {
-                        row.copy_from_slice(src);
-                    } else {
-                        epilogue.apply(oc, row, Some(src));
-                    }
+                    epilogue.write(oc, row, &prod[oc * ld + b * l..][..l]);
                 }
             });
-        } else if !identity {
-            out.par_chunks_mut(l).enumerate().for_each(|(oc, row)| epilogue.apply(oc, row, None));
         }
         start += nb;
     }
+    // SAFETY: the chunks cover images 0..n, and each wrote all of its o·l values per image.
+    unsafe { y.set_len(total) };
     y
 }
 
-/// Gradients of the convolution from the output gradient `grad` `(n, o, oh, ow)`: input, weight and, when asked,
-/// bias.
+/// Gradients of the convolution from the output gradient `grad` `(n, o, oh, ow)`: input (when `with_input`),
+/// weight and, when asked, bias.
 pub(crate) fn backward<T: Float>(
     x: &[T],
     w: &[T],
     grad: &[T],
     d: &Dims,
     with_bias: bool,
-) -> (Vec<T>, Vec<T>, Option<Vec<T>>) {
+    with_input: bool,
+) -> (Option<Vec<T>>, Vec<T>, Option<Vec<T>>) {
     let (l, kk, o) = (d.l(), d.kk(), d.o);
     let chunk = d.chunk();
     let img = d.c * d.h * d.w;
-    let mut dx = vec![T::zero(); d.n * img];
-    let mut dw = vec![T::zero(); o * kk];
+    let mut dx = with_input.then(|| vec![T::zero(); d.n * img]);
     let mut db = with_bias.then(|| vec![T::zero(); o]);
-    let mut cols = vec![T::zero(); kk * chunk * l];
-    let mut gmat = if chunk > 1 { vec![T::zero(); o * chunk * l] } else { Vec::new() };
+    if d.n == 0 {
+        return (dx, vec![T::zero(); o * kk], db);
+    }
+    // The first chunk's product writes every value of dw without reading it; later chunks add to it.
+    let mut dw: Vec<T> = Vec::with_capacity(o * kk);
+    let dw_ptr = dw.spare_capacity_mut()[..o * kk].as_mut_ptr().cast::<T>();
+    let mut cols = Scratch::<T>::take(kk * chunk * l);
+    let mut gmat = Scratch::<T>::take(if chunk > 1 { o * chunk * l } else { 0 });
     let mut start = 0;
     while start < d.n {
         let nb = chunk.min(d.n - start);
@@ -391,15 +439,18 @@ pub(crate) fn backward<T: Float>(
             }
         }
         im2col(&x[start * img..(start + nb) * img], d, nb, &mut cols);
-        // SAFETY: g is (o × ld), cols (kk × ld) read as colsᵀ (ld × kk), dw (o × kk).
-        unsafe {
-            matmul((o, kk, ld), (dw.as_mut_ptr(), kk, 1), start > 0, (g.as_ptr(), ld, 1), (cols.as_ptr(), 1, ld))
-        };
-        // dcols (kk × ld) = wᵀ (kk × o) · g, reusing the column buffer.
-        // SAFETY: w is (o × kk) read transposed; cols is written, not read, here.
-        unsafe { matmul((kk, ld, o), (cols.as_mut_ptr(), ld, 1), false, (w.as_ptr(), 1, kk), (g.as_ptr(), ld, 1)) };
-        col2im(&cols, d, nb, &mut dx[start * img..(start + nb) * img]);
+        // SAFETY: g is (o × ld), cols (kk × ld) read as colsᵀ (ld × kk), dw (o × kk) within its capacity; the
+        // first product (start = 0) only writes it, later ones read what the first wrote.
+        unsafe { matmul((o, kk, ld), (dw_ptr, kk, 1), start > 0, (g.as_ptr(), ld, 1), (cols.as_ptr(), 1, ld)) };
+        if let Some(dx) = dx.as_mut() {
+            // dcols (kk × ld) = wᵀ (kk × o) · g, reusing the column buffer.
+            // SAFETY: w is (o × kk) read transposed; cols is written, not read, here.
+            unsafe { matmul((kk, ld, o), (cols.as_mut_ptr(), ld, 1), false, (w.as_ptr(), 1, kk), (g.as_ptr(), ld, 1)) };
+            col2im(&cols, d, nb, &mut dx[start * img..(start + nb) * img]);
+        }
         start += nb;
     }
+    // SAFETY: n ≥ 1, so the first chunk's product wrote all o·kk values.
+    unsafe { dw.set_len(o * kk) };
     (dx, dw, db)
 }

@@ -106,38 +106,42 @@ fn backward_typed<T: Float>(
     (w, lw): (&[T], &Layout),
     (g, lg): (&[T], &Layout),
     with_bias: bool,
-) -> candle_core::Result<(Tensor, Tensor, Option<Tensor>)> {
+    with_input: bool,
+) -> candle_core::Result<(Option<Tensor>, Tensor, Option<Tensor>)> {
     let d = dims(geometry, lx, lw)?;
     if lg.shape().dims() != [d.n, d.o, d.oh, d.ow] {
         candle_core::bail!("sgm conv2d: output gradient {:?} does not fit", lg.shape())
     }
-    let (dx, dw, db) = conv_kernels::backward(slice(x, lx)?, slice(w, lw)?, slice(g, lg)?, &d, with_bias);
+    let (dx, dw, db) = conv_kernels::backward(slice(x, lx)?, slice(w, lw)?, slice(g, lg)?, &d, with_bias, with_input);
     let cpu = &candle_core::Device::Cpu;
     Ok((
-        Tensor::from_vec(dx, lx.shape(), cpu)?,
+        dx.map(|dx| Tensor::from_vec(dx, lx.shape(), cpu)).transpose()?,
         Tensor::from_vec(dw, lw.shape(), cpu)?,
         db.map(|db| Tensor::from_vec(db, d.o, cpu)).transpose()?,
     ))
 }
 
-/// Gradients of `conv2d(x, w) (+ b)` given the output gradient: (input, weight, bias when `with_bias`).
+/// Gradients of `conv2d(x, w) (+ b)` given the output gradient: (input, weight, bias when `with_bias`). The input
+/// gradient is skipped (`None`) when nothing upstream of `x` takes part in the backward pass: the images under the
+/// first convolution.
 fn conv_backward(
     geometry: Geometry,
     x: &Tensor,
     w: &Tensor,
     grad: &Tensor,
     with_bias: bool,
-) -> candle_core::Result<(Tensor, Tensor, Option<Tensor>)> {
+) -> candle_core::Result<(Option<Tensor>, Tensor, Option<Tensor>)> {
     let grad = grad.contiguous()?;
+    let with_input = x.track_op();
     let (xs, lx) = x.storage_and_layout();
     let (ws, lw) = w.storage_and_layout();
     let (gs, lg) = grad.storage_and_layout();
     match (&*xs, &*ws, &*gs) {
         (Storage::Cpu(CpuStorage::F32(xv)), Storage::Cpu(CpuStorage::F32(wv)), Storage::Cpu(CpuStorage::F32(gv))) => {
-            backward_typed(geometry, (xv, lx), (wv, lw), (gv, lg), with_bias)
+            backward_typed(geometry, (xv, lx), (wv, lw), (gv, lg), with_bias, with_input)
         }
         (Storage::Cpu(CpuStorage::F64(xv)), Storage::Cpu(CpuStorage::F64(wv)), Storage::Cpu(CpuStorage::F64(gv))) => {
-            backward_typed(geometry, (xv, lx), (wv, lw), (gv, lg), with_bias)
+            backward_typed(geometry, (xv, lx), (wv, lw), (gv, lg), with_bias, with_input)
         }
         _ => candle_core::bail!("sgm conv2d backward supports f32 and f64 CPU tensors with matching dtypes"),
     }
@@ -169,7 +173,7 @@ impl CustomOp2 for ConvOp {
         grad: &Tensor,
     ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>)> {
         let (gx, gw, _) = conv_backward(self.0, x, w, grad, false)?;
-        Ok((Some(gx), Some(gw)))
+        Ok((gx, Some(gw)))
     }
 }
 
@@ -213,7 +217,7 @@ impl CustomOp3 for ConvTailOp {
         match self.1 {
             Tail::None | Tail::Bias | Tail::BiasRelu => {
                 let (gx, gw, gb) = conv_backward(geometry, x, w, &g, self.1 != Tail::None)?;
-                Ok((Some(gx), Some(gw), gb))
+                Ok((gx, Some(gw), gb))
             }
             Tail::Affine { .. } => {
                 let o = w.dim(0)?;
@@ -224,7 +228,7 @@ impl CustomOp3 for ConvTailOp {
                 let z = x.apply_op2(w, ConvOp(geometry))?;
                 let dscale = (&g * z)?.sum((0, 2, 3))?;
                 let dshift = g.sum((0, 2, 3))?;
-                Ok((Some(gx), Some(gw), Some(Tensor::stack(&[dscale, dshift], 0)?)))
+                Ok((gx, Some(gw), Some(Tensor::stack(&[dscale, dshift], 0)?)))
             }
         }
     }
@@ -517,6 +521,25 @@ mod tests {
                 assert!(d < 1e-10, "gradient of {what} n{n} c{c} {h}² o{o} k{k} s{s} p{p}: {d}");
             }
         }
+    }
+
+    #[test]
+    fn the_input_gradient_is_skipped_only_where_nothing_upstream_needs_it() {
+        // Images under the stem (a plain tensor): no input gradient, the weight gradient unchanged.
+        let images = randomish(&[3, 1, 20, 20], 70).as_tensor().detach();
+        let w = randomish(&[4, 1, 7, 7], 71);
+        let ours = conv2d(&images, w.as_tensor(), None, 2, 3, Kernels::Fast).unwrap();
+        let g = ours.sum_all().unwrap().backward().unwrap();
+        assert!(g.get(&images).is_none());
+        let reference = images.conv2d(w.as_tensor(), 3, 2, 1, 1).unwrap().sum_all().unwrap().backward().unwrap();
+        assert!(max_abs_diff(g.get(&w).unwrap(), reference.get(&w).unwrap()) < 1e-10);
+        // The same input behind an op that is differentiated: the gradient reaches it.
+        let x = randomish(&[3, 1, 20, 20], 72);
+        let scaled = (x.as_tensor() * 2.0).unwrap();
+        let g = conv2d(&scaled, w.as_tensor(), None, 2, 3, Kernels::Fast).unwrap().sum_all().unwrap().backward();
+        let g = g.unwrap();
+        let r = scaled.conv2d(w.as_tensor(), 3, 2, 1, 1).unwrap().sum_all().unwrap().backward().unwrap();
+        assert!(max_abs_diff(g.get(&x).unwrap(), r.get(&x).unwrap()) < 1e-10);
     }
 
     #[test]

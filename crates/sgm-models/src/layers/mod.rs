@@ -22,6 +22,7 @@ pub mod fractional_max_pool;
 pub mod fused;
 mod im2col_conv;
 pub mod max_pool;
+mod scratch;
 mod window_max;
 
 pub use adaptive_avg_pool::adaptive_avg_pool2d;
