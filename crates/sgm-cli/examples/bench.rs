@@ -23,7 +23,7 @@ use sgm_cluster::{
     gmm, kmeans, kmeans_linfa, tsne_2d, CovarianceType, GmmConfig, KMeansConfig, KMeansInitMethod, TsneConfig,
 };
 use sgm_core::{knn_classify, Embeddings, SgmLoss};
-use sgm_models::{seeded_var_builder, BackboneKind, EmbeddingModel, ModelConfig};
+use sgm_models::{on_workers, seeded_var_builder, BackboneKind, EmbeddingModel, ModelConfig};
 use sgm_train::train::trainable;
 use sgm_train::{Adam, AdamConfig};
 
@@ -121,11 +121,12 @@ fn model(kind: BackboneKind, size: usize, batch: usize, what: &str, reps: usize,
             let loss_fn = SgmLoss::new(1.0);
             let mut opt = Adam::new(params, AdamConfig { amsgrad: true, ..AdamConfig::default() })?;
             let rss_before = rss_kib().1;
+            // As sgm's trainer: forward, backward and the optimiser step each run on the pool's workers.
             let times = time_reps(reps, warmup, || {
-                let out = model.forward(&x, true)?;
+                let out = on_workers(|| model.forward(&x, true))?;
                 let loss = loss_fn.forward(&out.embedding, &labels)?;
-                let grads = loss.backward()?;
-                opt.step(&grads)?;
+                let grads = on_workers(|| loss.backward())?;
+                on_workers(|| opt.step(&grads))?;
                 Ok(())
             })?;
             (times, batch, rss_before)
@@ -134,7 +135,7 @@ fn model(kind: BackboneKind, size: usize, batch: usize, what: &str, reps: usize,
             let x = images(batch, size)?;
             let rss_before = rss_kib().1;
             let times = time_reps(reps, warmup, || {
-                let out = model.forward(&x, false)?;
+                let out = on_workers(|| model.forward(&x, false))?;
                 out.embedding.to_vec2::<f32>()?;
                 Ok(())
             })?;
@@ -145,7 +146,7 @@ fn model(kind: BackboneKind, size: usize, batch: usize, what: &str, reps: usize,
             let rss_before = rss_kib().1;
             let times = time_reps(reps, warmup, || {
                 for x in &batches {
-                    let out = model.forward(x, false)?;
+                    let out = on_workers(|| model.forward(x, false))?;
                     out.embedding.to_vec2::<f32>()?;
                 }
                 Ok(())

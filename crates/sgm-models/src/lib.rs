@@ -78,6 +78,7 @@ pub mod layers;
 pub mod model;
 pub mod pretrained;
 pub mod seeded;
+pub mod workers;
 
 pub use config::{BackboneKind, ModelConfig};
 pub use error::{ModelError, Result};
@@ -85,3 +86,4 @@ pub use info::{eval_ms_per_image, model_info, ModelInfo};
 pub use layers::is_buffer;
 pub use model::{EmbeddingModel, ModelOutput, NoiseState};
 pub use seeded::seeded_var_builder;
+pub use workers::on_workers;

@@ -251,8 +251,10 @@ impl Trainer {
             |b, batch| -> Result<()> {
                 let idx = &batches[b];
                 let t_start = std::time::Instant::now();
+                // The heavy parts of the step run on the thread pool's workers (`on_workers`): one hand-off each
+                // instead of one per parallel section inside them.
                 let out = if cfg.precision.is_f32() {
-                    model.forward(&batch.images, true)?
+                    sgm_models::on_workers(|| model.forward(&batch.images, true))?
                 } else {
                     // Mixed precision: the forward in bf16/f16, the loss in f32.
                     let out = model.forward_dtype(&batch.images, true, cfg.precision.dtype())?;
@@ -315,9 +317,9 @@ impl Trainer {
                     }
                 }
                 let t_forward = t_start.elapsed();
-                let grads = loss.backward()?;
+                let grads = sgm_models::on_workers(|| loss.backward())?;
                 let t_backward = t_start.elapsed();
-                opt.step(&grads)?;
+                sgm_models::on_workers(|| opt.step(&grads))?;
                 tracing::debug!(
                     "step {}: forward+loss {:?}, backward {:?}, optimiser {:?}",
                     b + 1,
@@ -386,7 +388,7 @@ impl Trainer {
                 v.set(&v.as_tensor().zeros_like()?)?;
             }
             let images = self.eval_builder.images(train, chunk, 0, b as u64)?;
-            self.model.forward(&images, true)?;
+            sgm_models::on_workers(|| self.model.forward(&images, true))?;
             for (sum, v) in sums.iter_mut().zip(&stats) {
                 let s = v.as_tensor().to_dtype(DType::F64)?;
                 *sum = Some(match sum.take() {
@@ -601,7 +603,7 @@ pub fn embed_set(
     let idx: Vec<usize> = (0..set.len()).collect();
     for (b, chunk) in idx.chunks(batch_size.max(1)).enumerate() {
         let images = builder.images(set, chunk, 0, b as u64)?;
-        let out = model.forward(&images, false)?;
+        let out = sgm_models::on_workers(|| model.forward(&images, false))?;
         dim = out.embedding.dim(D::Minus1)?;
         emb.extend(out.embedding.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()?);
         if let Some(l) = out.logits {
