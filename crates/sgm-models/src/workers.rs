@@ -26,6 +26,6 @@ mod tests {
         assert!(index.is_some());
         assert_eq!(sum, 499_500);
         // Nested: already on a worker, it runs in place.
-        assert_eq!(on_workers(|| on_workers(|| rayon::current_thread_index().is_some())), true);
+        assert!(on_workers(|| on_workers(|| rayon::current_thread_index().is_some())));
     }
 }
