@@ -60,7 +60,7 @@ pub struct TrainArgs {
     /// SGM batches: samples per class (batch = classes × this).
     #[arg(long)]
     pub samples_per_class: Option<usize>,
-    /// Batches per epoch (SGM and softmax); default: one pass over the training set.
+    /// Batches per epoch (SGM, softmax and mined triplets); default: one pass over the training set.
     #[arg(long)]
     pub batches_per_epoch: Option<usize>,
     /// Softmax batch size.

@@ -161,7 +161,7 @@ pub struct TrainConfig {
     pub sgm: SgmConfig,
     /// SGM batches: samples of each class per batch (the paper: 30, i.e. B = 240 for 8 classes).
     pub samples_per_class: usize,
-    /// SGM and softmax batches per epoch; `None` covers the training set once per epoch.
+    /// SGM, softmax and mined-triplet batches per epoch; `None` covers the training set once per epoch.
     pub batches_per_epoch: Option<usize>,
     /// Triplet loss settings.
     pub triplet: TripletConfig,

@@ -191,8 +191,15 @@ impl Trainer {
                         idx
                     })
                     .collect(),
-                // Mined triplets come from stratified batches.
-                Some(_) => StratifiedBatchSampler::all_classes(&labels, self.cfg.samples_per_class, seed)?.epoch(e),
+                // Mined triplets come from stratified batches, as many per epoch as SGM's.
+                Some(_) => {
+                    let s = StratifiedBatchSampler::all_classes(&labels, self.cfg.samples_per_class, seed)?;
+                    let s = match self.cfg.batches_per_epoch {
+                        Some(n) => s.with_batches_per_epoch(n),
+                        None => s,
+                    };
+                    s.epoch(e)
+                }
             },
         };
         // One mixup stream per epoch (derived from the configured seed), so that epochs do not replay the same

@@ -352,3 +352,24 @@ fn a_configuration_too_large_to_allocate_is_refused_before_the_directory_is_made
     assert!(err.contains("samples_per_class"), "{err}");
     assert!(!out.exists(), "nothing is created for a configuration that cannot run");
 }
+
+#[test]
+fn batches_per_epoch_sets_the_steps_of_every_batch_composition() {
+    let (train, _) = sets();
+    for (loss, miner, shuffled) in [
+        (LossKind::Sgm, None, false),
+        (LossKind::Softmax, None, false),
+        (LossKind::Softmax, None, true),
+        (LossKind::Triplet, Some(Miner::BatchHard), false),
+    ] {
+        let mut cfg = tiny(loss, 1);
+        cfg.miner = miner;
+        cfg.batches_per_epoch = Some(5); // more than the 3 batches of one pass over 6 images × 8 classes
+        if shuffled {
+            cfg.softmax_sampler = sgm_train::train::SoftmaxSampler::Shuffled;
+        }
+        let mut trainer = Trainer::new(cfg, candle_core::Device::Cpu).unwrap();
+        let stats = trainer.train_epoch(&train, 0).unwrap();
+        assert_eq!(stats.steps, 5, "{loss} {miner:?} shuffled {shuffled}");
+    }
+}
