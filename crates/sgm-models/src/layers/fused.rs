@@ -19,6 +19,7 @@ use candle_core::{CpuStorage, CustomOp1, CustomOp3, Layout, Shape, Storage, Tens
 use rayon::prelude::*;
 
 use super::conv_kernels::Float;
+use super::scratch::{channel_sum, par_filled};
 use super::{Kernels, Route};
 
 fn slice<'a, T>(data: &'a [T], layout: &Layout) -> candle_core::Result<&'a [T]> {
@@ -52,27 +53,18 @@ fn dims4(l: &Layout) -> candle_core::Result<(usize, usize, usize)> {
     Ok((n, c, h * w))
 }
 
-/// Per-channel mean and biased variance of `x (n, c, hw)` in f64.
+/// Per-channel mean and biased variance of `x (n, c, hw)` in f64 (two passes: the mean, then the squared
+/// deviations from it).
 fn channel_stats<T: Float>(x: &[T], n: usize, c: usize, hw: usize) -> Stats {
     let m = (n * hw) as f64;
     let per: Vec<(f64, f64)> = (0..c)
         .into_par_iter()
         .map(|ch| {
-            let mut sum = 0f64;
-            for b in 0..n {
-                sum += x[(b * c + ch) * hw..][..hw].iter().map(|v| v.to_f64()).sum::<f64>();
-            }
-            let mean = sum / m;
-            let mut sq = 0f64;
-            for b in 0..n {
-                sq += x[(b * c + ch) * hw..][..hw]
-                    .iter()
-                    .map(|v| {
-                        let d = v.to_f64() - mean;
-                        d * d
-                    })
-                    .sum::<f64>();
-            }
+            let mean = channel_sum(x, (n, c, hw), ch, |_, v| v.to_f64()) / m;
+            let sq = channel_sum(x, (n, c, hw), ch, |_, v| {
+                let d = v.to_f64() - mean;
+                d * d
+            });
             (mean, sq / m)
         })
         .collect();
@@ -91,21 +83,25 @@ impl BatchNormOp {
         // form x·scale + (bias − mean·scale) cancels catastrophically there).
         let scale: Vec<T> = (0..c).map(|ch| T::from_f64(w[ch].to_f64() / (stats.var[ch] + self.eps).sqrt())).collect();
         let mean: Vec<T> = stats.mean.iter().map(|&m| T::from_f64(m)).collect();
-        let mut y = vec![T::zero(); x.len()];
         let relu = self.relu;
-        y.par_chunks_mut(hw.max(1)).zip(x.par_chunks(hw.max(1))).enumerate().for_each(|(p, (yp, xp))| {
-            let (m, s, t) = (mean[p % c], scale[p % c], b[p % c]);
-            if relu {
-                for (o, &v) in yp.iter_mut().zip(xp) {
-                    let z = (v - m) * s + t;
-                    *o = if z > T::zero() { z } else { T::zero() };
+        let hw1 = hw.max(1);
+        // SAFETY: every plane's values are written.
+        let y = unsafe {
+            par_filled(x.len(), hw1, |p, yp| {
+                let xp = &x[p * hw1..][..yp.len()];
+                let (m, s, t) = (mean[p % c], scale[p % c], b[p % c]);
+                if relu {
+                    for (o, &v) in yp.iter_mut().zip(xp) {
+                        let z = (v - m) * s + t;
+                        o.write(if z > T::zero() { z } else { T::zero() });
+                    }
+                } else {
+                    for (o, &v) in yp.iter_mut().zip(xp) {
+                        o.write((v - m) * s + t);
+                    }
                 }
-            } else {
-                for (o, &v) in yp.iter_mut().zip(xp) {
-                    *o = (v - m) * s + t;
-                }
-            }
-        });
+            })
+        };
         *self.used.lock().unwrap_or_else(|p| p.into_inner()) = Some(stats);
         Ok(y)
     }
@@ -136,37 +132,32 @@ impl BatchNormOp {
             .into_par_iter()
             .map(|ch| {
                 let (mean, is) = (stats.mean[ch], invstd[ch]);
-                let (mut s, mut sx) = (0f64, 0f64);
-                for b in 0..n {
-                    let off = (b * c + ch) * hw;
-                    for (j, xv) in x[off..off + hw].iter().enumerate() {
-                        let d = dz(off + j);
-                        s += d;
-                        sx += d * (xv.to_f64() - mean) * is;
-                    }
-                }
+                let s = channel_sum(x, (n, c, hw), ch, |i, _| dz(i));
+                let sx = channel_sum(x, (n, c, hw), ch, |i, xv| dz(i) * (xv.to_f64() - mean) * is);
                 (s, sx)
             })
             .collect();
         let train = self.fixed.is_none();
-        let mut dx = vec![T::zero(); x.len()];
-        dx.par_chunks_mut(hw.max(1)).enumerate().for_each(|(p, dxp)| {
-            let ch = p % c;
-            let (mean, is) = (stats.mean[ch], invstd[ch]);
-            let k = w[ch].to_f64() * is;
-            let (s, sx) = sums[ch];
-            let off = p * hw;
-            for (j, o) in dxp.iter_mut().enumerate() {
-                let i = off + j;
-                let d = dz(i);
-                *o = T::from_f64(if train {
-                    let xhat = (x[i].to_f64() - mean) * is;
-                    k * (d - s / m - xhat * sx / m)
-                } else {
-                    k * d
-                });
-            }
-        });
+        // SAFETY: every plane's values are written.
+        let dx = unsafe {
+            par_filled(x.len(), hw.max(1), |p, dxp| {
+                let ch = p % c;
+                let (mean, is) = (stats.mean[ch], invstd[ch]);
+                let k = w[ch].to_f64() * is;
+                let (s, sx) = sums[ch];
+                let off = p * hw;
+                for (j, o) in dxp.iter_mut().enumerate() {
+                    let i = off + j;
+                    let d = dz(i);
+                    o.write(T::from_f64(if train {
+                        let xhat = (x[i].to_f64() - mean) * is;
+                        k * (d - s / m - xhat * sx / m)
+                    } else {
+                        k * d
+                    }));
+                }
+            })
+        };
         let dw = sums.iter().map(|s| T::from_f64(s.1)).collect();
         let db = sums.iter().map(|s| T::from_f64(s.0)).collect();
         Ok((dx, dw, db))
@@ -279,24 +270,31 @@ struct ReluOp;
 impl ReluOp {
     fn forward_typed<T: Float>(x: &[T], l: &Layout) -> candle_core::Result<Vec<T>> {
         let x = slice(x, l)?;
-        let mut y = vec![T::zero(); x.len()];
-        y.par_chunks_mut(1 << 14).zip(x.par_chunks(1 << 14)).for_each(|(yc, xc)| {
-            for (o, &v) in yc.iter_mut().zip(xc) {
-                *o = if v > T::zero() { v } else { T::zero() };
-            }
-        });
-        Ok(y)
+        const CHUNK: usize = 1 << 14;
+        // SAFETY: every chunk's values are written.
+        Ok(unsafe {
+            par_filled(x.len(), CHUNK, |i, yc| {
+                for (o, &v) in yc.iter_mut().zip(&x[i * CHUNK..]) {
+                    o.write(if v > T::zero() { v } else { T::zero() });
+                }
+            })
+        })
     }
 
     fn backward_typed<T: Float>(y: &[T], ly: &Layout, g: &[T], lg: &Layout) -> candle_core::Result<Vec<T>> {
         let (y, g) = (slice(y, ly)?, slice(g, lg)?);
-        let mut dx = vec![T::zero(); y.len()];
-        dx.par_chunks_mut(1 << 14).zip(y.par_chunks(1 << 14).zip(g.par_chunks(1 << 14))).for_each(|(dc, (yc, gc))| {
-            for ((o, &v), &gv) in dc.iter_mut().zip(yc).zip(gc) {
-                *o = if v > T::zero() { gv } else { T::zero() };
-            }
-        });
-        Ok(dx)
+        if g.len() != y.len() {
+            candle_core::bail!("sgm relu backward: {} gradient values for {} outputs", g.len(), y.len())
+        }
+        const CHUNK: usize = 1 << 14;
+        // SAFETY: every chunk's values are written (zip stops at the chunk's end, and y and g are as long as it).
+        Ok(unsafe {
+            par_filled(y.len(), CHUNK, |i, dc| {
+                for ((o, &v), &gv) in dc.iter_mut().zip(&y[i * CHUNK..]).zip(&g[i * CHUNK..]) {
+                    o.write(if v > T::zero() { gv } else { T::zero() });
+                }
+            })
+        })
     }
 }
 

@@ -4,7 +4,10 @@
 //!
 //! A [`Scratch`] holds whatever its previous user left in it: every caller writes the part it reads first.
 
+use std::mem::MaybeUninit;
 use std::ops::{Deref, DerefMut};
+
+use rayon::prelude::*;
 use std::sync::Mutex;
 
 use super::conv_kernels::Float;
@@ -84,9 +87,64 @@ impl<T: Float> Drop for Scratch<T> {
     }
 }
 
+/// A vector of `n` values written straight into fresh memory by `fill(i, chunk)`, chunk `i` being values
+/// `i·size ..` (the last chunk may be shorter), chunks in parallel: no zeroing pass before the real one.
+///
+/// # Safety
+/// `fill` must write every element of every chunk it is given.
+pub(crate) unsafe fn par_filled<T: Send>(
+    n: usize,
+    size: usize,
+    fill: impl Fn(usize, &mut [MaybeUninit<T>]) + Sync + Send,
+) -> Vec<T> {
+    let mut v: Vec<T> = Vec::with_capacity(n);
+    v.spare_capacity_mut()[..n].par_chunks_mut(size.max(1)).enumerate().for_each(|(i, c)| fill(i, c));
+    // SAFETY: the chunks cover 0..n and the caller's `fill` wrote all of each.
+    unsafe { v.set_len(n) };
+    v
+}
+
+/// The per-channel sum of `f(v)` over `n` planes of `hw` values (plane `b` of channel `ch` at `(b·c + ch)·hw`),
+/// in f64 over eight independent partial sums: the additions do not wait on one another, as one running sum's do.
+pub(crate) fn channel_sum<T: Copy>(
+    x: &[T],
+    (n, c, hw): (usize, usize, usize),
+    ch: usize,
+    f: impl Fn(usize, T) -> f64,
+) -> f64 {
+    let mut acc = [0f64; 8];
+    let mut t = 0usize;
+    for b in 0..n {
+        let off = (b * c + ch) * hw;
+        for (j, &v) in x[off..off + hw].iter().enumerate() {
+            acc[t & 7] += f(off + j, v);
+            t += 1;
+        }
+    }
+    ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn par_filled_writes_every_chunk_and_channel_sums_add_every_value() {
+        // SAFETY: the closure writes every element of its chunk.
+        let v: Vec<u32> = unsafe {
+            par_filled(10, 4, |i, c| {
+                for (j, o) in c.iter_mut().enumerate() {
+                    o.write((i * 4 + j) as u32);
+                }
+            })
+        };
+        assert_eq!(v, (0..10).collect::<Vec<u32>>());
+        // 2 images × 3 channels × 5 values: channel 1 holds 5..10 and 20..25.
+        let x: Vec<f32> = (0..30).map(|i| i as f32).collect();
+        let want: f64 = (5..10).chain(20..25).map(|i| i as f64).sum();
+        assert_eq!(channel_sum(&x, (2, 3, 5), 1, |_, v| v as f64), want);
+        assert_eq!(channel_sum(&x, (2, 3, 5), 1, |i, _| i as f64), want, "the index passed is the value's own");
+    }
 
     #[test]
     fn buffers_come_back_and_are_reused_when_large_enough() {
