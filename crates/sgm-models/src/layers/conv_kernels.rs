@@ -300,38 +300,34 @@ impl<T: Float> Epilogue<'_, T> {
         self.scale.is_none() && self.shift.is_none() && !self.relu
     }
 
-    /// Writes channel `c`'s values `f(src)` into uninitialised `dst`.
-    fn write(&self, c: usize, dst: &mut [MaybeUninit<T>], src: &[T]) {
-        if self.is_identity() {
-            for (d, &v) in dst.iter_mut().zip(src) {
-                d.write(v);
-            }
-            return;
-        }
+    /// The map of channel `c`: `v·scale[c] + shift[c]`, then the ReLU.
+    fn channel(&self, c: usize) -> impl Fn(T) -> T {
         let (scale, shift) = (self.scale.map_or(T::one(), |s| s[c]), self.shift.map_or(T::zero(), |t| t[c]));
         let relu = self.relu;
-        for (d, &v) in dst.iter_mut().zip(src) {
-            let v = v * scale + shift;
-            d.write(if relu && v < T::zero() { T::zero() } else { v });
-        }
-    }
-
-    /// Writes channel `c`'s values: `dst = f(src)`, or `dst = f(dst)` in place when `src` is `None`.
-    fn apply(&self, c: usize, dst: &mut [T], src: Option<&[T]>) {
-        let (scale, shift) = (self.scale.map_or(T::one(), |s| s[c]), self.shift.map_or(T::zero(), |t| t[c]));
-        let relu = self.relu;
-        let f = move |v: T| {
+        move |v: T| {
             let v = v * scale + shift;
             if relu && v < T::zero() {
                 T::zero()
             } else {
                 v
             }
-        };
-        match src {
-            Some(src) => dst.iter_mut().zip(src).for_each(|(d, &v)| *d = f(v)),
-            None => dst.iter_mut().for_each(|d| *d = f(*d)),
         }
+    }
+
+    /// Writes channel `c`'s values `f(src)` into uninitialised `dst` (a plain copy for the identity).
+    fn write(&self, c: usize, dst: &mut [MaybeUninit<T>], src: &[T]) {
+        if self.is_identity() {
+            dst.iter_mut().zip(src).for_each(|(d, &v)| _ = d.write(v));
+        } else {
+            let f = self.channel(c);
+            dst.iter_mut().zip(src).for_each(|(d, &v)| _ = d.write(f(v)));
+        }
+    }
+
+    /// Applies channel `c`'s map to `dst` in place.
+    fn apply(&self, c: usize, dst: &mut [T]) {
+        let f = self.channel(c);
+        dst.iter_mut().for_each(|d| *d = f(*d));
     }
 }
 
@@ -370,7 +366,7 @@ pub(crate) fn forward<T: Float>(x: &[T], w: &[T], epilogue: &Epilogue<T>, d: &Di
             if !identity {
                 // SAFETY: the product above wrote all of `out`.
                 let out = unsafe { std::slice::from_raw_parts_mut(out.as_mut_ptr().cast::<T>(), o * l) };
-                out.par_chunks_mut(l).enumerate().for_each(|(oc, row)| epilogue.apply(oc, row, None));
+                out.par_chunks_mut(l).enumerate().for_each(|(oc, row)| epilogue.apply(oc, row));
             }
         } else {
             let prod = &mut tmp[..o * ld];

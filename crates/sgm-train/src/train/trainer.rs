@@ -149,34 +149,27 @@ impl Trainer {
         let labels = train.labels();
         let seed = derive_seed(&[self.cfg.seed, 0x5A3]);
         let e = epoch as u64;
+        // C×S stratified batches, `batches_per_epoch` of them when set: SGM's, and the mined triplets'.
+        let stratified = || -> Result<Vec<Vec<usize>>> {
+            let s = StratifiedBatchSampler::all_classes(&labels, self.cfg.samples_per_class, seed)?;
+            let s = match self.cfg.batches_per_epoch {
+                Some(n) => s.with_batches_per_epoch(n),
+                None => s,
+            };
+            Ok(s.epoch(e))
+        };
         let batches: Vec<Vec<usize>> = match self.cfg.loss {
-            LossKind::Sgm => {
-                let s = StratifiedBatchSampler::all_classes(&labels, self.cfg.samples_per_class, seed)?;
-                let s = match self.cfg.batches_per_epoch {
-                    Some(n) => s.with_batches_per_epoch(n),
-                    None => s,
-                };
-                s.epoch(e)
-            }
+            LossKind::Sgm => stratified()?,
             LossKind::Softmax => {
-                let draws = self.cfg.batches_per_epoch.map(|n| n * self.cfg.batch_size);
+                // Both samplers draw the data set's size per epoch unless `batches_per_epoch` says otherwise.
+                let draws = self.cfg.batches_per_epoch.map_or(labels.len(), |n| n * self.cfg.batch_size);
                 match self.cfg.softmax_sampler {
                     SoftmaxSampler::Balanced => {
-                        let s = BalancedSampler::new(&labels, seed)?;
-                        let s = match draws {
-                            Some(n) => s.with_num_samples(n),
-                            None => s,
-                        };
-                        s.batches(e, self.cfg.batch_size)
+                        BalancedSampler::new(&labels, seed)?.with_num_samples(draws).batches(e, self.cfg.batch_size)
                     }
-                    SoftmaxSampler::Shuffled => {
-                        let s = ShuffledSampler::new(labels.len(), seed)?;
-                        let s = match draws {
-                            Some(n) => s.with_num_samples(n),
-                            None => s,
-                        };
-                        s.batches(e, self.cfg.batch_size)
-                    }
+                    SoftmaxSampler::Shuffled => ShuffledSampler::new(labels.len(), seed)?
+                        .with_num_samples(draws)
+                        .batches(e, self.cfg.batch_size),
                 }
             }
             LossKind::Triplet => match self.cfg.miner {
@@ -192,14 +185,7 @@ impl Trainer {
                     })
                     .collect(),
                 // Mined triplets come from stratified batches, as many per epoch as SGM's.
-                Some(_) => {
-                    let s = StratifiedBatchSampler::all_classes(&labels, self.cfg.samples_per_class, seed)?;
-                    let s = match self.cfg.batches_per_epoch {
-                        Some(n) => s.with_batches_per_epoch(n),
-                        None => s,
-                    };
-                    s.epoch(e)
-                }
+                Some(_) => stratified()?,
             },
         };
         // One mixup stream per epoch (derived from the configured seed), so that epochs do not replay the same
@@ -260,17 +246,18 @@ impl Trainer {
                 let t_start = std::time::Instant::now();
                 // The heavy parts of the step run on the thread pool's workers (`on_workers`): one hand-off each
                 // instead of one per parallel section inside them.
-                let out = if cfg.precision.is_f32() {
-                    sgm_models::on_workers(|| model.forward(&batch.images, true))?
-                } else {
+                let out = sgm_models::on_workers(|| -> Result<sgm_models::ModelOutput> {
+                    if cfg.precision.is_f32() {
+                        return Ok(model.forward(&batch.images, true)?);
+                    }
                     // Mixed precision: the forward in bf16/f16, the loss in f32.
                     let out = model.forward_dtype(&batch.images, true, cfg.precision.dtype())?;
                     let f32 = |t: &Tensor| t.to_dtype(DType::F32);
-                    sgm_models::ModelOutput {
+                    Ok(sgm_models::ModelOutput {
                         embedding: f32(&out.embedding)?,
                         logits: out.logits.as_ref().map(f32).transpose()?,
-                    }
-                };
+                    })
+                })?;
                 let mut dist = None;
                 let loss = match cfg.loss {
                     LossKind::Sgm => {
