@@ -234,12 +234,15 @@ fn a_half_precision_run_on_the_cpu_is_refused_before_the_run_directory_is_made()
 fn a_softmax_run_reports_its_argmax_plain_and_prior_corrected_and_can_train_on_shuffled_passes() {
     let dir = tempfile::tempdir().unwrap();
     let run = dir.path().join("run");
+    // The calibration classifier's recipe: shuffled passes, one-cycle stepped per batch, flip and padded crop.
     let mut args = vec!["train", "--out", run.to_str().unwrap(), "--loss", "softmax", "--softmax-sampler", "shuffled"];
     args.extend_from_slice(TINY);
-    args.extend_from_slice(&["--batch-size", "16"]);
+    args.extend_from_slice(&["--batch-size", "16", "--schedule", "one-cycle", "--schedule-step", "batch"]);
+    args.extend_from_slice(&["--augment", "flip-crop"]);
     sgm(&args).unwrap();
     let config = std::fs::read_to_string(run.join("config.toml")).unwrap();
     assert!(config.contains("softmax_sampler = \"shuffled\""), "{config}");
+    assert!(config.contains("schedule_step = \"batch\"") && config.contains("pad_crop = 4"), "{config}");
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(run.join("test_report.json")).unwrap()).unwrap();
     for side in ["plain", "prior_corrected"] {
@@ -254,5 +257,11 @@ fn a_softmax_run_reports_its_argmax_plain_and_prior_corrected_and_can_train_on_s
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(sgm_run.join("test_report.json")).unwrap()).unwrap();
     assert!(report.get("argmax").is_none());
-    assert!(!std::fs::read_to_string(sgm_run.join("config.toml")).unwrap().contains("softmax_sampler"));
+    let config = std::fs::read_to_string(sgm_run.join("config.toml")).unwrap();
+    assert!(!config.contains("softmax_sampler") && !config.contains("schedule_step"), "{config}");
+    // An unknown augmentation is named with the ones there are, before anything is written.
+    let bad = dir.path().join("bad");
+    let err = sgm(&[&["train", "--augment", "heavy", "--out", bad.to_str().unwrap()][..], TINY].concat()).unwrap_err();
+    assert!(format!("{err:#}").contains("unknown augmentation 'heavy'"), "{err:#}");
+    assert!(!bad.exists());
 }

@@ -121,6 +121,14 @@ pub struct TrainArgs {
     /// peaking at --lr).
     #[arg(long, value_name = "NAME")]
     pub schedule: Option<String>,
+    /// Step the schedule once per epoch (sgm's default) or once per batch (PyTorch's usual OneCycleLR, over
+    /// epochs × batches steps).
+    #[arg(long, value_enum, value_name = "WHEN")]
+    pub schedule_step: Option<sgm_train::train::ScheduleStep>,
+    /// Training augmentation: paper (the authors' set), light (cpu-fast's), flip-crop (mirror and a 4-pixel
+    /// reflect-padded crop, as a plain torchvision classifier) or none.
+    #[arg(long, value_name = "NAME", conflicts_with = "no_augment")]
+    pub augment: Option<String>,
     /// SGM loss variant: paper (σ 1, no extras), authors-v4 (σ 1, mixup with one λ per batch, the authors' code from
     /// 2019-05) or authors-v5 (σ 0.5 and that mixup, from 2019-07). --sigma overrides its σ.
     #[arg(long, value_name = "NAME")]
@@ -182,6 +190,10 @@ pub fn resolve(a: &TrainArgs, num_classes: usize, pretrained: Option<&ModelConfi
     set!(a.samples_per_class => samples_per_class);
     set!(a.batch_size => batch_size);
     set!(a.softmax_sampler => softmax_sampler);
+    set!(a.schedule_step => schedule_step);
+    if let Some(name) = &a.augment {
+        cfg.augment = sgm_data::augment::AugmentConfig::preset(name)?;
+    }
     set!(a.triplets_per_epoch => triplets_per_epoch);
     set!(a.seed => seed);
     if a.batches_per_epoch.is_some() {

@@ -44,6 +44,16 @@ pub struct AugmentConfig {
     /// Random crop: the image is resized to `round(size · (1 + crop))` and a `size × size` window is cut at a
     /// random position. 0 resizes straight to the output size.
     pub crop: f32,
+    /// Random shift by reflection padding, after the resize and crop: the image is padded by `pad_crop` pixels on
+    /// every side (reflect mode) and a window of the output size is cut at a random position, as torchvision's
+    /// `RandomCrop(size, padding=pad_crop, padding_mode="reflect")`. 0 (the default) is off; it is at most 32 and
+    /// less than the input size.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub pad_crop: u32,
+}
+
+fn is_zero(v: &u32) -> bool {
+    *v == 0
 }
 
 impl Default for AugmentConfig {
@@ -66,6 +76,7 @@ impl Default for AugmentConfig {
             blur_p: 0.25,
             blur_sigma: 1.0,
             crop: 0.125,
+            pad_crop: 0,
         }
     }
 }
@@ -103,6 +114,44 @@ impl AugmentConfig {
             && self.clahe_p == 0.0
             && self.blur_p == 0.0
             && self.crop == 0.0
+            && self.pad_crop == 0
+    }
+
+    /// The augmentation named `name`:
+    /// - `paper`: the authors' set ([`Default`]);
+    /// - `light`: mirror, ±10° rotation with 5% translation (half the images), 10% scale, and a crop of up to
+    ///   4 pixels at 48 (resized to 56 and cut back), with no photometric jitter, CLAHE or blur (`--recipe cpu-fast`);
+    /// - `flip-crop`: mirror and a 4-pixel reflect-padded random crop, nothing else: torchvision's
+    ///   `RandomHorizontalFlip()` + `RandomCrop(size, padding=4, padding_mode="reflect")`, the plain classifier's
+    ///   augmentation of issue 12's calibration run;
+    /// - `none`: resize only.
+    pub fn preset(name: &str) -> Result<Self> {
+        match name {
+            "paper" => Ok(Self::default()),
+            "light" => Ok(Self::light()),
+            "flip-crop" => Ok(Self { mirror_p: 0.5, pad_crop: 4, ..Self::none() }),
+            "none" => Ok(Self::none()),
+            other => Err(DataError::Config(format!(
+                "unknown augmentation '{other}' (expected one of {})",
+                Self::PRESETS.join(", ")
+            ))),
+        }
+    }
+
+    /// The names [`AugmentConfig::preset`] knows.
+    pub const PRESETS: [&'static str; 4] = ["paper", "light", "flip-crop", "none"];
+
+    /// The `light` preset (see [`AugmentConfig::preset`]).
+    pub fn light() -> Self {
+        Self {
+            scale: 0.1,
+            rotate_p: 0.5,
+            max_rotation_deg: 10.0,
+            max_translation: 0.05,
+            mirror_p: 0.5,
+            crop: 1.0 / 6.0,
+            ..Self::none()
+        }
     }
 
     /// Checks every field's range; the error names the field.
@@ -133,6 +182,9 @@ impl AugmentConfig {
                 return Err(DataError::Config(format!("augment: {name} must be in {lo}..={hi}, got {v}")));
             }
         }
+        if self.pad_crop > 32 {
+            return Err(DataError::Config(format!("augment: pad_crop must be in 0..=32, got {}", self.pad_crop)));
+        }
         if !(1..=16).contains(&self.clahe_tiles) {
             return Err(DataError::Config(format!("augment: clahe_tiles must be in 1..=16, got {}", self.clahe_tiles)));
         }
@@ -156,12 +208,30 @@ mod tests {
     }
 
     #[test]
+    fn presets_are_valid_and_named() {
+        for name in AugmentConfig::PRESETS {
+            AugmentConfig::preset(name).unwrap().validate().unwrap();
+        }
+        assert_eq!(AugmentConfig::preset("paper").unwrap(), AugmentConfig::default());
+        assert!(AugmentConfig::preset("none").unwrap().is_none());
+        let fc = AugmentConfig::preset("flip-crop").unwrap();
+        assert_eq!((fc.mirror_p, fc.pad_crop, fc.crop, fc.scale, fc.rotate_p), (0.5, 4, 0.0, 0.0, 0.0));
+        assert!(!fc.is_none());
+        let e = AugmentConfig::preset("heavy").unwrap_err().to_string();
+        assert!(e.contains("heavy") && e.contains("flip-crop"), "{e}");
+        // Written configurations without the new field read as before, and it is left out when 0.
+        let toml = toml::to_string(&AugmentConfig::default()).unwrap();
+        assert!(!toml.contains("pad_crop"), "{toml}");
+    }
+
+    #[test]
     fn out_of_range_fields_are_named() {
         for (cfg, field) in [
             (AugmentConfig { mirror_p: 1.5, ..Default::default() }, "mirror_p"),
             (AugmentConfig { gamma: f32::NAN, ..Default::default() }, "gamma"),
             (AugmentConfig { clahe_tiles: 0, ..Default::default() }, "clahe_tiles"),
             (AugmentConfig { crop: -0.1, ..Default::default() }, "crop"),
+            (AugmentConfig { pad_crop: 33, ..Default::default() }, "pad_crop"),
         ] {
             let e = cfg.validate().unwrap_err().to_string();
             assert!(e.contains(field), "{e}");

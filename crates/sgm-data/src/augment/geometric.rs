@@ -33,6 +33,23 @@ pub fn resize_square(img: &GrayImage, size: u32) -> GrayImage {
     resize(img, size, size, FilterType::Triangle)
 }
 
+/// The `size × size` window at `(x, y)` of `img` padded by `pad` pixels on every side by reflection (numpy's and
+/// PyTorch's `reflect` mode: the edge pixel is not repeated), as torchvision's
+/// `RandomCrop(size, padding=pad, padding_mode="reflect")` cuts it. Needs `pad < width, height` and the window
+/// inside the padded image.
+pub fn reflect_pad_crop(img: &GrayImage, pad: u32, x: u32, y: u32, size: u32) -> GrayImage {
+    let reflect = |k: i64, n: i64| -> u32 {
+        let k = if k < 0 { -k } else { k };
+        (if k >= n { 2 * (n - 1) - k } else { k }) as u32
+    };
+    let (w, h) = (img.width() as i64, img.height() as i64);
+    GrayImage::from_fn(size, size, |i, j| {
+        let sx = reflect(x as i64 + i as i64 - pad as i64, w);
+        let sy = reflect(y as i64 + j as i64 - pad as i64, h);
+        *img.get_pixel(sx, sy)
+    })
+}
+
 /// Cuts the `size × size` window whose top-left corner is at `(x, y)`; the window must lie inside the image.
 pub fn crop(img: &GrayImage, x: u32, y: u32, size: u32) -> GrayImage {
     crop_imm(img, x, y, size, size).to_image()
@@ -79,6 +96,25 @@ mod tests {
         let c = crop(&img, 2, 1, 5);
         assert_eq!(c.dimensions(), (5, 5));
         assert_eq!(c.get_pixel(0, 0), img.get_pixel(2, 1));
+    }
+
+    #[test]
+    fn reflect_pad_crop_is_numpys_reflect_padding() {
+        // Expected rows from:
+        //   img = np.arange(20, dtype=np.uint8).reshape(4, 5) * 10
+        //   np.pad(img, 2, mode="reflect")[1:1 + 4, 3:3 + 4]     # torchvision pads with the same mode
+        let img = GrayImage::from_fn(5, 4, |x, y| Luma([((y * 5 + x) * 10) as u8]));
+        let c = reflect_pad_crop(&img, 2, 3, 1, 4);
+        #[rustfmt::skip]
+        let numpy: [u8; 16] = [
+            60, 70, 80, 90,
+            10, 20, 30, 40,
+            60, 70, 80, 90,
+            110, 120, 130, 140,
+        ];
+        assert_eq!(c.as_raw().as_slice(), numpy.as_slice());
+        // The centred window is the image itself.
+        assert_eq!(reflect_pad_crop(&img, 2, 2, 2, 4), crop(&img, 0, 0, 4));
     }
 
     #[test]

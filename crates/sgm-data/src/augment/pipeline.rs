@@ -3,7 +3,7 @@
 
 use super::clahe::clahe;
 use super::config::AugmentConfig;
-use super::geometric::{crop, mirror, resize_square, scale_rotate_translate};
+use super::geometric::{crop, mirror, reflect_pad_crop, resize_square, scale_rotate_translate};
 use super::photometric::{blur, brightness, contrast, gamma};
 use image::GrayImage;
 use rand::Rng;
@@ -56,12 +56,17 @@ pub fn augment<R: Rng>(img: &GrayImage, cfg: &AugmentConfig, size: u32, rng: &mu
         out = blur(&out, rng.random_range(0.3..=cfg.blur_sigma.max(0.3)));
     }
     let big = ((size as f32) * (1.0 + cfg.crop)).round().max(size as f32) as u32;
-    let out = resize_square(&out, big);
-    if big == size {
-        return out;
+    let mut out = resize_square(&out, big);
+    if big != size {
+        let (x, y) = (rng.random_range(0..=big - size), rng.random_range(0..=big - size));
+        out = crop(&out, x, y, size);
     }
-    let (x, y) = (rng.random_range(0..=big - size), rng.random_range(0..=big - size));
-    crop(&out, x, y, size)
+    let pad = cfg.pad_crop.min(size.saturating_sub(1));
+    if pad > 0 {
+        let (x, y) = (rng.random_range(0..=2 * pad), rng.random_range(0..=2 * pad));
+        out = reflect_pad_crop(&out, pad, x, y, size);
+    }
+    out
 }
 
 #[cfg(test)]
@@ -80,6 +85,27 @@ mod tests {
         let mut rng = seeded_rng(&[1]);
         assert_eq!(augment(&img, &AugmentConfig::none(), 48, &mut rng), img);
         assert_eq!(augment(&img, &AugmentConfig::none(), 32, &mut rng), resize_square(&img, 32));
+    }
+
+    #[test]
+    fn pad_crop_shifts_by_at_most_the_padding() {
+        let img = face_like();
+        let cfg = AugmentConfig { pad_crop: 4, ..AugmentConfig::none() };
+        let mut shifted = 0;
+        for i in 0..20 {
+            let out = augment(&img, &cfg, 48, &mut seeded_rng(&[i]));
+            assert_eq!(out.dimensions(), (48, 48));
+            // Some shift (dx, dy) in -4..=4 maps the output's interior onto the input.
+            let found = (-4i32..=4).flat_map(|dx| (-4i32..=4).map(move |dy| (dx, dy))).find(|&(dx, dy)| {
+                (8..40).all(|y| {
+                    (8..40)
+                        .all(|x| out.get_pixel(x, y) == img.get_pixel((x as i32 + dx) as u32, (y as i32 + dy) as u32))
+                })
+            });
+            let (dx, dy) = found.expect("the output is the input shifted by at most 4 pixels");
+            shifted += usize::from((dx, dy) != (0, 0));
+        }
+        assert!(shifted >= 15, "only {shifted} of 20 draws moved the image");
     }
 
     #[test]

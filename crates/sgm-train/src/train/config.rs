@@ -4,7 +4,7 @@
 use crate::error::{Result, TrainError};
 use crate::optim::AdamConfig;
 use crate::pretrained::PretrainedInit;
-use crate::train::schedule::Schedule;
+use crate::train::schedule::{Schedule, ScheduleStep};
 use serde::{Deserialize, Serialize};
 use sgm_core::{Miner, SgmConfig, TripletConfig};
 use sgm_data::augment::{AugmentConfig, BatchConfig, Normalization};
@@ -153,6 +153,10 @@ pub struct TrainConfig {
     pub optimizer: AdamConfig,
     /// Learning-rate schedule over epochs (the paper: constant).
     pub schedule: Schedule,
+    /// How often the schedule is stepped: once per epoch (the default) or once per batch (PyTorch's usual
+    /// `OneCycleLR`).
+    #[serde(default, skip_serializing_if = "ScheduleStep::is_epoch")]
+    pub schedule_step: ScheduleStep,
     /// Training augmentation (the paper's set by default).
     pub augment: AugmentConfig,
     /// Input normalisation (the paper: CIFAR-10 mean and std).
@@ -206,6 +210,7 @@ impl Default for TrainConfig {
             seed: 1,
             optimizer: AdamConfig::default(),
             schedule: Schedule::Constant,
+            schedule_step: ScheduleStep::Epoch,
             augment: AugmentConfig::default(),
             normalization: Normalization::default(),
             sgm: SgmConfig::default(),

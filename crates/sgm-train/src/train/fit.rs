@@ -201,7 +201,7 @@ pub fn fit_in(
         let record = EpochRecord {
             epoch: epoch + 1,
             train_loss: stats.loss,
-            lr: cfg.schedule.lr(cfg.optimizer.lr, epoch, cfg.epochs),
+            lr: stats.lr,
             val_knn_accuracy: val.map(|v| v.knn_accuracy),
             val_knn_f1: val.map(|v| v.knn_f1),
             val_top1: val.and_then(|v| v.top1),

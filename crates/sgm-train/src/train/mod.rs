@@ -21,7 +21,7 @@ pub use progress::ProgressMode;
 pub use recipe::{recipe, RECIPES};
 pub use run_dir::{EpochRecord, RunDir};
 pub use run_lock::RunLock;
-pub use schedule::Schedule;
+pub use schedule::{Schedule, ScheduleStep};
 pub use trainer::{
     embed_set, load_weights, load_weights_except, subset_of, trainable, EpochStats, Trainer, Validation,
 };

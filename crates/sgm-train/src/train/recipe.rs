@@ -28,18 +28,11 @@ pub fn recipe(name: &str) -> Result<TrainConfig> {
     }
 }
 
-/// The light augmentation of `cpu-fast`: mirror, ±10° rotation with 5% translation, 10% scale, a crop of up to
-/// 4 pixels at 48 (the image resized to 56 and cut back to 48); no photometric jitter, CLAHE or blur.
+/// The light augmentation of `cpu-fast` ([`AugmentConfig::light`]): mirror, ±10° rotation with 5% translation,
+/// 10% scale, a crop of up to 4 pixels at 48 (the image resized to 56 and cut back to 48); no photometric jitter,
+/// CLAHE or blur.
 pub fn light_augmentation() -> AugmentConfig {
-    AugmentConfig {
-        scale: 0.1,
-        rotate_p: 0.5,
-        max_rotation_deg: 10.0,
-        max_translation: 0.05,
-        mirror_p: 0.5,
-        crop: 1.0 / 6.0,
-        ..AugmentConfig::none()
-    }
+    AugmentConfig::light()
 }
 
 fn cpu_fast() -> TrainConfig {

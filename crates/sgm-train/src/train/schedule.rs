@@ -1,9 +1,10 @@
-//! Learning-rate schedules over epochs. The paper trains at a constant rate.
+//! Learning-rate schedules over epochs, stepped once per epoch or once per batch. The paper trains at a constant
+//! rate.
 
 use crate::error::{Result, TrainError};
 use serde::{Deserialize, Serialize};
 
-/// A learning-rate schedule, evaluated once per epoch.
+/// A learning-rate schedule, evaluated once per epoch or, with [`ScheduleStep::Batch`], once per batch.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
 pub enum Schedule {
@@ -51,6 +52,36 @@ impl Schedule {
                 "unknown learning-rate schedule '{other}' (expected constant, cosine or one-cycle)"
             ))),
         }
+    }
+}
+
+/// How often the schedule is stepped.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+#[serde(rename_all = "lowercase")]
+pub enum ScheduleStep {
+    /// Once per epoch: every batch of an epoch trains at the same rate (sgm's default until 2026-12).
+    #[default]
+    Epoch,
+    /// Once per batch, over `epochs × batches per epoch` steps: PyTorch's `OneCycleLR(total_steps=epochs *
+    /// steps_per_epoch)` stepped after every optimiser step, as a plain PyTorch classifier trains. `Step` still
+    /// decays at epoch boundaries.
+    Batch,
+}
+
+impl ScheduleStep {
+    /// Whether this is the default (left out of written configurations, so that they read as before).
+    pub fn is_epoch(&self) -> bool {
+        *self == ScheduleStep::Epoch
+    }
+}
+
+impl std::fmt::Display for ScheduleStep {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ScheduleStep::Epoch => "epoch",
+            ScheduleStep::Batch => "batch",
+        })
     }
 }
 
@@ -102,6 +133,21 @@ impl Schedule {
             }
         }
     }
+
+    /// The rate of 0-based `batch` of `batches` in 0-based `epoch` of `epochs`, stepped as `step` says: with
+    /// [`ScheduleStep::Epoch`] this is [`Schedule::lr`] of the epoch; with [`ScheduleStep::Batch`] the schedule
+    /// runs over `epochs × batches` steps (a `Step` schedule still decays every `every` epochs).
+    pub fn lr_at(&self, lr: f64, step: ScheduleStep, epoch: usize, epochs: usize, batch: usize, batches: usize) -> f64 {
+        match (step, self) {
+            (ScheduleStep::Epoch, _) | (_, Schedule::Step { .. }) | (_, Schedule::Constant) => {
+                self.lr(lr, epoch, epochs)
+            }
+            (ScheduleStep::Batch, _) => {
+                let batches = batches.max(1);
+                self.lr(lr, epoch * batches + batch.min(batches - 1), epochs * batches)
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -134,6 +180,39 @@ mod tests {
         assert!(Schedule::OneCycle { pct_start: 1.5, div_factor: 25.0, final_div_factor: 1e4 }.validate().is_err());
         assert_eq!(Schedule::by_name("one-cycle").unwrap(), Schedule::one_cycle());
         assert!(Schedule::by_name("linear").is_err());
+    }
+
+    #[test]
+    fn one_cycle_per_batch_equals_pytorchs() {
+        // p = torch.nn.Parameter(torch.zeros(1)); o = torch.optim.Adam([p], lr=2e-3)
+        // s = OneCycleLR(o, max_lr=2e-3, epochs=3, steps_per_epoch=4)    # pct_start 0.3, div 25, final 1e4
+        // [o.param_groups[0]["lr"] before each of the 12 steps, s.step() after each]        (torch 2.15)
+        let want = [
+            7.999999999999999e-05,
+            0.000699579308439166,
+            0.0017585703182442574,
+            0.0019888308709018233,
+            0.0018660259396828232,
+            0.0016234913078995259,
+            0.0012947579953902066,
+            0.0009252742053339501,
+            0.0005661219964173984,
+            0.0002669550603776612,
+            6.913397485079044e-05,
+            8e-09,
+        ];
+        let s = Schedule::one_cycle();
+        for (i, w) in want.iter().enumerate() {
+            let got = s.lr_at(2e-3, ScheduleStep::Batch, i / 4, 3, i % 4, 4);
+            assert!((got - w).abs() <= 1e-12 * w, "step {i}: {got} vs {w}");
+        }
+        // Stepped per epoch, every batch of an epoch has the epoch's rate.
+        for b in 0..4 {
+            assert_eq!(s.lr_at(2e-3, ScheduleStep::Epoch, 1, 3, b, 4), s.lr(2e-3, 1, 3));
+        }
+        // Step decays at epoch boundaries either way.
+        let step = Schedule::Step { every: 1, gamma: 0.5 };
+        assert_eq!(step.lr_at(1.0, ScheduleStep::Batch, 1, 3, 3, 4), 0.5);
     }
 
     #[test]

@@ -165,6 +165,7 @@ impl SubclassTrainer {
             loss: if steps > 0 { total / steps as f64 } else { f64::NAN },
             steps,
             images_per_second: images as f64 / secs,
+            lr: self.opt.config().lr,
             triplet_distances: None,
         })
     }

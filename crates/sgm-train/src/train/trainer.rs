@@ -39,6 +39,8 @@ pub struct EpochStats {
     pub steps: usize,
     /// Training images per second.
     pub images_per_second: f64,
+    /// The learning rate of the epoch's first step.
+    pub lr: f64,
     /// Random-triplet runs: the mean anchor–positive and anchor–negative distances over the epoch's triplets, which
     /// show a collapse (both near 0) or a margin that is never met.
     pub triplet_distances: Option<(f64, f64)>,
@@ -144,8 +146,6 @@ impl Trainer {
 
     /// Trains 0-based epoch `epoch` on `train`.
     pub fn train_epoch(&mut self, train: &ImageSet, epoch: usize) -> Result<EpochStats> {
-        let lr = self.cfg.schedule.lr(self.cfg.optimizer.lr, epoch, self.cfg.epochs);
-        self.opt.set_lr(lr);
         let labels = train.labels();
         let seed = derive_seed(&[self.cfg.seed, 0x5A3]);
         let e = epoch as u64;
@@ -197,6 +197,14 @@ impl Trainer {
         let sgm = SgmLoss::with_config(sgm_cfg)?;
         let triplet = TripletLoss::new(self.cfg.triplet.clone())?;
         let ce = CrossEntropyLoss::new();
+        let n_batches = batches.len();
+        let lr_of = |b: usize| {
+            let c = &self.cfg;
+            c.schedule.lr_at(c.optimizer.lr, c.schedule_step, epoch, c.epochs, b, n_batches)
+        };
+        let first_lr = lr_of(0);
+        self.opt.set_lr(first_lr);
+        let per_batch = !self.cfg.schedule_step.is_epoch();
         let mut progress = Progress::epoch(self.progress, epoch + 1, self.cfg.epochs, batches.len());
         let (mut total, mut steps) = (0.0, 0);
         let (mut distances, mut distance_steps) = ((0.0f64, 0.0f64), 0usize);
@@ -313,6 +321,9 @@ impl Trainer {
                 let t_forward = t_start.elapsed();
                 let grads = sgm_models::on_workers(|| loss.backward())?;
                 let t_backward = t_start.elapsed();
+                if per_batch {
+                    opt.set_lr(lr_of(b));
+                }
                 sgm_models::on_workers(|| opt.step(&grads))?;
                 tracing::debug!(
                     "step {}: forward+loss {:?}, backward {:?}, optimiser {:?}",
@@ -337,6 +348,7 @@ impl Trainer {
             loss: if steps > 0 { total / steps as f64 } else { f64::NAN },
             steps,
             images_per_second,
+            lr: first_lr,
             triplet_distances,
         };
         let dist = triplet_distances.map_or(String::new(), |(ap, an)| format!(", d(a,p) {ap:.3}, d(a,n) {an:.3}"));

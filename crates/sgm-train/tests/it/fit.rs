@@ -373,3 +373,31 @@ fn batches_per_epoch_sets_the_steps_of_every_batch_composition() {
         assert_eq!(stats.steps, 5, "{loss} {miner:?} shuffled {shuffled}");
     }
 }
+
+#[test]
+fn a_schedule_stepped_per_batch_changes_the_rate_inside_the_epoch() {
+    use sgm_train::train::{Schedule, ScheduleStep};
+    let (train, _) = sets();
+    let mut per_epoch = tiny(LossKind::Sgm, 2);
+    per_epoch.schedule = Schedule::one_cycle();
+    per_epoch.optimizer.lr = 2e-3;
+    per_epoch.batches_per_epoch = Some(4);
+    let per_batch = TrainConfig { schedule_step: ScheduleStep::Batch, ..per_epoch.clone() };
+    let mut a = Trainer::new(per_epoch.clone(), candle_core::Device::Cpu).unwrap();
+    let mut b = Trainer::new(per_batch.clone(), candle_core::Device::Cpu).unwrap();
+    let (a0, b0) = (a.train_epoch(&train, 0).unwrap(), b.train_epoch(&train, 0).unwrap());
+    let (a1, b1) = (a.train_epoch(&train, 1).unwrap(), b.train_epoch(&train, 1).unwrap());
+    // The recorded rate is the epoch's first step's: epoch e of 2 against step 4e of 8.
+    let s = Schedule::one_cycle();
+    assert_eq!((a0.lr, a1.lr), (s.lr(2e-3, 0, 2), s.lr(2e-3, 1, 2)));
+    assert_eq!((b0.lr, b1.lr), (s.lr(2e-3, 0, 8), s.lr(2e-3, 4, 8)));
+    // Two epochs of one cycle start past the warm-up (PyTorch's OneCycleLR with total_steps 2 does the same);
+    // eight steps start at lr / 25 and change the rate at every step.
+    assert!((b0.lr - 2e-3 / 25.0).abs() < 1e-15 && a0.lr > 10.0 * b0.lr, "{} {}", a0.lr, b0.lr);
+    assert_ne!(a0.loss, b0.loss, "the per-batch schedule trains differently inside the first epoch");
+    // The setting is written only when it is not the default, so older configurations read as before.
+    assert!(!toml::to_string(&per_epoch).unwrap().contains("schedule_step"));
+    let written = toml::to_string(&per_batch).unwrap();
+    assert!(written.contains("schedule_step = \"batch\""), "{written}");
+    assert_eq!(toml::from_str::<TrainConfig>(&written).unwrap(), per_batch);
+}
