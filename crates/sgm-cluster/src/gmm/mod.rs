@@ -120,6 +120,32 @@ impl GaussianMixture {
         (weighted, norm)
     }
 
+    /// `n × k` responsibilities and the `n` per-point log-likelihoods: [`GaussianMixture::log_responsibilities`]
+    /// exponentiated, with one `exp` per value instead of two (the log-sum-exp's terms, divided by their sum, are
+    /// the responsibilities). EM's E-step.
+    fn responsibilities(&self, x: &Array2<f64>) -> (Array2<f64>, Array1<f64>) {
+        let mut resp = self.covariances.log_gaussian_prob(x, &self.means);
+        let log_weights = self.weights.mapv(f64::ln);
+        let k = log_weights.len();
+        let mut norm = Array1::zeros(resp.nrows());
+        let rows = resp.as_slice_mut().expect("log_gaussian_prob returns a standard-layout array");
+        rows.par_chunks_mut(k.max(1)).zip(norm.as_slice_mut().expect("owned")).for_each(|(row, n)| {
+            row.iter_mut().zip(log_weights.iter()).for_each(|(v, w)| *v += w);
+            let max = row.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            let mut sum = 0.0;
+            for v in row.iter_mut() {
+                // Below e^-708 (≈ 3e-308, subnormal) a term adds nothing to a sum ≥ 1, and glibc's exp takes its
+                // slow path there: such a responsibility is 0.
+                let t = *v - max;
+                *v = if t < -708.0 { 0.0 } else { t.exp() };
+                sum += *v;
+            }
+            *n = max + sum.ln();
+            row.iter_mut().for_each(|v| *v /= sum);
+        });
+        (resp, norm)
+    }
+
     /// Mean log-likelihood of `x` (scikit-learn's `score`).
     pub fn score(&self, x: &Array2<f64>) -> f64 {
         self.log_responsibilities(x).1.mean().unwrap_or(f64::NAN)
@@ -215,15 +241,13 @@ fn em_run(x: &Array2<f64>, labels: &[u32], cfg: &GmmConfig) -> Result<GaussianMi
     let mut lower_bound = f64::NEG_INFINITY;
     for iter in 1..=cfg.max_iter {
         let previous = lower_bound;
-        let (log_resp, norm) = model.log_responsibilities(x);
+        let (resp, norm) = model.responsibilities(x);
         lower_bound = norm.mean().expect("n ≥ 1");
         if !lower_bound.is_finite() {
             return Err(ClusterError::Numerical(format!(
                 "the mean log-likelihood became {lower_bound} at EM iteration {iter}"
             )));
         }
-        let mut resp = log_resp;
-        resp.as_slice_mut().expect("owned").par_iter_mut().for_each(|v| *v = v.exp());
         model = m_step(x, &resp, cfg, model)?;
         model.lower_bound = lower_bound;
         model.n_iter = iter;
@@ -276,4 +300,42 @@ fn argmax_rows(a: &Array2<f64>) -> Vec<u32> {
             r.iter().enumerate().fold((0, f64::NEG_INFINITY), |b, (j, &v)| if v > b.1 { (j, v) } else { b }).0 as u32
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_e_step_equals_the_exponentiated_log_responsibilities() {
+        // Three separated groups; the E-step is then taken on the data with every 7th point moved far away (log
+        // densities far below -745, where exp of the unshifted value underflows and only the shifted form works).
+        let (n, d) = (60, 3);
+        let values: Vec<f32> = (0..n * d)
+            .map(|i| {
+                let (r, j) = (i / d, i % d);
+                (r % 3) as f32 * 5.0 + ((i * 7919) % 13) as f32 / 13.0 + j as f32 * 0.1
+            })
+            .collect();
+        let emb = Embeddings::new(values, n, d, "blobs").unwrap();
+        for covariance in [CovarianceType::Diagonal, CovarianceType::Full, CovarianceType::Spherical] {
+            let init = GmmInit::Labels((0..n).map(|r| (r % 3) as u32).collect());
+            let g = gmm(&emb, &GmmConfig { init, max_iter: 3, ..GmmConfig::new(3, covariance, 1) }).unwrap();
+            let mut x = to_f64(&emb);
+            x.rows_mut().into_iter().step_by(7).for_each(|mut r| r += 60.0);
+            let (log_resp, log_norm) = g.log_responsibilities(&x);
+            let (resp, norm) = g.responsibilities(&x);
+            assert!(log_norm.iter().any(|&v| v < -1000.0), "{covariance:?}: the far points are far");
+            for (a, b) in norm.iter().zip(log_norm.iter()) {
+                assert!((a - b).abs() <= 1e-12 * b.abs().max(1.0), "{covariance:?}: {a} vs {b}");
+            }
+            for (r, l) in resp.iter().zip(log_resp.iter()) {
+                assert!((r - l.exp()).abs() <= 1e-12, "{covariance:?}: {r} vs {}", l.exp());
+            }
+            assert!(resp.iter().any(|&r| r == 0.0), "{covariance:?}: some responsibilities underflow to 0");
+            for row in resp.rows() {
+                assert!((row.sum() - 1.0).abs() < 1e-12);
+            }
+        }
+    }
 }
