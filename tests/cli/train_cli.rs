@@ -238,9 +238,16 @@ fn a_softmax_run_reports_its_argmax_plain_and_prior_corrected_and_can_train_on_s
     let mut args = vec!["train", "--out", run.to_str().unwrap(), "--loss", "softmax", "--softmax-sampler", "shuffled"];
     args.extend_from_slice(TINY);
     args.extend_from_slice(&["--batch-size", "16", "--schedule", "one-cycle", "--schedule-step", "batch"]);
-    args.extend_from_slice(&["--augment", "flip-crop"]);
+    args.extend_from_slice(&["--augment", "flip-crop", "--lr", "0.002"]);
     sgm(&args).unwrap();
     let config = std::fs::read_to_string(run.join("config.toml")).unwrap();
+    // `--recipe calibration` is exactly those flags.
+    let recipe = dir.path().join("recipe");
+    let mut args = vec!["train", "--out", recipe.to_str().unwrap(), "--recipe", "calibration"];
+    args.extend_from_slice(TINY);
+    args.extend_from_slice(&["--batch-size", "16"]);
+    sgm(&args).unwrap();
+    assert_eq!(std::fs::read_to_string(recipe.join("config.toml")).unwrap(), config);
     assert!(config.contains("softmax_sampler = \"shuffled\""), "{config}");
     assert!(config.contains("schedule_step = \"batch\"") && config.contains("pad_crop = 4"), "{config}");
     let report: serde_json::Value =

@@ -114,7 +114,9 @@ pub struct TrainArgs {
     pub normalization: Option<String>,
     /// Start from a named recipe instead of the paper's defaults: paper, or cpu-fast (the best SGM model 2 CPU cores
     /// train in about 3 hours on FER+: ResNet18 at 48, one-cycle AMSGrad to 2e-3, light augmentation; see
-    /// docs/reproduce.md). --config and the flags override it.
+    /// docs/reproduce.md), or calibration (a plain softmax classifier as PyTorch trains one: shuffled passes,
+    /// one-cycle per batch, flip and padded crop; the check of sgm's pipeline against PyTorch's). --config and the
+    /// flags override it.
     #[arg(long, value_name = "NAME")]
     pub recipe: Option<String>,
     /// Learning-rate schedule over epochs: constant (the paper's), cosine or one-cycle (PyTorch's OneCycleLR,
