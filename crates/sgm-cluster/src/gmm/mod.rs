@@ -106,31 +106,18 @@ pub struct GaussianMixture {
 impl GaussianMixture {
     /// `n × k` log responsibilities and the `n` per-point log-likelihoods, by log-sum-exp.
     pub fn log_responsibilities(&self, x: &Array2<f64>) -> (Array2<f64>, Array1<f64>) {
-        let mut weighted = self.covariances.log_gaussian_prob(x, &self.means);
-        let log_weights = self.weights.mapv(f64::ln);
-        let k = log_weights.len();
-        let mut norm = Array1::zeros(weighted.nrows());
-        // Rows in parallel: each row's arithmetic is the same as a sequential loop's (identical results).
-        let rows = weighted.as_slice_mut().expect("log_gaussian_prob returns a standard-layout array");
-        rows.par_chunks_mut(k.max(1)).zip(norm.as_slice_mut().expect("owned")).for_each(|(row, n)| {
-            row.iter_mut().zip(log_weights.iter()).for_each(|(v, w)| *v += w);
-            *n = log_sum_exp(row.iter().copied());
-            row.iter_mut().for_each(|v| *v -= *n);
-        });
-        (weighted, norm)
+        self.per_row(x, |row| {
+            let n = log_sum_exp(row.iter().copied());
+            row.iter_mut().for_each(|v| *v -= n);
+            n
+        })
     }
 
     /// `n × k` responsibilities and the `n` per-point log-likelihoods: [`GaussianMixture::log_responsibilities`]
     /// exponentiated, with one `exp` per value instead of two (the log-sum-exp's terms, divided by their sum, are
     /// the responsibilities). EM's E-step.
     fn responsibilities(&self, x: &Array2<f64>) -> (Array2<f64>, Array1<f64>) {
-        let mut resp = self.covariances.log_gaussian_prob(x, &self.means);
-        let log_weights = self.weights.mapv(f64::ln);
-        let k = log_weights.len();
-        let mut norm = Array1::zeros(resp.nrows());
-        let rows = resp.as_slice_mut().expect("log_gaussian_prob returns a standard-layout array");
-        rows.par_chunks_mut(k.max(1)).zip(norm.as_slice_mut().expect("owned")).for_each(|(row, n)| {
-            row.iter_mut().zip(log_weights.iter()).for_each(|(v, w)| *v += w);
+        self.per_row(x, |row| {
             let max = row.iter().copied().fold(f64::NEG_INFINITY, f64::max);
             let mut sum = 0.0;
             for v in row.iter_mut() {
@@ -140,10 +127,24 @@ impl GaussianMixture {
                 *v = if t < -708.0 { 0.0 } else { t.exp() };
                 sum += *v;
             }
-            *n = max + sum.ln();
             row.iter_mut().for_each(|v| *v /= sum);
+            max + sum.ln()
+        })
+    }
+
+    /// The weighted log densities `ln πₖ + ln N(xᵢ | μₖ, Σₖ)`, each row then rewritten by `finish`, which returns
+    /// the row's log-likelihood. Rows run in parallel, each with a sequential loop's arithmetic (identical results).
+    fn per_row(&self, x: &Array2<f64>, finish: impl Fn(&mut [f64]) -> f64 + Sync) -> (Array2<f64>, Array1<f64>) {
+        let mut weighted = self.covariances.log_gaussian_prob(x, &self.means);
+        let log_weights = self.weights.mapv(f64::ln);
+        let k = log_weights.len();
+        let mut norm = Array1::zeros(weighted.nrows());
+        let rows = weighted.as_slice_mut().expect("log_gaussian_prob returns a standard-layout array");
+        rows.par_chunks_mut(k.max(1)).zip(norm.as_slice_mut().expect("owned")).for_each(|(row, n)| {
+            row.iter_mut().zip(log_weights.iter()).for_each(|(v, w)| *v += w);
+            *n = finish(row);
         });
-        (resp, norm)
+        (weighted, norm)
     }
 
     /// Mean log-likelihood of `x` (scikit-learn's `score`).
