@@ -294,12 +294,9 @@ fn machine(
     rounds: usize,
 ) -> String {
     let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-    let cpu = cpuinfo
-        .lines()
-        .find(|l| l.starts_with("model name"))
-        .and_then(|l| l.split(':').nth(1))
-        .map(|s| s.trim().to_string())
-        .unwrap_or_else(|| "unknown CPU".into());
+    let field =
+        |name: &str| cpuinfo.lines().find(|l| l.starts_with(name)).and_then(|l| l.split(':').nth(1)).map(str::trim);
+    let cpu = field("model name").unwrap_or("unknown CPU");
     // The vector instructions gemm's run-time dispatch can choose from (one binary serves both).
     let flags = cpuinfo.lines().find(|l| l.starts_with("flags")).unwrap_or_default();
     let has = |f: &str| flags.split_whitespace().any(|x| x == f);
@@ -310,10 +307,11 @@ fn machine(
     } else {
         "no AVX2"
     };
-    let field = |name: &str| {
-        cpuinfo.lines().find(|l| l.starts_with(name)).and_then(|l| l.split(':').nth(1)).map(str::trim).unwrap_or("?")
-    };
-    let cpu = format!("{cpu} (family {} model {}, {isa})", field("cpu family"), field("model\t"));
+    let cpu = format!(
+        "{cpu} (family {} model {}, {isa})",
+        field("cpu family").unwrap_or("?"),
+        field("model\t").unwrap_or("?")
+    );
     let load = std::fs::read_to_string("/proc/loadavg")
         .ok()
         .and_then(|l| l.split_whitespace().next().map(str::to_string))

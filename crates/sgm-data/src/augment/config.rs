@@ -129,7 +129,7 @@ impl AugmentConfig {
         match name {
             "paper" => Ok(Self::default()),
             "light" => Ok(Self::light()),
-            "flip-crop" => Ok(Self { mirror_p: 0.5, pad_crop: 4, ..Self::none() }),
+            "flip-crop" => Ok(Self::flip_crop()),
             "none" => Ok(Self::none()),
             other => Err(DataError::Config(format!(
                 "unknown augmentation '{other}' (expected one of {})",
@@ -140,6 +140,11 @@ impl AugmentConfig {
 
     /// The names [`AugmentConfig::preset`] knows.
     pub const PRESETS: [&'static str; 4] = ["paper", "light", "flip-crop", "none"];
+
+    /// The `flip-crop` preset (see [`AugmentConfig::preset`]).
+    pub fn flip_crop() -> Self {
+        Self { mirror_p: 0.5, pad_crop: 4, ..Self::none() }
+    }
 
     /// The `light` preset (see [`AugmentConfig::preset`]).
     pub fn light() -> Self {

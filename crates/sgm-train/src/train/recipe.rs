@@ -15,8 +15,8 @@
 //!   its test argmax with PyTorch's at equal steps.
 
 use crate::error::{Result, TrainError};
-use crate::train::config::TrainConfig;
-use crate::train::schedule::Schedule;
+use crate::train::config::{LossKind, SoftmaxSampler, TrainConfig};
+use crate::train::schedule::{Schedule, ScheduleStep};
 use sgm_data::augment::AugmentConfig;
 use sgm_models::BackboneKind;
 
@@ -33,20 +33,13 @@ pub fn recipe(name: &str) -> Result<TrainConfig> {
     }
 }
 
-/// The light augmentation of `cpu-fast` ([`AugmentConfig::light`]): mirror, ±10° rotation with 5% translation,
-/// 10% scale, a crop of up to 4 pixels at 48 (the image resized to 56 and cut back to 48); no photometric jitter,
-/// CLAHE or blur.
-pub fn light_augmentation() -> AugmentConfig {
-    AugmentConfig::light()
-}
-
 fn cpu_fast() -> TrainConfig {
     let mut cfg = TrainConfig { epochs: 70, samples_per_class: 16, batches_per_epoch: Some(100), ..Default::default() };
     cfg.model.backbone = BackboneKind::ResNet18;
     cfg.model.input_size = 48;
     cfg.optimizer.lr = 2e-3;
     cfg.schedule = Schedule::one_cycle();
-    cfg.augment = light_augmentation();
+    cfg.augment = AugmentConfig::light();
     cfg.batch_size = 128;
     cfg.triplets_per_batch = 128 / 3;
     cfg.triplets_per_epoch = 100 * (128 / 3);
@@ -57,13 +50,13 @@ fn cpu_fast() -> TrainConfig {
 
 fn calibration() -> TrainConfig {
     let mut cfg = TrainConfig {
-        loss: crate::train::config::LossKind::Softmax,
+        loss: LossKind::Softmax,
         epochs: 13,
         batch_size: 128,
-        softmax_sampler: crate::train::config::SoftmaxSampler::Shuffled,
+        softmax_sampler: SoftmaxSampler::Shuffled,
         schedule: Schedule::one_cycle(),
-        schedule_step: crate::train::schedule::ScheduleStep::Batch,
-        augment: AugmentConfig::preset("flip-crop").expect("a known preset"),
+        schedule_step: ScheduleStep::Batch,
+        augment: AugmentConfig::flip_crop(),
         ..Default::default()
     };
     cfg.model.backbone = BackboneKind::ResNet18;

@@ -203,8 +203,6 @@ impl Trainer {
             c.schedule.lr_at(c.optimizer.lr, c.schedule_step, epoch, c.epochs, b, n_batches)
         };
         let first_lr = lr_of(0);
-        self.opt.set_lr(first_lr);
-        let per_batch = !self.cfg.schedule_step.is_epoch();
         let mut progress = Progress::epoch(self.progress, epoch + 1, self.cfg.epochs, batches.len());
         let (mut total, mut steps) = (0.0, 0);
         let (mut distances, mut distance_steps) = ((0.0f64, 0.0f64), 0usize);
@@ -321,9 +319,7 @@ impl Trainer {
                 let t_forward = t_start.elapsed();
                 let grads = sgm_models::on_workers(|| loss.backward())?;
                 let t_backward = t_start.elapsed();
-                if per_batch {
-                    opt.set_lr(lr_of(b));
-                }
+                opt.set_lr(lr_of(b)); // the epoch's rate at every step unless the schedule is stepped per batch
                 sgm_models::on_workers(|| opt.step(&grads))?;
                 tracing::debug!(
                     "step {}: forward+loss {:?}, backward {:?}, optimiser {:?}",
