@@ -146,6 +146,10 @@ pub struct TrainArgs {
     /// plain classifier trains).
     #[arg(long, value_enum, value_name = "NAME")]
     pub softmax_sampler: Option<sgm_train::train::SoftmaxSampler>,
+    /// SGM and mined-triplet batches: stratified (C × S, --samples-per-class of every class, the paper) or
+    /// shuffled (--batch-size images at the training set's class frequencies).
+    #[arg(long, value_enum, value_name = "NAME")]
+    pub metric_sampler: Option<sgm_train::train::MetricSampler>,
     /// Precision of the training forward pass: f32, or bf16/f16 mixed precision on a GPU (weights, loss and
     /// Adam stay f32).
     #[arg(long, value_enum, value_name = "DTYPE")]
@@ -192,6 +196,7 @@ pub fn resolve(a: &TrainArgs, num_classes: usize, pretrained: Option<&ModelConfi
     set!(a.samples_per_class => samples_per_class);
     set!(a.batch_size => batch_size);
     set!(a.softmax_sampler => softmax_sampler);
+    set!(a.metric_sampler => metric_sampler);
     set!(a.schedule_step => schedule_step);
     if let Some(name) = &a.augment {
         cfg.augment = sgm_data::augment::AugmentConfig::preset(name)?;

@@ -97,6 +97,36 @@ impl std::fmt::Display for SoftmaxSampler {
     }
 }
 
+/// How the SGM loss (and the in-batch triplet miners) compose their batches.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+#[serde(rename_all = "lowercase")]
+pub enum MetricSampler {
+    /// C×S stratified batches (`samples_per_class` images of every class), as the paper: each class mean is
+    /// estimated from S samples, and every class is drawn equally often.
+    #[default]
+    Stratified,
+    /// Whole shuffled passes in batches of `batch_size`: each class is drawn at its training frequency, classes
+    /// absent from a batch drop out of its loss, and rare classes are not revisited S times per batch.
+    Shuffled,
+}
+
+impl MetricSampler {
+    /// Whether this is the default (left out of written configurations, so that they read as before).
+    pub fn is_stratified(&self) -> bool {
+        *self == MetricSampler::Stratified
+    }
+}
+
+impl std::fmt::Display for MetricSampler {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            MetricSampler::Stratified => "stratified",
+            MetricSampler::Shuffled => "shuffled",
+        })
+    }
+}
+
 /// The precision of the training forward pass.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
@@ -180,6 +210,10 @@ pub struct TrainConfig {
     /// Softmax batch composition (the paper: class-balanced).
     #[serde(default, skip_serializing_if = "SoftmaxSampler::is_balanced")]
     pub softmax_sampler: SoftmaxSampler,
+    /// SGM and mined-triplet batch composition (the paper: C×S stratified; `shuffled` draws batches of
+    /// `batch_size` at the training frequencies).
+    #[serde(default, skip_serializing_if = "MetricSampler::is_stratified")]
+    pub metric_sampler: MetricSampler,
     /// Batch size when computing embeddings.
     pub eval_batch_size: usize,
     /// Validation scoring.
@@ -222,6 +256,7 @@ impl Default for TrainConfig {
             triplets_per_batch: 240,
             batch_size: 128,
             softmax_sampler: SoftmaxSampler::Balanced,
+            metric_sampler: MetricSampler::Stratified,
             eval_batch_size: 256,
             validation: ValidationConfig::default(),
             checkpoint_every: 10,

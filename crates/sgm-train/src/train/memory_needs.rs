@@ -6,7 +6,7 @@
 //! optimiser's moments, and the first feature map of a batch (64 channels at the input size) with its gradient.
 
 use crate::error::Result;
-use crate::train::config::{LossKind, TrainConfig};
+use crate::train::config::{LossKind, MetricSampler, TrainConfig};
 use sgm_core::memory::check;
 use sgm_models::BackboneKind;
 
@@ -47,7 +47,11 @@ pub fn check_memory(cfg: &TrainConfig, classes: Option<usize>, images: Option<us
     let per_image = FIRST_CHANNELS * side * side * F32 * 2;
     let cap = |b: u128| images.map_or(b, |n| b.min(n.max(1) as u128));
     let stratified = (cfg.samples_per_class as u128).saturating_mul(classes.unwrap_or(1).max(1) as u128);
+    let shuffled_metric = cfg.metric_sampler == MetricSampler::Shuffled;
     let (train_batch, train_setting): (u128, &str) = match (cfg.loss, cfg.miner) {
+        (LossKind::Sgm, _) | (LossKind::Triplet, Some(_)) if shuffled_metric => {
+            (cap(cfg.batch_size as u128), "batch_size")
+        }
         (LossKind::Sgm, _) | (LossKind::Triplet, Some(_)) => (stratified, "samples_per_class × classes"),
         (LossKind::Triplet, None) => (
             3 * (cfg.triplets_per_batch.min(cfg.triplets_per_epoch) as u128),

@@ -14,7 +14,7 @@ pub mod schedule;
 pub mod subclass;
 pub mod trainer;
 
-pub use config::{LossKind, Precision, SoftmaxSampler, TrainConfig, ValidationConfig};
+pub use config::{LossKind, MetricSampler, Precision, SoftmaxSampler, TrainConfig, ValidationConfig};
 pub use export::{export, ExportSummary};
 pub use fit::{check_inputs, fit, fit_in, Existing, FitOptions, FitSummary, InitWeights};
 pub use progress::ProgressMode;

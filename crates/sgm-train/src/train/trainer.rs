@@ -3,7 +3,7 @@
 use crate::checkpoint;
 use crate::error::{Result, TrainError};
 use crate::optim::Adam;
-use crate::train::config::{LossKind, SoftmaxSampler, TrainConfig};
+use crate::train::config::{LossKind, MetricSampler, SoftmaxSampler, TrainConfig};
 use crate::train::prefetch::prefetch;
 use crate::train::progress::{Progress, ProgressMode};
 use candle_core::{DType, Device, Tensor, D};
@@ -149,8 +149,18 @@ impl Trainer {
         let labels = train.labels();
         let seed = derive_seed(&[self.cfg.seed, 0x5A3]);
         let e = epoch as u64;
-        // C×S stratified batches, `batches_per_epoch` of them when set: SGM's, and the mined triplets'.
-        let stratified = || -> Result<Vec<Vec<usize>>> {
+        // Balanced and shuffled samplers draw the data set's size per epoch unless `batches_per_epoch` says
+        // otherwise.
+        let draws = self.cfg.batches_per_epoch.map_or(labels.len(), |n| n * self.cfg.batch_size);
+        let shuffled = || -> Result<Vec<Vec<usize>>> {
+            Ok(ShuffledSampler::new(labels.len(), seed)?.with_num_samples(draws).batches(e, self.cfg.batch_size))
+        };
+        // SGM's batches, and the mined triplets': C×S stratified (`batches_per_epoch` of them when set), or
+        // shuffled.
+        let metric = || -> Result<Vec<Vec<usize>>> {
+            if self.cfg.metric_sampler == MetricSampler::Shuffled {
+                return shuffled();
+            }
             let s = StratifiedBatchSampler::all_classes(&labels, self.cfg.samples_per_class, seed)?;
             let s = match self.cfg.batches_per_epoch {
                 Some(n) => s.with_batches_per_epoch(n),
@@ -159,19 +169,13 @@ impl Trainer {
             Ok(s.epoch(e))
         };
         let batches: Vec<Vec<usize>> = match self.cfg.loss {
-            LossKind::Sgm => stratified()?,
-            LossKind::Softmax => {
-                // Both samplers draw the data set's size per epoch unless `batches_per_epoch` says otherwise.
-                let draws = self.cfg.batches_per_epoch.map_or(labels.len(), |n| n * self.cfg.batch_size);
-                match self.cfg.softmax_sampler {
-                    SoftmaxSampler::Balanced => {
-                        BalancedSampler::new(&labels, seed)?.with_num_samples(draws).batches(e, self.cfg.batch_size)
-                    }
-                    SoftmaxSampler::Shuffled => ShuffledSampler::new(labels.len(), seed)?
-                        .with_num_samples(draws)
-                        .batches(e, self.cfg.batch_size),
+            LossKind::Sgm => metric()?,
+            LossKind::Softmax => match self.cfg.softmax_sampler {
+                SoftmaxSampler::Balanced => {
+                    BalancedSampler::new(&labels, seed)?.with_num_samples(draws).batches(e, self.cfg.batch_size)
                 }
-            }
+                SoftmaxSampler::Shuffled => shuffled()?,
+            },
             LossKind::Triplet => match self.cfg.miner {
                 // Random triplets: each batch is anchors ++ positives ++ negatives.
                 None => TripletSampler::new(&labels, self.cfg.triplets_per_epoch, seed)?
@@ -184,8 +188,8 @@ impl Trainer {
                         idx
                     })
                     .collect(),
-                // Mined triplets come from stratified batches, as many per epoch as SGM's.
-                Some(_) => stratified()?,
+                // Mined triplets come from SGM's batches.
+                Some(_) => metric()?,
             },
         };
         // One mixup stream per epoch (derived from the configured seed), so that epochs do not replay the same

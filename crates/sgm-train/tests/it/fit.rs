@@ -358,20 +358,45 @@ fn batches_per_epoch_sets_the_steps_of_every_batch_composition() {
     let (train, _) = sets();
     for (loss, miner, shuffled) in [
         (LossKind::Sgm, None, false),
+        (LossKind::Sgm, None, true),
         (LossKind::Softmax, None, false),
         (LossKind::Softmax, None, true),
         (LossKind::Triplet, Some(Miner::BatchHard), false),
+        (LossKind::Triplet, Some(Miner::BatchHard), true),
     ] {
         let mut cfg = tiny(loss, 1);
         cfg.miner = miner;
         cfg.batches_per_epoch = Some(5); // more than the 3 batches of one pass over 6 images × 8 classes
         if shuffled {
             cfg.softmax_sampler = sgm_train::train::SoftmaxSampler::Shuffled;
+            cfg.metric_sampler = sgm_train::train::MetricSampler::Shuffled;
         }
         let mut trainer = Trainer::new(cfg, candle_core::Device::Cpu).unwrap();
         let stats = trainer.train_epoch(&train, 0).unwrap();
         assert_eq!(stats.steps, 5, "{loss} {miner:?} shuffled {shuffled}");
     }
+}
+
+#[test]
+fn sgm_on_shuffled_batches_trains_with_classes_missing_from_a_batch() {
+    use sgm_train::train::MetricSampler;
+    let (train, _) = sets();
+    let mut cfg = tiny(LossKind::Sgm, 1);
+    cfg.metric_sampler = MetricSampler::Shuffled;
+    // Batches of 5 over 48 images of 8 classes: every batch lacks at least 3 classes, and the last holds 3 images.
+    cfg.batch_size = 5;
+    cfg.batches_per_epoch = None;
+    let mut trainer = Trainer::new(cfg.clone(), candle_core::Device::Cpu).unwrap();
+    let stats = trainer.train_epoch(&train, 0).unwrap();
+    assert_eq!(stats.steps, train.len().div_ceil(5), "one shuffled pass over the training set");
+    assert!(stats.loss.is_finite() && stats.loss > 0.0, "{}", stats.loss);
+    // A different composition from the stratified default's, and written to the configuration only when set.
+    let mut stratified = Trainer::new(tiny(LossKind::Sgm, 1), candle_core::Device::Cpu).unwrap();
+    assert_ne!(stratified.train_epoch(&train, 0).unwrap().steps, stats.steps);
+    assert!(!toml::to_string(&tiny(LossKind::Sgm, 1)).unwrap().contains("metric_sampler"));
+    let written = toml::to_string(&cfg).unwrap();
+    assert!(written.contains("metric_sampler = \"shuffled\""), "{written}");
+    assert_eq!(toml::from_str::<TrainConfig>(&written).unwrap(), cfg);
 }
 
 #[test]
