@@ -313,20 +313,25 @@ impl CustomOp1 for ReluOp {
     }
 
     fn bwd(&self, _arg: &Tensor, res: &Tensor, grad: &Tensor) -> candle_core::Result<Option<Tensor>> {
-        let grad = grad.contiguous()?;
-        let (ys, ly) = res.storage_and_layout();
-        let (gs, lg) = grad.storage_and_layout();
-        let cpu = &candle_core::Device::Cpu;
-        let dx = match (&*ys, &*gs) {
-            (Storage::Cpu(CpuStorage::F32(y)), Storage::Cpu(CpuStorage::F32(g))) => {
-                Tensor::from_vec(Self::backward_typed(y, ly, g, lg)?, ly.shape(), cpu)?
-            }
-            (Storage::Cpu(CpuStorage::F64(y)), Storage::Cpu(CpuStorage::F64(g))) => {
-                Tensor::from_vec(Self::backward_typed(y, ly, g, lg)?, ly.shape(), cpu)?
-            }
-            _ => candle_core::bail!("sgm relu backward supports f32 and f64 CPU tensors"),
-        };
-        Ok(Some(dx))
+        Ok(Some(relu_backward(res, grad)?))
+    }
+}
+
+/// The gradient through a ReLU from its output `y`: `grad` where `y > 0`, else 0, in one parallel pass (candle's
+/// `grad * y.gt(0)` is a comparison, a conversion and a product). `y` is a contiguous CPU f32/f64 tensor.
+pub(crate) fn relu_backward(y: &Tensor, grad: &Tensor) -> candle_core::Result<Tensor> {
+    let grad = grad.contiguous()?;
+    let (ys, ly) = y.storage_and_layout();
+    let (gs, lg) = grad.storage_and_layout();
+    let cpu = &candle_core::Device::Cpu;
+    match (&*ys, &*gs) {
+        (Storage::Cpu(CpuStorage::F32(y)), Storage::Cpu(CpuStorage::F32(g))) => {
+            Tensor::from_vec(ReluOp::backward_typed(y, ly, g, lg)?, ly.shape(), cpu)
+        }
+        (Storage::Cpu(CpuStorage::F64(y)), Storage::Cpu(CpuStorage::F64(g))) => {
+            Tensor::from_vec(ReluOp::backward_typed(y, ly, g, lg)?, ly.shape(), cpu)
+        }
+        _ => candle_core::bail!("sgm relu backward supports f32 and f64 CPU tensors"),
     }
 }
 

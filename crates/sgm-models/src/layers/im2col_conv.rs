@@ -213,7 +213,7 @@ impl CustomOp3 for ConvTailOp {
         let geometry = self.0;
         // The gradient at the product's output: through the ReLU (zero where the output was clipped), then the scale.
         let relu = matches!(self.1, Tail::BiasRelu | Tail::Affine { relu: true });
-        let g = if relu { (grad * res.gt(0.0)?.to_dtype(grad.dtype())?)? } else { grad.clone() };
+        let g = if relu { super::fused::relu_backward(res, grad)? } else { grad.clone() };
         match self.1 {
             Tail::None | Tail::Bias | Tail::BiasRelu => {
                 let (gx, gw, gb) = conv_backward(geometry, x, w, &g, self.1 != Tail::None)?;

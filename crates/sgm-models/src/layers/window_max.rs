@@ -2,21 +2,20 @@
 //! [`FractionalMaxPool2d`](super::FractionalMaxPool2d): a max over `kh×kw` windows whose top-left corners are given
 //! explicitly per output row and column (shared by all planes, or one sequence per plane).
 //!
-//! On the CPU it is a pair of candle custom ops: a forward that stores nothing, and a backward (a second custom op
-//! taking the input and the output gradient) that recomputes each window's arg-max and routes the output gradient
-//! to the **first** maximal element of the window in row-major order, as PyTorch does (a NaN wins over numbers, the
-//! last NaN of a window wins). Window cells outside the input are padding and never win (PyTorch pads max-pooling
+//! On the CPU it is a candle custom op whose forward, when its input is differentiated, keeps each window's
+//! arg-max, and whose backward routes the output gradient to it: the **first** maximal element of the window in
+//! row-major order, as PyTorch does (a NaN wins over numbers, the last NaN of a window wins). Window cells outside the input are padding and never win (PyTorch pads max-pooling
 //! with −∞).
 //!
 //! On other devices [`window_max_composite`] builds the same forward from candle ops (−∞ padding, an index
 //! `gather`, a `max` over the window axis). Its gradient differs only on ties: candle's `max` backward gives the
 //! full output gradient to **every** maximal element of a window, not to the first one.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use rayon::prelude::*;
 
-use candle_core::{CpuStorage, CustomOp1, CustomOp2, DType, Layout, Shape, Tensor, WithDType};
+use candle_core::{CpuStorage, CustomOp1, DType, Layout, Shape, Tensor, WithDType};
 
 use super::{Kernels, Route};
 
@@ -111,22 +110,59 @@ fn dims4(layout: &Layout) -> candle_core::Result<(usize, usize, usize, usize)> {
     layout.shape().dims4()
 }
 
-/// The forward custom op.
-pub(crate) struct WindowMaxOp(pub Windows);
+/// The forward custom op. When the input is differentiated it keeps each window's arg-max (`u32`, local to its
+/// plane, as PyTorch's pooling keeps its indices), so that the backward is a scatter rather than a second search.
+pub(crate) struct WindowMaxOp {
+    windows: Windows,
+    /// `Some` when the forward records the arg-maxes; set once by the forward.
+    argmax: Option<OnceLock<Vec<u32>>>,
+}
 
 impl WindowMaxOp {
     fn fwd<T: WithDType>(&self, x: &[T], layout: &Layout) -> candle_core::Result<(Vec<T>, Shape)> {
         let (n, c, h, w) = dims4(layout)?;
-        self.0.check(n * c)?;
+        let w_ = &self.windows;
+        w_.check(n * c)?;
+        if h * w > u32::MAX as usize {
+            candle_core::bail!("window-max: a {h}×{w} plane is too large");
+        }
         let x = contiguous(x, layout)?;
-        let mut out = vec![T::zero(); n * c * self.0.oh * self.0.ow];
-        let per_plane = (self.0.oh * self.0.ow).max(1);
-        out.par_chunks_mut(per_plane).enumerate().for_each(|(p, out)| {
-            let plane = &x[p * h * w..][..h * w];
-            self.0.plane_argmax(plane, p, h, w, |o, a| out[o] = plane[a]);
-        });
-        Ok((out, Shape::from((n, c, self.0.oh, self.0.ow))))
+        let per_plane = (w_.oh * w_.ow).max(1);
+        let mut out = vec![T::zero(); n * c * w_.oh * w_.ow];
+        match &self.argmax {
+            None => out.par_chunks_mut(per_plane).enumerate().for_each(|(p, out)| {
+                let plane = &x[p * h * w..][..h * w];
+                w_.plane_argmax(plane, p, h, w, |o, a| out[o] = plane[a]);
+            }),
+            Some(cell) => {
+                let mut idx = vec![0u32; out.len()];
+                out.par_chunks_mut(per_plane).zip(idx.par_chunks_mut(per_plane)).enumerate().for_each(
+                    |(p, (out, idx))| {
+                        let plane = &x[p * h * w..][..h * w];
+                        w_.plane_argmax(plane, p, h, w, |o, a| {
+                            out[o] = plane[a];
+                            idx[o] = a as u32;
+                        });
+                    },
+                );
+                // A second forward through the same op cannot happen (candle applies an op once); keep the first.
+                let _ = cell.set(idx);
+            }
+        }
+        Ok((out, Shape::from((n, c, w_.oh, w_.ow))))
     }
+}
+
+/// The input gradient from the recorded arg-maxes: `grad` of each window added at its arg-max.
+fn scatter_argmax<T: WithDType>(g: &[T], idx: &[u32], planes: usize, hw: usize) -> Vec<T> {
+    let per_plane = idx.len() / planes.max(1);
+    let mut dx = vec![T::zero(); planes * hw];
+    dx.par_chunks_mut(hw.max(1)).enumerate().for_each(|(p, dx)| {
+        for (&a, &gv) in idx[p * per_plane..][..per_plane].iter().zip(&g[p * per_plane..][..per_plane]) {
+            dx[a as usize] += gv;
+        }
+    });
+    dx
 }
 
 impl CustomOp1 for WindowMaxOp {
@@ -143,51 +179,30 @@ impl CustomOp1 for WindowMaxOp {
     }
 
     fn bwd(&self, arg: &Tensor, _res: &Tensor, grad_res: &Tensor) -> candle_core::Result<Option<Tensor>> {
-        let grad = arg.contiguous()?.apply_op2_no_bwd(&grad_res.contiguous()?, &WindowMaxGradOp(self.0.clone()))?;
-        Ok(Some(grad))
-    }
-}
-
-/// The backward custom op: `(input, output gradient) → input gradient`.
-pub(crate) struct WindowMaxGradOp(pub Windows);
-
-impl WindowMaxGradOp {
-    fn bwd<T: WithDType>(&self, x: &[T], lx: &Layout, g: &[T], lg: &Layout) -> candle_core::Result<(Vec<T>, Shape)> {
-        let (n, c, h, w) = dims4(lx)?;
-        self.0.check(n * c)?;
-        if lg.shape().dims() != [n, c, self.0.oh, self.0.ow] {
-            candle_core::bail!("window-max backward: gradient shape {:?}", lg.shape())
+        // candle differentiates only through inputs that track their op, and for those the forward kept them.
+        let Some(idx) = self.argmax.as_ref().and_then(OnceLock::get) else {
+            candle_core::bail!("window-max backward: the forward did not record its arg-maxes")
+        };
+        let (n, c, h, w) = arg.dims4()?;
+        let grad = grad_res.contiguous()?;
+        let (gs, lg) = grad.storage_and_layout();
+        if lg.shape().elem_count() != idx.len() {
+            candle_core::bail!(
+                "window-max backward: {} gradient values for {} windows",
+                lg.shape().elem_count(),
+                idx.len()
+            )
         }
-        let x = contiguous(x, lx)?;
-        let g = contiguous(g, lg)?;
-        let mut out = vec![T::zero(); n * c * h * w];
-        let per_plane = self.0.oh * self.0.ow;
-        out.par_chunks_mut((h * w).max(1)).enumerate().for_each(|(p, out)| {
-            let plane = &x[p * h * w..][..h * w];
-            let g = &g[p * per_plane..][..per_plane];
-            self.0.plane_argmax(plane, p, h, w, |o, a| out[a] += g[o]);
-        });
-        Ok((out, lx.shape().clone()))
-    }
-}
-
-impl CustomOp2 for WindowMaxGradOp {
-    fn name(&self) -> &'static str {
-        "sgm-window-max-grad"
-    }
-
-    fn cpu_fwd(
-        &self,
-        s1: &CpuStorage,
-        l1: &Layout,
-        s2: &CpuStorage,
-        l2: &Layout,
-    ) -> candle_core::Result<(CpuStorage, Shape)> {
-        match (s1, s2) {
-            (CpuStorage::F32(x), CpuStorage::F32(g)) => self.bwd(x, l1, g, l2).map(|(v, s)| (CpuStorage::F32(v), s)),
-            (CpuStorage::F64(x), CpuStorage::F64(g)) => self.bwd(x, l1, g, l2).map(|(v, s)| (CpuStorage::F64(v), s)),
-            _ => candle_core::bail!("window-max backward supports f32 and f64 with matching dtypes"),
-        }
+        let dx = match &*gs {
+            candle_core::Storage::Cpu(CpuStorage::F32(g)) => {
+                Tensor::from_vec(scatter_argmax(contiguous(g, lg)?, idx, n * c, h * w), (n, c, h, w), arg.device())?
+            }
+            candle_core::Storage::Cpu(CpuStorage::F64(g)) => {
+                Tensor::from_vec(scatter_argmax(contiguous(g, lg)?, idx, n * c, h * w), (n, c, h, w), arg.device())?
+            }
+            _ => candle_core::bail!("window-max backward supports f32 and f64 CPU tensors"),
+        };
+        Ok(Some(dx))
     }
 }
 
@@ -202,7 +217,9 @@ pub(crate) fn window_max(x: &Tensor, windows: Windows) -> Result<Tensor> {
     }
     windows.check(n * c)?;
     if super::route_of(x, Kernels::Fast) == Route::CpuKernel {
-        Ok(x.contiguous()?.apply_op1(WindowMaxOp(windows))?)
+        // The arg-maxes are worth keeping only when a backward will read them.
+        let argmax = x.track_op().then(OnceLock::new);
+        Ok(x.contiguous()?.apply_op1(WindowMaxOp { windows, argmax })?)
     } else {
         window_max_composite(x, &windows)
     }
