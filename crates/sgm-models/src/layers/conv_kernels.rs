@@ -14,7 +14,7 @@ use std::mem::MaybeUninit;
 
 use rayon::prelude::*;
 
-use super::scratch::{Pooled, Scratch};
+use super::scratch::{par_zeroed, Pooled, Scratch};
 
 /// Square-kernel convolution geometry (dilation 1, one group).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -403,7 +403,8 @@ pub(crate) fn backward<T: Float>(
     let (l, kk, o) = (d.l(), d.kk(), d.o);
     let chunk = d.chunk();
     let img = d.c * d.h * d.w;
-    let mut dx = with_input.then(|| vec![T::zero(); d.n * img]);
+    // col2im adds into dx: zeroed in parallel (`vec!` zeroes on one thread).
+    let mut dx = with_input.then(|| par_zeroed(d.n * img, img, T::zero(), |_, _| {}));
     let mut db = with_bias.then(|| vec![T::zero(); o]);
     if d.n == 0 {
         return (dx, vec![T::zero(); o * kk], db);

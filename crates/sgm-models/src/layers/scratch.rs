@@ -104,6 +104,26 @@ pub(crate) unsafe fn par_filled<T: Send>(
     v
 }
 
+/// A vector of `n` values built chunk by chunk in parallel: each chunk of `size` values (the last may be shorter)
+/// is set to `zero`, then handed to `fill(i, chunk)` to add into or overwrite while it is in cache. It replaces
+/// `vec![zero; n]` followed by a parallel pass, whose zeroing runs on one thread.
+pub(crate) fn par_zeroed<T: Copy + Send + Sync>(
+    n: usize,
+    size: usize,
+    zero: T,
+    fill: impl Fn(usize, &mut [T]) + Sync + Send,
+) -> Vec<T> {
+    // SAFETY: each chunk is wholly written with `zero` before it is viewed as initialised values.
+    unsafe {
+        par_filled(n, size, |i, c| {
+            for o in c.iter_mut() {
+                o.write(zero);
+            }
+            fill(i, &mut *(c as *mut [MaybeUninit<T>] as *mut [T]));
+        })
+    }
+}
+
 /// The per-channel sum of `f(v)` over `n` planes of `hw` values (plane `b` of channel `ch` at `(b·c + ch)·hw`),
 /// in f64 over eight independent partial sums: the additions do not wait on one another, as one running sum's do.
 pub(crate) fn channel_sum<T: Copy>(
@@ -139,6 +159,10 @@ mod tests {
             })
         };
         assert_eq!(v, (0..10).collect::<Vec<u32>>());
+        // Chunks start zeroed and keep what `fill` adds.
+        let z = par_zeroed(10, 4, 0u32, |i, c| c[0] += i as u32 + 1);
+        assert_eq!(z, [1, 0, 0, 0, 2, 0, 0, 0, 3, 0]);
+        assert!(par_zeroed(0, 4, 0u8, |_, _| unreachable!("no chunks")).is_empty());
         // 2 images × 3 channels × 5 values: channel 1 holds 5..10 and 20..25.
         let x: Vec<f32> = (0..30).map(|i| i as f32).collect();
         let want: f64 = (5..10).chain(20..25).map(|i| i as f64).sum();

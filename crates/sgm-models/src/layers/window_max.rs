@@ -17,6 +17,7 @@ use rayon::prelude::*;
 
 use candle_core::{CpuStorage, CustomOp1, DType, Layout, Shape, Tensor, WithDType};
 
+use super::scratch::{par_filled, par_zeroed};
 use super::{Kernels, Route};
 
 use crate::error::{bad_input, Result};
@@ -70,7 +71,8 @@ impl Windows {
     }
 
     /// Calls `f(out_index, argmax_index)` for every window of plane `p`, given that plane's `h×w` values
-    /// (indices are local to the plane).
+    /// (indices are local to the plane). `f` is called exactly once for every window, `out_index` running over
+    /// `0..oh·ow`: callers rely on it to write every output.
     fn plane_argmax<T: WithDType>(&self, x: &[T], p: usize, h: usize, w: usize, mut f: impl FnMut(usize, usize)) {
         let neg_inf = T::from_f64(f64::NEG_INFINITY);
         for i in 0..self.oh {
@@ -128,27 +130,39 @@ impl WindowMaxOp {
         }
         let x = contiguous(x, layout)?;
         let per_plane = (w_.oh * w_.ow).max(1);
-        let mut out = vec![T::zero(); n * c * w_.oh * w_.ow];
-        match &self.argmax {
-            None => out.par_chunks_mut(per_plane).enumerate().for_each(|(p, out)| {
+        let len = n * c * w_.oh * w_.ow;
+        // `plane_argmax` calls back once for every window of its plane: every output value (and index) is written.
+        let Some(cell) = &self.argmax else {
+            // SAFETY: see above.
+            let out = unsafe {
+                par_filled(len, per_plane, |p, out| {
+                    let plane = &x[p * h * w..][..h * w];
+                    w_.plane_argmax(plane, p, h, w, |o, a| {
+                        out[o].write(plane[a]);
+                    });
+                })
+            };
+            return Ok((out, Shape::from((n, c, w_.oh, w_.ow))));
+        };
+        let (mut out, mut idx) = (Vec::<T>::with_capacity(len), Vec::<u32>::with_capacity(len));
+        out.spare_capacity_mut()[..len]
+            .par_chunks_mut(per_plane)
+            .zip(idx.spare_capacity_mut()[..len].par_chunks_mut(per_plane))
+            .enumerate()
+            .for_each(|(p, (out, idx))| {
                 let plane = &x[p * h * w..][..h * w];
-                w_.plane_argmax(plane, p, h, w, |o, a| out[o] = plane[a]);
-            }),
-            Some(cell) => {
-                let mut idx = vec![0u32; out.len()];
-                out.par_chunks_mut(per_plane).zip(idx.par_chunks_mut(per_plane)).enumerate().for_each(
-                    |(p, (out, idx))| {
-                        let plane = &x[p * h * w..][..h * w];
-                        w_.plane_argmax(plane, p, h, w, |o, a| {
-                            out[o] = plane[a];
-                            idx[o] = a as u32;
-                        });
-                    },
-                );
-                // A second forward through the same op cannot happen (candle applies an op once); keep the first.
-                let _ = cell.set(idx);
-            }
+                w_.plane_argmax(plane, p, h, w, |o, a| {
+                    out[o].write(plane[a]);
+                    idx[o].write(a as u32);
+                });
+            });
+        // SAFETY: the chunks cover 0..len of both, and every value of every chunk was written (see above).
+        unsafe {
+            out.set_len(len);
+            idx.set_len(len);
         }
+        // A second forward through the same op cannot happen (candle applies an op once); keep the first.
+        let _ = cell.set(idx);
         Ok((out, Shape::from((n, c, w_.oh, w_.ow))))
     }
 }
@@ -156,13 +170,11 @@ impl WindowMaxOp {
 /// The input gradient from the recorded arg-maxes: `grad` of each window added at its arg-max.
 fn scatter_argmax<T: WithDType>(g: &[T], idx: &[u32], planes: usize, hw: usize) -> Vec<T> {
     let per_plane = idx.len() / planes.max(1);
-    let mut dx = vec![T::zero(); planes * hw];
-    dx.par_chunks_mut(hw.max(1)).enumerate().for_each(|(p, dx)| {
+    par_zeroed(planes * hw, hw, T::zero(), |p, dx| {
         for (&a, &gv) in idx[p * per_plane..][..per_plane].iter().zip(&g[p * per_plane..][..per_plane]) {
             dx[a as usize] += gv;
         }
-    });
-    dx
+    })
 }
 
 impl CustomOp1 for WindowMaxOp {
