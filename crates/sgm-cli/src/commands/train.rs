@@ -112,9 +112,9 @@ pub struct TrainArgs {
     /// Input normalisation: cifar10 (the authors'), imagenet (the default with --init) or unit (none).
     #[arg(long, value_name = "NAME")]
     pub normalization: Option<String>,
-    /// Start from a named recipe instead of the paper's defaults: paper, or cpu-fast (the best SGM model 2 CPU cores
-    /// train in about 3 hours on FER+: ResNet18 at 48, one-cycle AMSGrad to 2e-3, light augmentation; see
-    /// docs/reproduce.md), or calibration (a plain softmax classifier as PyTorch trains one: shuffled passes,
+    /// Start from a named recipe instead of the paper's defaults: paper, or cpu-fast (the best SGM recipe found for
+    /// 2 CPU cores on FER+: ResNet18 at 48, shuffled batches of 128, one-cycle AMSGrad to 2e-3 per batch, flip and
+    /// padded crop, 13 passes; see docs/reproduce.md), or calibration (a plain softmax classifier as PyTorch trains one: shuffled passes,
     /// one-cycle per batch, flip and padded crop; the check of sgm's pipeline against PyTorch's). --config and the
     /// flags override it.
     #[arg(long, value_name = "NAME")]
@@ -127,8 +127,8 @@ pub struct TrainArgs {
     /// epochs × batches steps).
     #[arg(long, value_enum, value_name = "WHEN")]
     pub schedule_step: Option<sgm_train::train::ScheduleStep>,
-    /// Training augmentation: paper (the authors' set), light (cpu-fast's), flip-crop (mirror and a 4-pixel
-    /// reflect-padded crop, as a plain torchvision classifier) or none.
+    /// Training augmentation: paper (the authors' set), light (mirror, small rotation and scale, a crop),
+    /// flip-crop (mirror and a 4-pixel reflect-padded crop, as a plain torchvision classifier; cpu-fast's) or none.
     #[arg(long, value_name = "NAME", conflicts_with = "no_augment")]
     pub augment: Option<String>,
     /// SGM loss variant: paper (σ 1, no extras), authors-v4 (σ 1, mixup with one λ per batch, the authors' code from

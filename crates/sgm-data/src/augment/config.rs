@@ -120,10 +120,11 @@ impl AugmentConfig {
     /// The augmentation named `name`:
     /// - `paper`: the authors' set ([`Default`]);
     /// - `light`: mirror, ±10° rotation with 5% translation (half the images), 10% scale, and a crop of up to
-    ///   4 pixels at 48 (resized to 56 and cut back), with no photometric jitter, CLAHE or blur (`--recipe cpu-fast`);
+    ///   4 pixels at 48 (resized to 56 and cut back), with no photometric jitter, CLAHE or blur (`--recipe cpu-fast`
+    ///   until 2026-12-04);
     /// - `flip-crop`: mirror and a 4-pixel reflect-padded random crop, nothing else: torchvision's
     ///   `RandomHorizontalFlip()` + `RandomCrop(size, padding=4, padding_mode="reflect")`, the plain classifier's
-    ///   augmentation of issue 12's calibration run;
+    ///   augmentation of issue 12's calibration run and of `--recipe cpu-fast`;
     /// - `none`: resize only.
     pub fn preset(name: &str) -> Result<Self> {
         match name {
