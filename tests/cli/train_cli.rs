@@ -266,6 +266,19 @@ fn a_softmax_run_reports_its_argmax_plain_and_prior_corrected_and_can_train_on_s
     assert!(report.get("argmax").is_none());
     let config = std::fs::read_to_string(sgm_run.join("config.toml")).unwrap();
     assert!(!config.contains("softmax_sampler") && !config.contains("schedule_step"), "{config}");
+    // `--recipe cpu-fast` adds a cross-entropy term to SGM; the baselines trained by the recipe drop it.
+    for (loss, head) in [("sgm", true), ("triplet", false), ("softmax", true)] {
+        let out = dir.path().join(format!("cpu-fast-{loss}"));
+        let mut args =
+            vec!["train", "--out", out.to_str().unwrap(), "--recipe", "cpu-fast", "--loss", loss, "--no-test"];
+        args.extend_from_slice(TINY);
+        args.extend_from_slice(&["--batch-size", "16"]);
+        sgm(&args).unwrap();
+        let config = std::fs::read_to_string(out.join("config.toml")).unwrap();
+        let ce = if loss == "sgm" { "ce_weight = 1.0" } else { "ce_weight = 0.0" };
+        assert!(config.contains(ce) && config.contains("metric_sampler = \"shuffled\""), "{loss}: {config}");
+        assert_eq!(config.contains("num_classes = 8"), head, "{loss}: {config}");
+    }
     // An unknown augmentation is named with the ones there are, before anything is written.
     let bad = dir.path().join("bad");
     let err = sgm(&[&["train", "--augment", "heavy", "--out", bad.to_str().unwrap()][..], TINY].concat()).unwrap_err();

@@ -113,8 +113,8 @@ pub struct TrainArgs {
     #[arg(long, value_name = "NAME")]
     pub normalization: Option<String>,
     /// Start from a named recipe instead of the paper's defaults: paper, or cpu-fast (the best SGM recipe found for
-    /// 2 CPU cores on FER+: ResNet18 at 48, shuffled batches of 128, one-cycle AMSGrad to 2e-3 per batch, flip and
-    /// padded crop, 13 passes; see docs/reproduce.md), or calibration (a plain softmax classifier as PyTorch trains one: shuffled passes,
+    /// 2 CPU cores on FER+: ResNet18 at 48, SGM + cross-entropy on shuffled batches of 128, one-cycle AMSGrad to
+    /// 2e-3 per batch, flip and padded crop, 13 passes; see docs/reproduce.md), or calibration (a plain softmax classifier as PyTorch trains one: shuffled passes,
     /// one-cycle per batch, flip and padded crop; the check of sgm's pipeline against PyTorch's). --config and the
     /// flags override it.
     #[arg(long, value_name = "NAME")]
@@ -223,6 +223,13 @@ pub fn resolve(a: &TrainArgs, num_classes: usize, pretrained: Option<&ModelConfi
     }
     if let Some(w) = a.ce_weight {
         cfg.ce_weight = w;
+    } else if cfg.loss != LossKind::Sgm {
+        // A recipe's cross-entropy term belongs to its SGM loss: the baselines trained by the recipe drop it (and the
+        // triplet network its class head).
+        cfg.ce_weight = 0.0;
+        if cfg.loss == LossKind::Triplet {
+            cfg.model.num_classes = None;
+        }
     }
     // The softmax baseline, and an SGM run with a cross-entropy term, need a class head sized to the data.
     if cfg.loss == LossKind::Softmax || cfg.ce_weight > 0.0 {

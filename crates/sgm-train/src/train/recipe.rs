@@ -4,12 +4,13 @@
 //! - `paper`: the authors' protocol as [`TrainConfig::default`] holds it: Adam-AMSGrad at a constant 1e-4, S = 30,
 //!   the paper's augmentation, CIFAR-10 normalisation.
 //! - `cpu-fast`: the best SGM model found for two CPU cores and about three hours on FER+ (`docs/reproduce.md`):
-//!   ResNet18 at 48×48 from scratch, SGM batches of 128 drawn as whole shuffled passes (each class at its
-//!   training frequency), AMSGrad with a one-cycle schedule stepped per batch and peaking at 2e-3, mirror and a
+//!   ResNet18 at 48×48 from scratch, the SGM loss plus the cross-entropy of a class head on the embedding (weight
+//!   1, as every public caller of the authors' `DGMMLoss` trained it), batches of 128 drawn as whole shuffled
+//!   passes (each class at its training frequency), AMSGrad with a one-cycle schedule stepped per batch and peaking at 2e-3, mirror and a
 //!   4-pixel reflect-padded crop, BatchNorm statistics re-estimated before each validation, 13 passes (the
 //!   calibration classifier's length, under an hour; `--epochs` lengthens the schedule to fit). Each
-//!   choice was selected on FER2013Valid against the previous recipe (stratified 8 × 16 batches, a per-epoch
-//!   schedule, the light geometric set). The calibration point is a plain PyTorch softmax ResNet18 with the same
+//!   choice was selected on FER2013Valid against the previous recipe (the SGM loss alone, stratified 8 × 16
+//!   batches, a per-epoch schedule, the light geometric set). The calibration point is a plain PyTorch softmax ResNet18 with the same
 //!   schedule, mirror and crop, which reached 80.6% FER+ test accuracy in 25 minutes on these cores.
 //! - `calibration`: that plain classifier in sgm: a softmax ResNet18 at 48×48 from scratch, batches of 128 over
 //!   whole shuffled passes, AMSGrad with a one-cycle schedule stepped per batch and peaking at 2e-3, mirror and a
@@ -45,10 +46,13 @@ fn cpu_fast() -> TrainConfig {
         schedule: Schedule::one_cycle(),
         schedule_step: ScheduleStep::Batch,
         augment: AugmentConfig::flip_crop(),
+        ce_weight: 1.0,
         ..Default::default()
     };
     cfg.model.backbone = BackboneKind::ResNet18;
     cfg.model.input_size = 48;
+    // FER+'s 8 classes; `sgm train` sizes the head to the data set's classes.
+    cfg.model.num_classes = Some(8);
     cfg.optimizer.lr = 2e-3;
     cfg.batch_size = 128;
     cfg.triplets_per_batch = 128 / 3;
@@ -93,6 +97,7 @@ mod tests {
         );
         assert!(matches!(fast.schedule, Schedule::OneCycle { .. }) && !fast.schedule_step.is_epoch());
         assert_eq!(fast.augment, AugmentConfig::flip_crop());
+        assert_eq!((fast.loss, fast.ce_weight, fast.model.num_classes), (LossKind::Sgm, 1.0, Some(8)));
         assert!(recipe("gpu-slow").unwrap_err().to_string().contains("cpu-fast"));
         let cal = recipe("calibration").unwrap();
         assert_eq!((cal.batch_size, cal.batches_per_epoch, cal.epochs), (128, None, 13));
