@@ -114,9 +114,9 @@ pub struct TrainArgs {
     pub normalization: Option<String>,
     /// Start from a named recipe instead of the paper's defaults: paper, or cpu-fast (the best SGM recipe found for
     /// 2 CPU cores on FER+: ResNet18 at 48, SGM + cross-entropy on shuffled batches of 128, one-cycle AMSGrad to
-    /// 2e-3 per batch, flip and padded crop, 13 passes; see docs/reproduce.md), or calibration (a plain softmax classifier as PyTorch trains one: shuffled passes,
-    /// one-cycle per batch, flip and padded crop; the check of sgm's pipeline against PyTorch's). --config and the
-    /// flags override it.
+    /// 2e-3 per batch, flip and padded crop, 13 passes; see docs/reproduce.md), or calibration (a plain softmax
+    /// classifier as PyTorch trains one: shuffled passes, one-cycle per batch, flip and padded crop; the check of
+    /// sgm's pipeline against PyTorch's). --config and the flags override it.
     #[arg(long, value_name = "NAME")]
     pub recipe: Option<String>,
     /// Learning-rate schedule over epochs: constant (the paper's), cosine or one-cycle (PyTorch's OneCycleLR,
@@ -223,9 +223,9 @@ pub fn resolve(a: &TrainArgs, num_classes: usize, pretrained: Option<&ModelConfi
     }
     if let Some(w) = a.ce_weight {
         cfg.ce_weight = w;
-    } else if cfg.loss != LossKind::Sgm {
+    } else if a.recipe.is_some() && cfg.loss != LossKind::Sgm {
         // A recipe's cross-entropy term belongs to its SGM loss: the baselines trained by the recipe drop it (and the
-        // triplet network its class head).
+        // triplet network its class head). A config file asking for both is still refused by validation.
         cfg.ce_weight = 0.0;
         if cfg.loss == LossKind::Triplet {
             cfg.model.num_classes = None;

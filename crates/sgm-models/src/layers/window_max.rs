@@ -4,8 +4,8 @@
 //!
 //! On the CPU it is a candle custom op whose forward, when its input is differentiated, keeps each window's
 //! arg-max, and whose backward routes the output gradient to it: the **first** maximal element of the window in
-//! row-major order, as PyTorch does (a NaN wins over numbers, the last NaN of a window wins). Window cells outside the input are padding and never win (PyTorch pads max-pooling
-//! with −∞).
+//! row-major order, as PyTorch does (a NaN wins over numbers, the last NaN of a window wins). Window cells outside
+//! the input are padding and never win (PyTorch pads max-pooling with −∞).
 //!
 //! On other devices [`window_max_composite`] builds the same forward from candle ops (−∞ padding, an index
 //! `gather`, a `max` over the window axis). Its gradient differs only on ties: candle's `max` backward gives the
@@ -123,26 +123,26 @@ pub(crate) struct WindowMaxOp {
 impl WindowMaxOp {
     fn fwd<T: WithDType>(&self, x: &[T], layout: &Layout) -> candle_core::Result<(Vec<T>, Shape)> {
         let (n, c, h, w) = dims4(layout)?;
-        let w_ = &self.windows;
-        w_.check(n * c)?;
+        let win = &self.windows;
+        win.check(n * c)?;
         if h * w > u32::MAX as usize {
             candle_core::bail!("window-max: a {h}×{w} plane is too large");
         }
         let x = contiguous(x, layout)?;
-        let per_plane = (w_.oh * w_.ow).max(1);
-        let len = n * c * w_.oh * w_.ow;
+        let per_plane = (win.oh * win.ow).max(1);
+        let len = n * c * win.oh * win.ow;
         // `plane_argmax` calls back once for every window of its plane: every output value (and index) is written.
         let Some(cell) = &self.argmax else {
             // SAFETY: see above.
             let out = unsafe {
                 par_filled(len, per_plane, |p, out| {
                     let plane = &x[p * h * w..][..h * w];
-                    w_.plane_argmax(plane, p, h, w, |o, a| {
+                    win.plane_argmax(plane, p, h, w, |o, a| {
                         out[o].write(plane[a]);
                     });
                 })
             };
-            return Ok((out, Shape::from((n, c, w_.oh, w_.ow))));
+            return Ok((out, Shape::from((n, c, win.oh, win.ow))));
         };
         let (mut out, mut idx) = (Vec::<T>::with_capacity(len), Vec::<u32>::with_capacity(len));
         out.spare_capacity_mut()[..len]
@@ -151,7 +151,7 @@ impl WindowMaxOp {
             .enumerate()
             .for_each(|(p, (out, idx))| {
                 let plane = &x[p * h * w..][..h * w];
-                w_.plane_argmax(plane, p, h, w, |o, a| {
+                win.plane_argmax(plane, p, h, w, |o, a| {
                     out[o].write(plane[a]);
                     idx[o].write(a as u32);
                 });
@@ -163,7 +163,7 @@ impl WindowMaxOp {
         }
         // A second forward through the same op cannot happen (candle applies an op once); keep the first.
         let _ = cell.set(idx);
-        Ok((out, Shape::from((n, c, w_.oh, w_.ow))))
+        Ok((out, Shape::from((n, c, win.oh, win.ow))))
     }
 }
 

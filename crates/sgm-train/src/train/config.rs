@@ -118,15 +118,6 @@ impl MetricSampler {
     }
 }
 
-impl std::fmt::Display for MetricSampler {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            MetricSampler::Stratified => "stratified",
-            MetricSampler::Shuffled => "shuffled",
-        })
-    }
-}
-
 /// The precision of the training forward pass.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "clap", derive(clap::ValueEnum))]

@@ -6,12 +6,13 @@
 //! - `cpu-fast`: the best SGM model found for two CPU cores and about three hours on FER+ (`docs/reproduce.md`):
 //!   ResNet18 at 48×48 from scratch, the SGM loss plus the cross-entropy of a class head on the embedding (weight
 //!   1, as every public caller of the authors' `DGMMLoss` trained it), batches of 128 drawn as whole shuffled
-//!   passes (each class at its training frequency), AMSGrad with a one-cycle schedule stepped per batch and peaking at 2e-3, mirror and a
-//!   4-pixel reflect-padded crop, BatchNorm statistics re-estimated before each validation, 13 passes (the
-//!   calibration classifier's length, under an hour; `--epochs` lengthens the schedule to fit). Each
-//!   choice was selected on FER2013Valid against the previous recipe (the SGM loss alone, stratified 8 × 16
-//!   batches, a per-epoch schedule, the light geometric set). The calibration point is a plain PyTorch softmax ResNet18 with the same
-//!   schedule, mirror and crop, which reached 80.6% FER+ test accuracy in 25 minutes on these cores.
+//!   passes (each class at its training frequency), AMSGrad with a one-cycle schedule stepped per batch and
+//!   peaking at 2e-3, mirror and a 4-pixel reflect-padded crop, BatchNorm statistics re-estimated before each
+//!   validation, 13 passes (the calibration classifier's length, under an hour; `--epochs` lengthens the schedule
+//!   to fit). Each choice was selected on FER2013Valid against the previous recipe (the SGM loss alone,
+//!   stratified 8 × 16 batches, a per-epoch schedule, the light geometric set). The calibration point is a plain
+//!   PyTorch softmax ResNet18 with the same schedule, mirror and crop, which reached 80.6% FER+ test accuracy in
+//!   25 minutes on these cores.
 //! - `calibration`: that plain classifier in sgm: a softmax ResNet18 at 48×48 from scratch, batches of 128 over
 //!   whole shuffled passes, AMSGrad with a one-cycle schedule stepped per batch and peaking at 2e-3, mirror and a
 //!   4-pixel reflect-padded crop, 13 passes. Selected by the class head's top-1 on the validation split; compare
