@@ -301,7 +301,7 @@ impl<T: Float> Epilogue<'_, T> {
     }
 
     /// The map of channel `c`: `v·scale[c] + shift[c]`, then the ReLU.
-    fn channel(&self, c: usize) -> impl Fn(T) -> T {
+    pub(crate) fn channel(&self, c: usize) -> impl Fn(T) -> T {
         let (scale, shift) = (self.scale.map_or(T::one(), |s| s[c]), self.shift.map_or(T::zero(), |t| t[c]));
         let relu = self.relu;
         move |v: T| {

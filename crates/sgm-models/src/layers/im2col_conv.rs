@@ -4,13 +4,15 @@
 //! input gradient with `conv_transpose2d`, a direct loop about ten times slower than the forward. [`conv2d`]
 //! wraps the kernels of [`super::conv_kernels`] in a custom op: im2col in the `(C·k·k) × L` layout (row copies),
 //! then one `gemm` per chunk of images for each of the forward, the weight gradient and the input gradient
-//! (followed by col2im), with no transposes and no intermediate tensors. On other devices it is candle's `conv2d`
-//! unchanged.
+//! (followed by col2im), with no transposes and no intermediate tensors. 3×3 stride-1 layers whose output map is
+//! at least 4×4 take [`super::winograd`]'s F(2×2, 3×3) kernels instead (forward and both gradients), which do 16
+//! multiply-adds per 2×2 outputs where im2col does 36. On other devices it is candle's `conv2d` unchanged.
 
 use candle_core::{CpuStorage, CustomOp2, CustomOp3, Layout, Shape, Storage, Tensor};
 
 use super::conv_kernels::Geometry;
 use super::conv_kernels::{self, Dims, Epilogue, Float};
+use super::winograd;
 use super::{Kernels, Route};
 use crate::error::Result;
 
@@ -70,7 +72,12 @@ fn forward_typed<T: Float>(
         (Tail::Affine { relu }, Some(st)) => Epilogue { scale: Some(&st[..d.o]), shift: Some(&st[d.o..]), relu },
         _ => Epilogue::none(),
     };
-    let y = conv_kernels::forward(slice(x, lx)?, slice(w, lw)?, &epilogue, &d);
+    let (x, w) = (slice(x, lx)?, slice(w, lw)?);
+    let y = if winograd::applies(&d) {
+        winograd::forward(x, w, &epilogue, &d)
+    } else {
+        conv_kernels::forward(x, w, &epilogue, &d)
+    };
     Ok((y, Shape::from((d.n, d.o, d.oh, d.ow))))
 }
 
@@ -112,7 +119,12 @@ fn backward_typed<T: Float>(
     if lg.shape().dims() != [d.n, d.o, d.oh, d.ow] {
         candle_core::bail!("sgm conv2d: output gradient {:?} does not fit", lg.shape())
     }
-    let (dx, dw, db) = conv_kernels::backward(slice(x, lx)?, slice(w, lw)?, slice(g, lg)?, &d, with_bias, with_input);
+    let (x, w, g) = (slice(x, lx)?, slice(w, lw)?, slice(g, lg)?);
+    let (dx, dw, db) = if winograd::applies(&d) {
+        winograd::backward(x, w, g, &d, with_bias, with_input)
+    } else {
+        conv_kernels::backward(x, w, g, &d, with_bias, with_input)
+    };
     let cpu = &candle_core::Device::Cpu;
     Ok((
         dx.map(|dx| Tensor::from_vec(dx, lx.shape(), cpu)).transpose()?,

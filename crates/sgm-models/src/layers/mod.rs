@@ -6,7 +6,8 @@
 //! - [`SeededDropout`]: dropout with reproducible masks;
 //! - [`adaptive_avg_pool2d`]: PyTorch's adaptive average pooling;
 //! - [`Conv`], [`Dense`]: convolution and linear layers with the backbones' initialisations and FLOP counting;
-//!   on the CPU the convolution's backward runs on gemm + col2im (candle's uses a slow direct transposed conv);
+//!   on the CPU the convolution's backward runs on gemm + col2im (candle's uses a slow direct transposed conv),
+//!   and 3×3 stride-1 layers on Winograd F(2×2, 3×3) (`winograd`);
 //! - [`fused`]: BatchNorm (+ ReLU) and ReLU as single CPU ops with hand-written backwards;
 //!   [`Kernels::Candle`] switches every fast kernel back to candle's ops (the tested reference), and [`route`] is
 //!   the one decision between sgm's CPU kernels and candle's ops (GPU tensors always take candle's);
@@ -24,6 +25,7 @@ mod im2col_conv;
 pub mod max_pool;
 mod scratch;
 mod window_max;
+mod winograd;
 
 pub use adaptive_avg_pool::adaptive_avg_pool2d;
 
