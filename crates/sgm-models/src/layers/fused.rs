@@ -19,7 +19,7 @@ use candle_core::{CpuStorage, CustomOp1, CustomOp3, Layout, Shape, Storage, Tens
 use rayon::prelude::*;
 
 use super::conv_kernels::Float;
-use super::scratch::{channel_sum, par_filled};
+use super::scratch::{channel_sum, channel_sums, par_filled};
 use super::{Kernels, Route};
 
 fn slice<'a, T>(data: &'a [T], layout: &Layout) -> candle_core::Result<&'a [T]> {
@@ -132,8 +132,10 @@ impl BatchNormOp {
             .into_par_iter()
             .map(|ch| {
                 let (mean, is) = (stats.mean[ch], invstd[ch]);
-                let s = channel_sum(x, (n, c, hw), ch, |i, _| dz(i));
-                let sx = channel_sum(x, (n, c, hw), ch, |i, xv| dz(i) * (xv.to_f64() - mean) * is);
+                let [s, sx] = channel_sums(x, (n, c, hw), ch, |i, xv| {
+                    let d = dz(i);
+                    [d, d * (xv.to_f64() - mean) * is]
+                });
                 (s, sx)
             })
             .collect();
