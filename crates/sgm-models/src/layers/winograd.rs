@@ -44,6 +44,18 @@ fn chunk(d: &Dims) -> usize {
     (MAX_ELEMS / per_image.max(1)).clamp(1, d.n.max(1))
 }
 
+/// A stride of at least `n` values that is an odd number of 64-byte lines (for f32; 128 for f64): the 16 rows
+/// that one tile's transform writes (or reads) one value each then fall in 16 different cache sets. At a power-of-two
+/// stride (`T` = 4096 tiles at 64², `O·T` for the products) they all map to one set and evict one another.
+fn padded(n: usize) -> usize {
+    let m = n.next_multiple_of(16);
+    if (m / 16) % 2 == 1 {
+        m
+    } else {
+        m + 16
+    }
+}
+
 fn half<T: Float>() -> T {
     T::from_f64(0.5)
 }
@@ -143,12 +155,12 @@ fn patch<T: Float>(plane: &[T], d: &Dims, ti: usize, tj: usize) -> [[T; 4]; 4] {
     })
 }
 
-/// `V` of `nb` images: `v[(c·16 + ξ)·T + t]`, one block of `16 × T` values per input channel.
+/// `V` of `nb` images: `v[(c·16 + ξ)·ld + t]` (`ld` = [`padded`]`(T)`), one block of `16 × ld` per input channel.
 fn transform_input<T: Float>(x: &[T], d: &Dims, nb: usize, v: &mut [T]) {
     let (th, tw, tpi) = tiles(d);
-    let tt = nb * tpi;
+    let ld = padded(nb * tpi);
     let hw = d.h * d.w;
-    v[..d.c * XI * tt].par_chunks_mut(XI * tt).enumerate().for_each(|(ci, vc)| {
+    v[..d.c * XI * ld].par_chunks_mut(XI * ld).enumerate().for_each(|(ci, vc)| {
         for bi in 0..nb {
             let plane = &x[(bi * d.c + ci) * hw..][..hw];
             for ti in 0..th {
@@ -156,7 +168,7 @@ fn transform_input<T: Float>(x: &[T], d: &Dims, nb: usize, v: &mut [T]) {
                     let t = bi * tpi + ti * tw + tj;
                     let m = both(patch(plane, d, ti, tj), bt, bt);
                     for (xi, val) in m.iter().flatten().enumerate() {
-                        vc[xi * tt + t] = *val;
+                        vc[xi * ld + t] = *val;
                     }
                 }
             }
@@ -166,14 +178,14 @@ fn transform_input<T: Float>(x: &[T], d: &Dims, nb: usize, v: &mut [T]) {
 
 /// One product per transformed position, in parallel over the 16, each on one thread: `dst[ξ] (m × n)
 /// [+]= lhs[ξ] (m × k) · rhs[ξ] (k × n)`. Each operand is (base pointer, stride between positions, row stride,
-/// column stride); `dst` is row-major with `m·n` values per position.
+/// column stride); `dst` is row-major, `(stride between positions, row stride)` given.
 ///
 /// # Safety
 /// Every operand must address 16 matrices of the given sizes and strides; `dst` must not overlap the others.
 #[allow(clippy::type_complexity)]
 unsafe fn products<T: Float>(
     (m, n, k): (usize, usize, usize),
-    dst: &mut [T],
+    (dst, dst_pos, dst_row): (&mut [T], usize, usize),
     accumulate: bool,
     lhs: (*const T, usize, usize, usize),
     rhs: (*const T, usize, usize, usize),
@@ -183,7 +195,8 @@ unsafe fn products<T: Float>(
     unsafe impl<T> Sync for Ptr<T> {}
     unsafe impl<T> Send for Ptr<T> {}
     let (l, r) = (Ptr(lhs.0), Ptr(rhs.0));
-    dst[..XI * m * n].par_chunks_mut(m * n).enumerate().for_each(|(xi, out)| {
+    debug_assert!(dst_pos >= m * dst_row && dst_row >= n && dst.len() >= XI * dst_pos);
+    dst[..XI * dst_pos].par_chunks_mut(dst_pos).enumerate().for_each(|(xi, out)| {
         let (l, r) = (&l, &r);
         // SAFETY: as the caller promised, for position `xi`.
         unsafe {
@@ -193,7 +206,7 @@ unsafe fn products<T: Float>(
                 k,
                 out.as_mut_ptr(),
                 1,
-                n as isize,
+                dst_row as isize,
                 accumulate,
                 l.0.add(xi * lhs.1),
                 lhs.3 as isize,
@@ -220,8 +233,8 @@ pub(crate) fn forward<T: Float>(x: &[T], w: &[T], epilogue: &Epilogue<T>, d: &Di
     let img = c * d.h * d.w;
     let mut u = Scratch::<T>::take(o * XI * c);
     transform_weight(w, d, &mut u);
-    let mut v = Scratch::<T>::take(c * XI * chunk * tpi);
-    let mut m = Scratch::<T>::take(XI * o * chunk * tpi);
+    let mut v = Scratch::<T>::take(c * XI * padded(chunk * tpi));
+    let mut m = Scratch::<T>::take(XI * padded(o * padded(chunk * tpi)));
     let total = d.n * o * l;
     // Every output value is written below (each output position lies in exactly one tile) before the length is set.
     let mut y: Vec<T> = Vec::with_capacity(total);
@@ -229,11 +242,14 @@ pub(crate) fn forward<T: Float>(x: &[T], w: &[T], epilogue: &Epilogue<T>, d: &Di
     let mut start = 0;
     while start < d.n {
         let nb = chunk.min(d.n - start);
-        let tt = nb * tpi;
+        let (tt, ld) = (nb * tpi, padded(nb * tpi));
+        let pm = padded(o * ld);
         transform_input(&x[start * img..(start + nb) * img], d, nb, &mut v);
-        // M[ξ] (o × tt) = U[ξ] (o × c) · V[ξ] (c × tt)
-        // SAFETY: U is o blocks of 16 × c, V is c blocks of 16 × tt, M gets 16 blocks of o × tt.
-        unsafe { products((o, tt, c), &mut m, false, (u.as_ptr(), c, XI * c, 1), (v.as_ptr(), tt, XI * tt, 1)) };
+        // M[ξ] (o × tt, rows ld apart, positions pm apart) = U[ξ] (o × c) · V[ξ] (c × tt)
+        // SAFETY: U is o blocks of 16 × c, V is c blocks of 16 × ld, M gets 16 blocks of o × ld within its size.
+        unsafe {
+            products((o, tt, c), (&mut m, pm, ld), false, (u.as_ptr(), c, XI * c, 1), (v.as_ptr(), ld, XI * ld, 1))
+        };
         let m = &*m;
         yu[start * o * l..][..nb * o * l].par_chunks_mut(l).enumerate().for_each(|(plane_idx, out)| {
             let (bi, oc) = (plane_idx / o, plane_idx % o);
@@ -242,7 +258,7 @@ pub(crate) fn forward<T: Float>(x: &[T], w: &[T], epilogue: &Epilogue<T>, d: &Di
                 let (ti, tj) = (t / tw, t % tw);
                 let col = bi * tpi + t;
                 let mt: [[T; 4]; 4] =
-                    std::array::from_fn(|i| std::array::from_fn(|j| m[((i * 4 + j) * o + oc) * tt + col]));
+                    std::array::from_fn(|i| std::array::from_fn(|j| m[(i * 4 + j) * pm + oc * ld + col]));
                 let yt = both(mt, at, at);
                 for (i, row) in yt.iter().enumerate() {
                     let r = 2 * ti + i;
@@ -292,18 +308,21 @@ pub(crate) fn backward<T: Float>(
             .map(|oc| (0..d.n).fold(T::zero(), |s, bi| grad[(bi * o + oc) * l..][..l].iter().fold(s, |s, &g| s + g)))
             .collect::<Vec<T>>()
     });
-    // dU: 16 blocks of o × c, accumulated over chunks.
-    let mut du = Scratch::<T>::take(XI * o * c);
-    let mut v = Scratch::<T>::take(c * XI * chunk * tpi);
-    let mut dm = Scratch::<T>::take(o * XI * chunk * tpi);
+    // dU: 16 blocks of o × c (positions pu apart), accumulated over chunks.
+    let pu = padded(o * c);
+    let mut du = Scratch::<T>::take(XI * pu);
+    let ldc = padded(chunk * tpi);
+    // V, then dV (16 blocks of c × ld, positions padded(c·ld) apart) in the same buffer.
+    let mut v = Scratch::<T>::take((c * XI * ldc).max(XI * padded(c * ldc)));
+    let mut dm = Scratch::<T>::take(o * XI * ldc);
     let mut start = 0;
     while start < d.n {
         let nb = chunk.min(d.n - start);
-        let tt = nb * tpi;
+        let (tt, ld) = (nb * tpi, padded(nb * tpi));
         transform_input(&x[start * img..(start + nb) * img], d, nb, &mut v);
-        // dM: `dm[(oc·16 + ξ)·tt + t]`, one block of 16 × tt per filter.
+        // dM: `dm[(oc·16 + ξ)·ld + t]`, one block of 16 × ld per filter.
         let g = &grad[start * o * l..][..nb * o * l];
-        dm[..o * XI * tt].par_chunks_mut(XI * tt).enumerate().for_each(|(oc, dmo)| {
+        dm[..o * XI * ld].par_chunks_mut(XI * ld).enumerate().for_each(|(oc, dmo)| {
             for bi in 0..nb {
                 let plane = &g[(bi * o + oc) * l..][..l];
                 for t in 0..tpi {
@@ -319,20 +338,29 @@ pub(crate) fn backward<T: Float>(
                     let gt_ = [[at_(0, 0), at_(0, 1)], [at_(1, 0), at_(1, 1)]];
                     let q = both(gt_, a, a);
                     for (xi, val) in q.iter().flatten().enumerate() {
-                        dmo[xi * tt + bi * tpi + t] = *val;
+                        dmo[xi * ld + bi * tpi + t] = *val;
                     }
                 }
             }
         });
         // dU[ξ] (o × c) += dM[ξ] (o × tt) · V[ξ]ᵀ (tt × c)
-        // SAFETY: dM is o blocks of 16 × tt, V c blocks of 16 × tt read transposed, dU 16 blocks of o × c.
+        // SAFETY: dM is o blocks of 16 × ld, V c blocks of 16 × ld read transposed, dU 16 blocks of o × c.
         unsafe {
-            products((o, c, tt), &mut du, start > 0, (dm.as_ptr(), tt, XI * tt, 1), (v.as_ptr(), tt, 1, XI * tt))
+            products(
+                (o, c, tt),
+                (&mut du, pu, c),
+                start > 0,
+                (dm.as_ptr(), ld, XI * ld, 1),
+                (v.as_ptr(), ld, 1, XI * ld),
+            )
         };
         if let Some(dx) = dx.as_mut() {
             // dV[ξ] (c × tt) = U[ξ]ᵀ (c × o) · dM[ξ] (o × tt), into V's buffer (V is no longer needed).
-            // SAFETY: U is o blocks of 16 × c read transposed, dM as above, dV 16 blocks of c × tt.
-            unsafe { products((c, tt, o), &mut v, false, (u.as_ptr(), c, 1, XI * c), (dm.as_ptr(), tt, XI * tt, 1)) };
+            // SAFETY: U is o blocks of 16 × c read transposed, dM as above, dV 16 blocks of c × ld.
+            let pv = padded(c * ld);
+            unsafe {
+                products((c, tt, o), (&mut v, pv, ld), false, (u.as_ptr(), c, 1, XI * c), (dm.as_ptr(), ld, XI * ld, 1))
+            };
             let dv = &*v;
             dx[start * img..][..nb * img].par_chunks_mut(hw).enumerate().for_each(|(plane_idx, plane)| {
                 let (bi, ci) = (plane_idx / c, plane_idx % c);
@@ -341,7 +369,7 @@ pub(crate) fn backward<T: Float>(
                     let (ti, tj) = (t / tw, t % tw);
                     let col = bi * tpi + t;
                     let q: [[T; 4]; 4] =
-                        std::array::from_fn(|i| std::array::from_fn(|j| dv[((i * 4 + j) * c + ci) * tt + col]));
+                        std::array::from_fn(|i| std::array::from_fn(|j| dv[(i * 4 + j) * pv + ci * ld + col]));
                     let p = both(q, b, b);
                     for (i, row) in p.iter().enumerate() {
                         let r = (2 * ti + i) as isize - r0;
@@ -364,7 +392,7 @@ pub(crate) fn backward<T: Float>(
     let du = &*du;
     let dw = par_zeroed(o * c * 9, c * 9, T::zero(), |oc, out| {
         for ci in 0..c {
-            let q: [[T; 4]; 4] = std::array::from_fn(|i| std::array::from_fn(|j| du[((i * 4 + j) * o + oc) * c + ci]));
+            let q: [[T; 4]; 4] = std::array::from_fn(|i| std::array::from_fn(|j| du[(i * 4 + j) * pu + oc * c + ci]));
             let k = both(q, gt, gt);
             out[ci * 9..][..9]
                 .copy_from_slice(&[k[0][0], k[0][1], k[0][2], k[1][0], k[1][1], k[1][2], k[2][0], k[2][1], k[2][2]]);
