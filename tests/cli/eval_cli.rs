@@ -304,3 +304,14 @@ fn a_k_beyond_the_data_is_refused_with_a_message_not_an_abort() {
     let err = format!("{:#}", eval(f.args(&["--k", "4000000000"])).unwrap_err());
     assert!(err.contains("larger than the training set"), "{err}");
 }
+
+#[test]
+fn an_empty_f1_k_list_skips_the_curve_as_the_help_says() {
+    let f = Fixture::new();
+    let r = serde_json::to_value(eval(f.args(&["--f1-k", "", "--no-clustering"])).unwrap()).unwrap();
+    assert!(r["knn"]["f1_by_k"].is_null(), "no curve: {}", r["knn"]);
+    let r = serde_json::to_value(eval(f.args(&["--f1-k", "1,3", "--no-clustering"])).unwrap()).unwrap();
+    assert!(r["knn"]["f1_by_k"]["3"].is_f64() && r["knn"]["f1_by_k"]["5"].is_null(), "{}", r["knn"]);
+    let err = format!("{:#}", eval(f.args(&["--f1-k", "1,x"])).unwrap_err());
+    assert!(err.contains("\"x\" is not a K value"), "{err}");
+}

@@ -89,6 +89,14 @@ fn hub_weights_embed_exactly_like_the_local_file_and_bad_caches_are_refused() {
     sgm(&["embed", "--checkpoint", model.to_str().unwrap(), "--synth-per-class", "12", "--out", out.to_str().unwrap()])
         .unwrap();
     assert_eq!(tensors(&out), want);
+    // `--flip` averages each embedding with its mirror image's: other values, the same shapes and labels.
+    let flipped = dir.path().join("flipped.safetensors");
+    let args = ["embed", "--weights", model.to_str().unwrap(), "--synth-per-class", "12", "--flip", "--out"];
+    sgm(&[&args[..], &[flipped.to_str().unwrap()]].concat()).unwrap();
+    for ((name, a), (wname, b)) in tensors(&flipped).iter().zip(&want) {
+        assert_eq!((name, a.len()), (wname, b.len()));
+        assert_eq!(a == b, name != "embeddings", "{name}: --flip changes the embeddings only");
+    }
 
     let err = |spec: &str, extra: &[&str]| {
         let out = dir.path().join("never.safetensors");

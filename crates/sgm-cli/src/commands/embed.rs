@@ -53,6 +53,10 @@ pub struct EmbedArgs {
     /// Write --out even when it is an sgm checkpoint or lies inside a run directory of `sgm train`.
     #[arg(long)]
     pub force: bool,
+    /// Test-time flip: average each image's embedding with its mirror image's (on by default when the run was
+    /// trained with --eval-flip).
+    #[arg(long)]
+    pub flip: bool,
 }
 
 /// Runs `sgm embed`.
@@ -65,7 +69,10 @@ pub fn run(a: EmbedArgs) -> Result<()> {
         sgm_train::output_guard::check_output(&out, a.force)?;
     }
     let weights = crate::args::resolve_weights(&a.weights, &a.hub)?;
-    let trainer = Trainer::from_checkpoint(&weights, device(&a.device)?)?;
+    let mut trainer = Trainer::from_checkpoint(&weights, device(&a.device)?)?;
+    if a.flip {
+        trainer.set_eval_flip(true);
+    }
     if let Some(dir) = &a.photos {
         return embed_photos(&a, dir, &trainer);
     }

@@ -38,8 +38,8 @@ pub struct EvalArgs {
     pub recall_k: Vec<usize>,
     /// K values of the kNN F1-against-K curve (the paper's Figure 5), from one neighbour search; K larger than
     /// the training set are skipped. An empty list (`--f1-k ''`) skips the curve.
-    #[arg(long, value_delimiter = ',', default_value = "1,3,5,7,9,11,13,15,17,19,21", value_name = "K,…")]
-    pub f1_k: Vec<usize>,
+    #[arg(long, value_parser = k_list, default_value = "1,3,5,7,9,11,13,15,17,19,21", value_name = "K,…")]
+    pub f1_k: KList,
     /// Clusters for k-means (default: the number of test classes, with the paper's one-sample-per-class
     /// initialisation; any other number uses k-means++ with 10 runs).
     #[arg(long, value_name = "N")]
@@ -146,4 +146,15 @@ fn report_from_files(args: &EvalArgs) -> Result<EvalReport> {
         retrieval: !args.no_retrieval,
     };
     Ok(evaluate(train.as_ref().map(|(e, l)| (e, l.as_slice())), &test, &test_labels, groups.as_deref(), &opts)?)
+}
+
+/// A comma-separated list of K values that may be empty (one argument; clap's `value_delimiter` refuses `''`).
+pub type KList = Vec<usize>;
+
+/// Parses `1,3,5` into K values, and an empty (or blank) argument into none.
+fn k_list(s: &str) -> std::result::Result<KList, String> {
+    if s.trim().is_empty() {
+        return Ok(Vec::new());
+    }
+    s.split(',').map(|k| k.trim().parse::<usize>().map_err(|e| format!("{k:?} is not a K value: {e}"))).collect()
 }

@@ -142,6 +142,10 @@ pub struct TrainArgs {
     /// No BatchNorm in ResNet18 / PreActResNet18, as the authors' metric-learning ResNet18 had it commented out.
     #[arg(long)]
     pub no_batch_norm: bool,
+    /// Test-time flip: validation, test and later `sgm embed` average each image's embedding with its mirror
+    /// image's (config `eval_flip`; off in the paper).
+    #[arg(long)]
+    pub eval_flip: bool,
     /// Softmax batches: balanced (class-balanced draws, the paper's CNN) or shuffled (whole shuffled passes, as a
     /// plain classifier trains).
     #[arg(long, value_enum, value_name = "NAME")]
@@ -211,6 +215,9 @@ pub fn resolve(a: &TrainArgs, num_classes: usize, pretrained: Option<&ModelConfi
     }
     if a.no_augment {
         cfg.augment = sgm_data::augment::AugmentConfig::none();
+    }
+    if a.eval_flip {
+        cfg.eval_flip = true;
     }
     if a.no_batch_norm {
         cfg.model.batch_norm = false;

@@ -207,6 +207,10 @@ pub struct TrainConfig {
     pub metric_sampler: MetricSampler,
     /// Batch size when computing embeddings.
     pub eval_batch_size: usize,
+    /// Test-time flip: every embedding (validation, test, `sgm embed`) is the mean of the image's and its mirror
+    /// image's, and so are the class head's logits. Off in the paper.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub eval_flip: bool,
     /// Validation scoring.
     pub validation: ValidationConfig,
     /// Keep a checkpoint every this many epochs (the paper: 10), besides `best` and `last`.
@@ -249,6 +253,7 @@ impl Default for TrainConfig {
             softmax_sampler: SoftmaxSampler::Balanced,
             metric_sampler: MetricSampler::Stratified,
             eval_batch_size: 256,
+            eval_flip: false,
             validation: ValidationConfig::default(),
             checkpoint_every: 10,
             init: None,

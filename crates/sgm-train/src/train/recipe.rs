@@ -9,7 +9,8 @@
 //!   passes (each class at its training frequency), AMSGrad with a one-cycle schedule stepped per batch and
 //!   peaking at 2e-3, mirror and a 4-pixel reflect-padded crop, BatchNorm statistics re-estimated before each
 //!   validation, 13 passes (the calibration classifier's length, under an hour; `--epochs` lengthens the schedule
-//!   to fit). Each choice was selected on FER2013Valid against the previous recipe (the SGM loss alone,
+//!   to fit), and test-time flip (each embedding averaged with its mirror image's: FER2013Valid kNN 80.0 → 81.9
+//!   for the 13-pass model). Each choice was selected on FER2013Valid against the previous recipe (the SGM loss alone,
 //!   stratified 8 × 16 batches, a per-epoch schedule, the light geometric set). The calibration point is a plain
 //!   PyTorch softmax ResNet18 with the same schedule, mirror and crop, which reached 80.6% FER+ test accuracy in
 //!   25 minutes on these cores.
@@ -48,6 +49,7 @@ fn cpu_fast() -> TrainConfig {
         schedule_step: ScheduleStep::Batch,
         augment: AugmentConfig::flip_crop(),
         ce_weight: 1.0,
+        eval_flip: true,
         ..Default::default()
     };
     cfg.model.backbone = BackboneKind::ResNet18;

@@ -9,7 +9,7 @@ use crate::checkpoint;
 use crate::error::{Result, TrainError};
 use crate::optim::Adam;
 use crate::train::config::TrainConfig;
-use crate::train::trainer::{embed_set, load_weights_except, trainable, EpochStats};
+use crate::train::trainer::{embed_set, load_weights_except, trainable, EmbedOptions, EpochStats};
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarMap;
 use sgm_core::{CrossEntropyLoss, Embeddings, SgmLoss};
@@ -172,7 +172,8 @@ impl SubclassTrainer {
 
     /// Embeddings of every image of `set`, in order, without augmentation.
     pub fn embed(&self, set: &ImageSet) -> Result<Embeddings> {
-        Ok(embed_set(&self.model, &self.eval_builder, set, self.cfg.eval_batch_size, &set.name)?.0)
+        let how = EmbedOptions { batch_size: self.cfg.eval_batch_size, flip: self.cfg.eval_flip };
+        Ok(embed_set(&self.model, &self.eval_builder, set, how, &set.name)?.0)
     }
 
     /// Saves the weights with `meta` under `run`, in the format `sgm embed` and [`SubclassTrainer::from_checkpoint`]

@@ -357,9 +357,15 @@ impl Trainer {
     }
 
     /// Embeddings (and class-head logits, when present) of every image of `set`, in order, in evaluation mode
-    /// without augmentation.
+    /// without augmentation (averaged with the mirror images' when the configuration's `eval_flip` is on).
     pub fn embed(&self, set: &ImageSet) -> Result<(Embeddings, Option<Vec<f32>>)> {
-        embed_set(&self.model, &self.eval_builder, set, self.cfg.eval_batch_size, &set.name)
+        let how = EmbedOptions { batch_size: self.cfg.eval_batch_size, flip: self.cfg.eval_flip };
+        embed_set(&self.model, &self.eval_builder, set, how, &set.name)
+    }
+
+    /// Switches the test-time flip of [`Trainer::embed`] on or off (the configuration's `eval_flip`).
+    pub fn set_eval_flip(&mut self, flip: bool) {
+        self.cfg.eval_flip = flip;
     }
 
     /// Re-estimates every BatchNorm's running statistics for the current weights ("precise BN", Wu & Johnson 2021):
@@ -595,21 +601,48 @@ pub fn load_weights_except(
     Ok(new)
 }
 
+/// How [`embed_set`] runs: images per forward pass, and whether each embedding is averaged with its mirror
+/// image's (test-time flip).
+#[derive(Debug, Clone, Copy)]
+pub struct EmbedOptions {
+    /// Images per forward pass.
+    pub batch_size: usize,
+    /// Average each embedding (and the logits) with the mirror image's.
+    pub flip: bool,
+}
+
+/// The images `(N, C, H, W)` mirrored left to right.
+fn mirrored(images: &Tensor) -> Result<Tensor> {
+    let w = images.dim(D::Minus1)?;
+    let reversed: Vec<u32> = (0..w as u32).rev().collect();
+    let idx = Tensor::from_vec(reversed, w, images.device())?;
+    Ok(images.index_select(&idx, 3)?)
+}
+
 /// Embeds every image of `set` in evaluation mode; returns the embeddings and the flattened logits, if any.
 pub fn embed_set(
     model: &EmbeddingModel,
     builder: &BatchBuilder,
     set: &ImageSet,
-    batch_size: usize,
+    how: EmbedOptions,
     what: &str,
 ) -> Result<(Embeddings, Option<Vec<f32>>)> {
     let mut emb = Vec::new();
     let mut logits: Option<Vec<f32>> = None;
     let mut dim = model.config().embedding_dim;
     let idx: Vec<usize> = (0..set.len()).collect();
-    for (b, chunk) in idx.chunks(batch_size.max(1)).enumerate() {
+    for (b, chunk) in idx.chunks(how.batch_size.max(1)).enumerate() {
         let images = builder.images(set, chunk, 0, b as u64)?;
-        let out = sgm_models::on_workers(|| model.forward(&images, false))?;
+        let mut out = sgm_models::on_workers(|| model.forward(&images, false))?;
+        if how.flip {
+            let mirror = mirrored(&images)?;
+            let other = sgm_models::on_workers(|| model.forward(&mirror, false))?;
+            out.embedding = ((&out.embedding + &other.embedding)? * 0.5)?;
+            out.logits = match (out.logits, other.logits) {
+                (Some(a), Some(b)) => Some(((a + b)? * 0.5)?),
+                _ => None,
+            };
+        }
         dim = out.embedding.dim(D::Minus1)?;
         emb.extend(out.embedding.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()?);
         if let Some(l) = out.logits {

@@ -3,6 +3,7 @@
 
 mod adam_reference;
 mod checkpoint;
+mod eval_flip;
 mod every_backbone_and_loss;
 mod fast_kernels_loss_curve;
 mod fit;
