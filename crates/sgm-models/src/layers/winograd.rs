@@ -131,6 +131,12 @@ fn transform_weight<T: Float>(w: &[T], d: &Dims, u: &mut [T]) {
     });
 }
 
+/// The 16 transformed values of one tile and row, one per position: `buf[ξ·stride + offset]`, as a 4×4 array.
+#[inline(always)]
+fn gather<T: Float>(buf: &[T], stride: usize, offset: usize) -> [[T; 4]; 4] {
+    std::array::from_fn(|i| std::array::from_fn(|j| buf[(i * 4 + j) * stride + offset]))
+}
+
 /// The 4×4 input patch of tile `(ti, tj)` in a plane, zero outside it.
 #[inline(always)]
 fn patch<T: Float>(plane: &[T], d: &Dims, ti: usize, tj: usize) -> [[T; 4]; 4] {
@@ -257,8 +263,7 @@ pub(crate) fn forward<T: Float>(x: &[T], w: &[T], epilogue: &Epilogue<T>, d: &Di
             for t in 0..tpi {
                 let (ti, tj) = (t / tw, t % tw);
                 let col = bi * tpi + t;
-                let mt: [[T; 4]; 4] =
-                    std::array::from_fn(|i| std::array::from_fn(|j| m[(i * 4 + j) * pm + oc * ld + col]));
+                let mt: [[T; 4]; 4] = gather(m, pm, oc * ld + col);
                 let yt = both(mt, at, at);
                 for (i, row) in yt.iter().enumerate() {
                     let r = 2 * ti + i;
@@ -368,8 +373,7 @@ pub(crate) fn backward<T: Float>(
                 for t in 0..tpi {
                     let (ti, tj) = (t / tw, t % tw);
                     let col = bi * tpi + t;
-                    let q: [[T; 4]; 4] =
-                        std::array::from_fn(|i| std::array::from_fn(|j| dv[(i * 4 + j) * pv + ci * ld + col]));
+                    let q: [[T; 4]; 4] = gather(dv, pv, ci * ld + col);
                     let p = both(q, b, b);
                     for (i, row) in p.iter().enumerate() {
                         let r = (2 * ti + i) as isize - r0;
@@ -392,7 +396,7 @@ pub(crate) fn backward<T: Float>(
     let du = &*du;
     let dw = par_zeroed(o * c * 9, c * 9, T::zero(), |oc, out| {
         for ci in 0..c {
-            let q: [[T; 4]; 4] = std::array::from_fn(|i| std::array::from_fn(|j| du[(i * 4 + j) * pu + oc * c + ci]));
+            let q: [[T; 4]; 4] = gather(du, pu, oc * c + ci);
             let k = both(q, gt, gt);
             out[ci * 9..][..9]
                 .copy_from_slice(&[k[0][0], k[0][1], k[0][2], k[1][0], k[1][1], k[1][2], k[2][0], k[2][1], k[2][2]]);
