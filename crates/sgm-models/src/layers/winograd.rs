@@ -106,10 +106,10 @@ fn both<T: Float, const I: usize, const O: usize, const J: usize, const P: usize
     cols: impl Fn([T; J]) -> [T; P],
 ) -> [[T; P]; O] {
     // Columns first: each of the I rows of p through `cols`, then each of the P columns through `rows`.
-    let half: [[T; P]; I] = p.map(&cols);
+    let mapped: [[T; P]; I] = p.map(&cols);
     let mut out = [[T::zero(); P]; O];
     for j in 0..P {
-        let col = rows(std::array::from_fn(|i| half[i][j]));
+        let col = rows(std::array::from_fn(|i| mapped[i][j]));
         for i in 0..O {
             out[i][j] = col[i];
         }
