@@ -4,9 +4,10 @@
 //! input gradient with `conv_transpose2d`, a direct loop about ten times slower than the forward. [`conv2d`]
 //! wraps the kernels of [`super::conv_kernels`] in a custom op: im2col in the `(C·k·k) × L` layout (row copies),
 //! then one `gemm` per chunk of images for each of the forward, the weight gradient and the input gradient
-//! (followed by col2im), with no transposes and no intermediate tensors. 3×3 stride-1 layers whose output map is
-//! at least 4×4 take [`super::winograd`]'s kernels instead (forward and both gradients): F(2×2, 3×3) or
-//! F(4×4, 3×3), 4 or 2.25 multiply-adds per output where im2col does 9. On other devices it is candle's `conv2d` unchanged.
+//! (followed by col2im), with no transposes and no intermediate tensors. 3×3 and 5×5 stride-1 layers whose output
+//! map is at least 4×4 take [`super::winograd`]'s kernels instead (forward and both gradients): 2.25 to 4
+//! multiply-adds per output where im2col does 9 (3×3), 9 where it does 25 (5×5). On other devices it is candle's
+//! `conv2d` unchanged.
 
 use candle_core::{CpuStorage, CustomOp2, CustomOp3, Layout, Shape, Storage, Tensor};
 

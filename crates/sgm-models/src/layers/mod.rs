@@ -7,7 +7,8 @@
 //! - [`adaptive_avg_pool2d`]: PyTorch's adaptive average pooling;
 //! - [`Conv`], [`Dense`]: convolution and linear layers with the backbones' initialisations and FLOP counting;
 //!   on the CPU the convolution's backward runs on gemm + col2im (candle's uses a slow direct transposed conv),
-//!   and 3×3 stride-1 layers on Winograd F(2×2, 3×3) or F(4×4, 3×3) (`winograd`);
+//!   and 3×3 and 5×5 stride-1 layers on Winograd F(2×2, 3×3), F(3×3, 3×3), F(4×4, 3×3) or F(2×2, 5×5)
+//!   (`winograd`);
 //! - [`fused`]: BatchNorm (+ ReLU) and ReLU as single CPU ops with hand-written backwards;
 //!   [`Kernels::Candle`] switches every fast kernel back to candle's ops (the tested reference), and [`route`] is
 //!   the one decision between sgm's CPU kernels and candle's ops (GPU tensors always take candle's);

@@ -2,16 +2,17 @@
 //! [`FractionalMaxPool2d`](super::FractionalMaxPool2d): a max over `kh×kw` windows whose top-left corners are given
 //! explicitly per output row and column (shared by all planes, or one sequence per plane).
 //!
-//! On the CPU it is a candle custom op whose forward, when its input is differentiated, keeps each window's
-//! arg-max, and whose backward routes the output gradient to it: the **first** maximal element of the window in
-//! row-major order, as PyTorch does (a NaN wins over numbers, the last NaN of a window wins). Window cells outside
+//! On the CPU it is a candle custom op whose forward computes the maxima (for max-pooling's shared windows in two
+//! separable passes) and whose backward finds each window's arg-max in the input and routes the output gradient
+//! to it: the **first** maximal element of the window in row-major order, as PyTorch does (a NaN wins over
+//! numbers, the last NaN of a window wins). Window cells outside
 //! the input are padding and never win (PyTorch pads max-pooling with −∞).
 //!
 //! On other devices [`window_max_composite`] builds the same forward from candle ops (−∞ padding, an index
 //! `gather`, a `max` over the window axis). Its gradient differs only on ties: candle's `max` backward gives the
 //! full output gradient to **every** maximal element of a window, not to the first one.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use rayon::prelude::*;
 
@@ -101,6 +102,72 @@ impl Windows {
     }
 }
 
+/// `best` or `v`, whichever the row-major search of [`Windows::plane_argmax`] keeps as a window's maximum value: the
+/// larger, and a NaN over any number.
+#[inline(always)]
+fn nan_max<T: PartialOrd + Copy>(best: T, v: T) -> T {
+    #[allow(clippy::eq_op)]
+    let is_nan = v != v;
+    if v > best || is_nan {
+        v
+    } else {
+        best
+    }
+}
+
+impl Windows {
+    /// The window maxima of `planes` planes of `h×w` values under windows shared by every plane (max-pooling): the
+    /// values of [`Windows::plane_argmax`], in two passes. For each output row, a pass down the window's rows keeps
+    /// each input column's maximum (along contiguous rows, so vectorised), then a pass along each window's columns
+    /// takes the maximum of those.
+    fn max_shared<T: WithDType>(&self, x: &[T], planes: usize, h: usize, w: usize) -> Vec<T> {
+        debug_assert!(!self.per_plane);
+        let neg_inf = T::from_f64(f64::NEG_INFINITY);
+        let per_plane = (self.oh * self.ow).max(1);
+        let len = planes * self.oh * self.ow;
+        let span = |start: i64, k: usize, size: usize| {
+            (start.max(0) as usize, ((start + k as i64).min(size as i64)).max(0) as usize)
+        };
+        let mut out = Vec::<T>::with_capacity(len);
+        out.spare_capacity_mut()[..len].par_chunks_mut(per_plane).enumerate().for_each_init(
+            || vec![neg_inf; w],
+            |col_max, (p, out)| {
+                let plane = &x[p * h * w..][..h * w];
+                for i in 0..self.oh {
+                    let (r0, r1) = span(self.rows[i], self.kh, h);
+                    col_max.fill(neg_inf);
+                    for r in r0..r1 {
+                        for (m, &v) in col_max.iter_mut().zip(&plane[r * w..][..w]) {
+                            *m = nan_max(*m, v);
+                        }
+                    }
+                    for j in 0..self.ow {
+                        let (c0, c1) = span(self.cols[j], self.kw, w);
+                        let m = col_max[c0..c1.max(c0)].iter().fold(neg_inf, |m, &v| nan_max(m, v));
+                        out[i * self.ow + j].write(m);
+                    }
+                }
+            },
+        );
+        // SAFETY: every plane's chunk had all of its oh·ow values written above.
+        unsafe { out.set_len(len) };
+        out
+    }
+
+    /// Every window's arg-max (local to its plane) in `planes` planes of `h×w` values, by [`Windows::plane_argmax`].
+    fn argmaxes<T: WithDType>(&self, x: &[T], planes: usize, h: usize, w: usize) -> Vec<u32> {
+        let per_plane = (self.oh * self.ow).max(1);
+        // SAFETY: `plane_argmax` calls back once for every window of its plane: every index is written.
+        unsafe {
+            par_filled(planes * self.oh * self.ow, per_plane, |p, idx| {
+                self.plane_argmax(&x[p * h * w..][..h * w], p, h, w, |o, a| {
+                    idx[o].write(a as u32);
+                });
+            })
+        }
+    }
+}
+
 fn contiguous<'a, T>(data: &'a [T], layout: &Layout) -> candle_core::Result<&'a [T]> {
     match layout.contiguous_offsets() {
         Some((start, end)) => Ok(&data[start..end]),
@@ -112,12 +179,11 @@ fn dims4(layout: &Layout) -> candle_core::Result<(usize, usize, usize, usize)> {
     layout.shape().dims4()
 }
 
-/// The forward custom op. When the input is differentiated it keeps each window's arg-max (`u32`, local to its
-/// plane, as PyTorch's pooling keeps its indices), so that the backward is a scatter rather than a second search.
+/// The custom op. Its forward computes the maxima only; its backward searches the input for the arg-maxes (as
+/// PyTorch's pooling keeps them), so an evaluation forward, whose input still tracks the weights' graph, neither
+/// searches for indices nor keeps them.
 pub(crate) struct WindowMaxOp {
     windows: Windows,
-    /// `Some` when the forward records the arg-maxes; set once by the forward.
-    argmax: Option<OnceLock<Vec<u32>>>,
 }
 
 impl WindowMaxOp {
@@ -129,45 +195,24 @@ impl WindowMaxOp {
             candle_core::bail!("window-max: a {h}×{w} plane is too large");
         }
         let x = contiguous(x, layout)?;
-        let per_plane = (win.oh * win.ow).max(1);
-        let len = n * c * win.oh * win.ow;
-        // `plane_argmax` calls back once for every window of its plane: every output value (and index) is written.
-        let Some(cell) = &self.argmax else {
-            // SAFETY: see above.
-            let out = unsafe {
-                par_filled(len, per_plane, |p, out| {
-                    let plane = &x[p * h * w..][..h * w];
-                    win.plane_argmax(plane, p, h, w, |o, a| {
-                        out[o].write(plane[a]);
-                    });
-                })
-            };
-            return Ok((out, Shape::from((n, c, win.oh, win.ow))));
-        };
-        let (mut out, mut idx) = (Vec::<T>::with_capacity(len), Vec::<u32>::with_capacity(len));
-        out.spare_capacity_mut()[..len]
-            .par_chunks_mut(per_plane)
-            .zip(idx.spare_capacity_mut()[..len].par_chunks_mut(per_plane))
-            .enumerate()
-            .for_each(|(p, (out, idx))| {
+        let shape = Shape::from((n, c, win.oh, win.ow));
+        if !win.per_plane {
+            return Ok((win.max_shared(x, n * c, h, w), shape));
+        }
+        // SAFETY: `plane_argmax` calls back once for every window of its plane: every output value is written.
+        let out = unsafe {
+            par_filled(n * c * win.oh * win.ow, (win.oh * win.ow).max(1), |p, out| {
                 let plane = &x[p * h * w..][..h * w];
                 win.plane_argmax(plane, p, h, w, |o, a| {
                     out[o].write(plane[a]);
-                    idx[o].write(a as u32);
                 });
-            });
-        // SAFETY: the chunks cover 0..len of both, and every value of every chunk was written (see above).
-        unsafe {
-            out.set_len(len);
-            idx.set_len(len);
-        }
-        // A second forward through the same op cannot happen (candle applies an op once); keep the first.
-        let _ = cell.set(idx);
-        Ok((out, Shape::from((n, c, win.oh, win.ow))))
+            })
+        };
+        Ok((out, shape))
     }
 }
 
-/// The input gradient from the recorded arg-maxes: `grad` of each window added at its arg-max.
+/// The input gradient from the arg-maxes: `grad` of each window added at its arg-max.
 fn scatter_argmax<T: WithDType>(g: &[T], idx: &[u32], planes: usize, hw: usize) -> Vec<T> {
     let per_plane = idx.len() / planes.max(1);
     par_zeroed(planes * hw, hw, T::zero(), |p, dx| {
@@ -191,28 +236,27 @@ impl CustomOp1 for WindowMaxOp {
     }
 
     fn bwd(&self, arg: &Tensor, _res: &Tensor, grad_res: &Tensor) -> candle_core::Result<Option<Tensor>> {
-        // candle differentiates only through inputs that track their op, and for those the forward kept them.
-        let Some(idx) = self.argmax.as_ref().and_then(OnceLock::get) else {
-            candle_core::bail!("window-max backward: the forward did not record its arg-maxes")
-        };
         let (n, c, h, w) = arg.dims4()?;
-        let grad = grad_res.contiguous()?;
-        let (gs, lg) = grad.storage_and_layout();
-        if lg.shape().elem_count() != idx.len() {
+        let win = &self.windows;
+        let (x, grad) = (arg.contiguous()?, grad_res.contiguous()?);
+        let ((xs, lx), (gs, lg)) = (x.storage_and_layout(), grad.storage_and_layout());
+        if lg.shape().elem_count() != n * c * win.oh * win.ow {
             candle_core::bail!(
                 "window-max backward: {} gradient values for {} windows",
                 lg.shape().elem_count(),
-                idx.len()
+                n * c * win.oh * win.ow
             )
         }
-        let dx = match &*gs {
-            candle_core::Storage::Cpu(CpuStorage::F32(g)) => {
-                Tensor::from_vec(scatter_argmax(contiguous(g, lg)?, idx, n * c, h * w), (n, c, h, w), arg.device())?
+        let dx = match (&*xs, &*gs) {
+            (candle_core::Storage::Cpu(CpuStorage::F32(x)), candle_core::Storage::Cpu(CpuStorage::F32(g))) => {
+                let idx = win.argmaxes(contiguous(x, lx)?, n * c, h, w);
+                Tensor::from_vec(scatter_argmax(contiguous(g, lg)?, &idx, n * c, h * w), (n, c, h, w), arg.device())?
             }
-            candle_core::Storage::Cpu(CpuStorage::F64(g)) => {
-                Tensor::from_vec(scatter_argmax(contiguous(g, lg)?, idx, n * c, h * w), (n, c, h, w), arg.device())?
+            (candle_core::Storage::Cpu(CpuStorage::F64(x)), candle_core::Storage::Cpu(CpuStorage::F64(g))) => {
+                let idx = win.argmaxes(contiguous(x, lx)?, n * c, h, w);
+                Tensor::from_vec(scatter_argmax(contiguous(g, lg)?, &idx, n * c, h * w), (n, c, h, w), arg.device())?
             }
-            _ => candle_core::bail!("window-max backward supports f32 and f64 CPU tensors"),
+            _ => candle_core::bail!("window-max backward supports f32 and f64 CPU tensors of one dtype"),
         };
         Ok(Some(dx))
     }
@@ -229,9 +273,7 @@ pub(crate) fn window_max(x: &Tensor, windows: Windows) -> Result<Tensor> {
     }
     windows.check(n * c)?;
     if super::route_of(x, Kernels::Fast) == Route::CpuKernel {
-        // The arg-maxes are worth keeping only when a backward will read them.
-        let argmax = x.track_op().then(OnceLock::new);
-        Ok(x.contiguous()?.apply_op1(WindowMaxOp { windows, argmax })?)
+        Ok(x.contiguous()?.apply_op1(WindowMaxOp { windows })?)
     } else {
         window_max_composite(x, &windows)
     }
@@ -302,4 +344,49 @@ pub(crate) fn window_max_composite(x: &Tensor, w: &Windows) -> Result<Tensor> {
     let flat = xp.reshape((planes, hp * wp))?;
     let out = flat.gather(&idx, 1)?.reshape((planes, w.oh * w.ow, w.kh * w.kw))?.max(2)?;
     Ok(out.reshape((n, c, w.oh, w.ow))?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The two-pass maxima of shared windows equal the row-major search's: kernels 2–3, strides 1–3, paddings up to
+    /// half the kernel, ties (many zeros), NaNs and −∞ in the input.
+    #[test]
+    fn shared_window_maxima_equal_the_argmax_search() {
+        for (k, s, p, h, w) in [(3, 2, 0, 24, 24), (3, 2, 1, 11, 7), (2, 2, 0, 6, 5), (3, 1, 1, 5, 9), (2, 3, 1, 10, 8)]
+        {
+            let starts = |o: usize| Arc::new((0..o).map(|i| (i * s) as i64 - p as i64).collect::<Vec<_>>());
+            let (oh, ow) = ((h + 2 * p - k) / s + 1, (w + 2 * p - k) / s + 1);
+            let win = Windows { kh: k, kw: k, oh, ow, rows: starts(oh), cols: starts(ow), per_plane: false };
+            let planes = 3;
+            // Pseudo-random cells from few values: a ReLU's output (maxima mostly tied), then NaNs (one in five:
+            // often several in a window) and −∞ among them.
+            for pattern in 0..2 {
+                let x: Vec<f32> = (0..planes * h * w)
+                    .map(|i| {
+                        let r = (i as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 59;
+                        match (pattern, r % 10) {
+                            (0, v) => (v as f32 - 6.0).max(0.0),
+                            (_, 0 | 1) => f32::NAN,
+                            (_, 2) => f32::NEG_INFINITY,
+                            (_, v) => (v as f32 - 6.0).max(0.0),
+                        }
+                    })
+                    .collect();
+                let fast = win.max_shared(&x, planes, h, w);
+                let mut want = vec![0f32; planes * oh * ow];
+                for pl in 0..planes {
+                    let plane = &x[pl * h * w..][..h * w];
+                    win.plane_argmax(plane, pl, h, w, |o, a| want[pl * oh * ow + o] = plane[a]);
+                }
+                for (i, (a, b)) in fast.iter().zip(&want).enumerate() {
+                    assert!(
+                        a == b || (a.is_nan() && b.is_nan()),
+                        "k{k} s{s} p{p} {h}×{w}: output {i}: {a} against {b}"
+                    );
+                }
+            }
+        }
+    }
 }

@@ -1,9 +1,10 @@
-//! Winograd convolution for 3×3 stride-1 layers, F(2×2, 3×3) and F(4×4, 3×3), forward and both gradients, on
-//! plain slices.
+//! Winograd convolution for stride-1 layers, forward and both gradients, on plain slices: F(2×2, 3×3), F(3×3, 3×3)
+//! and F(4×4, 3×3) for 3×3 filters, F(2×2, 5×5) for 5×5 ones (AlexNet's second layer).
 //!
-//! Each `m × m` block of outputs ("tile") is computed from the `p × p` input patch under it (`p = m + 2`) in a
-//! transformed domain where the convolution is an element-wise product: `p²` multiply-adds per tile and channel
-//! pair, i.e. 4 per output for F(2, 3) and 2.25 for F(4, 3), where im2col does 9. With `V = Bᵀ d B` (input
+//! Each `m × m` block of outputs ("tile") is computed from the `p × p` input patch under it (`p = m + r − 1` for
+//! `r × r` filters) in a transformed domain where the convolution is an element-wise product: `p²` multiply-adds
+//! per tile and channel pair, i.e. 4 per output for F(2, 3), 2.8 for F(3, 3) and 2.25 for F(4, 3), where im2col
+//! does 9, and 9 for F(2, 5), where im2col does 25. With `V = Bᵀ d B` (input
 //! patch), `U = G g Gᵀ` (filter) and `Y = Aᵀ M A` (output), the layer is `p²` matrix products
 //! `M[ξ] (O × T) = U[ξ] (O × C) · V[ξ] (C × T)`, one per transformed position ξ, over the `T` tiles of a chunk of
 //! images (Lavin and Gray, *Fast Algorithms for Convolutional Neural Networks*, 2016). The matrices are in
@@ -25,39 +26,51 @@ use rayon::prelude::*;
 
 use super::conv_kernels::{Dims, Epilogue, Float};
 use super::scratch::{par_zeroed, Scratch};
-use tiling::{both, Tiling, F2, F4};
+use tiling::{both, Tiling, F2, F2K5, F3, F4};
 
-/// Whether a convolution takes this path: 3×3 kernels at stride 1 whose output map is at least `MIN_SIDE` on both
-/// sides. Smaller maps waste most of each tile on outputs past the edge and make products too narrow for gemm to
-/// run near its peak.
+/// Whether a convolution takes this path: 3×3 or 5×5 kernels at stride 1 whose output map is at least `MIN_SIDE`
+/// on both sides. Smaller maps waste most of each tile on outputs past the edge and make products too narrow for
+/// gemm to run near its peak.
 pub(crate) fn applies(d: &Dims) -> bool {
     const MIN_SIDE: usize = 4;
-    d.g.kernel == 3 && d.g.stride == 1 && d.oh >= MIN_SIDE && d.ow >= MIN_SIDE
+    matches!(d.g.kernel, 3 | 5) && d.g.stride == 1 && d.oh >= MIN_SIDE && d.ow >= MIN_SIDE
 }
 
-/// The two tilings.
+/// The tilings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Variant {
     /// F(2×2, 3×3).
     F2,
+    /// F(3×3, 3×3).
+    F3,
     /// F(4×4, 3×3).
     F4,
+    /// F(2×2, 5×5).
+    F2K5,
 }
 
 /// The tiling a layer takes: F(4, 3) where its products (36 per tile, tiles covering the map in steps of 4) come
-/// to at most `F4_SHARE` of F(2, 3)'s (16 per tile, steps of 2). Its transforms cost more per product, so on maps
-/// where the two tile counts come out alike (5×5, 6×6, 9×9, 10×10: the map is padded to 8 or 12) F(2, 3) stays.
+/// to at most `F4_SHARE` of F(2, 3)'s (16 per tile, steps of 2); its transforms cost more per product. Otherwise
+/// F(3, 3) where its products (25 per tile, steps of 3) come to at most `F3_SHARE` of F(2, 3)'s: the maps that F(2, 3)
+/// and F(4, 3) both pad by a third or more (5×5, 6×6 and 9×9: AlexNet's last three layers and ResNet18's second stage
+/// at 48², CVGG13's fourth block). Else F(2, 3) (10×10). 5×5 filters take F(2, 5).
 pub(crate) fn variant(d: &Dims) -> Variant {
     const F4_SHARE: f64 = 0.75;
+    const F3_SHARE: f64 = 0.85;
+    if d.g.kernel == 5 {
+        return Variant::F2K5;
+    }
     let cost = |m: usize, p: usize| (d.oh.div_ceil(m) * d.ow.div_ceil(m) * p * p) as f64;
     if cost(4, 6) <= F4_SHARE * cost(2, 4) {
         Variant::F4
+    } else if cost(3, 5) <= F3_SHARE * cost(2, 4) {
+        Variant::F3
     } else {
         Variant::F2
     }
 }
 
-/// `conv2d(x, w)` (3×3, stride 1) followed by `epilogue`, as `(n, o, oh, ow)`, row-major, in the layer's
+/// `conv2d(x, w)` (3×3 or 5×5, stride 1) followed by `epilogue`, as `(n, o, oh, ow)`, row-major, in the layer's
 /// [`variant`].
 pub(crate) fn forward<T: Float>(x: &[T], w: &[T], epilogue: &Epilogue<T>, d: &Dims) -> Vec<T> {
     forward_in(variant(d), x, w, epilogue, d)
@@ -79,8 +92,10 @@ pub(crate) fn backward<T: Float>(
 /// [`forward`] in a given variant.
 pub(crate) fn forward_in<T: Float>(v: Variant, x: &[T], w: &[T], epilogue: &Epilogue<T>, d: &Dims) -> Vec<T> {
     match v {
-        Variant::F2 => forward_with::<T, F2, 2, 4>(x, w, epilogue, d),
-        Variant::F4 => forward_with::<T, F4, 4, 6>(x, w, epilogue, d),
+        Variant::F2 => forward_with::<T, F2, 2, 4, 3>(x, w, epilogue, d),
+        Variant::F3 => forward_with::<T, F3, 3, 5, 3>(x, w, epilogue, d),
+        Variant::F4 => forward_with::<T, F4, 4, 6, 3>(x, w, epilogue, d),
+        Variant::F2K5 => forward_with::<T, F2K5, 2, 6, 5>(x, w, epilogue, d),
     }
 }
 
@@ -95,8 +110,10 @@ pub(crate) fn backward_in<T: Float>(
     with_input: bool,
 ) -> (Option<Vec<T>>, Vec<T>, Option<Vec<T>>) {
     match v {
-        Variant::F2 => backward_with::<T, F2, 2, 4>(x, w, grad, d, with_bias, with_input),
-        Variant::F4 => backward_with::<T, F4, 4, 6>(x, w, grad, d, with_bias, with_input),
+        Variant::F2 => backward_with::<T, F2, 2, 4, 3>(x, w, grad, d, with_bias, with_input),
+        Variant::F3 => backward_with::<T, F3, 3, 5, 3>(x, w, grad, d, with_bias, with_input),
+        Variant::F4 => backward_with::<T, F4, 4, 6, 3>(x, w, grad, d, with_bias, with_input),
+        Variant::F2K5 => backward_with::<T, F2K5, 2, 6, 5>(x, w, grad, d, with_bias, with_input),
     }
 }
 
@@ -125,13 +142,21 @@ fn padded(n: usize) -> usize {
     }
 }
 
-/// `U` of the weight `(O, C, 3, 3)`: `u[(o·p² + ξ)·C + c]`, one block of `p² × C` values per filter.
-fn transform_weight<T: Float, W: Tiling<M, P>, const M: usize, const P: usize>(w: &[T], d: &Dims, u: &mut [T]) {
+/// `U` of the weight `(O, C, r, r)`: `u[(o·p² + ξ)·C + c]`, one block of `p² × C` values per filter.
+fn transform_weight<T: Float, W: Tiling<M, P, R>, const M: usize, const P: usize, const R: usize>(
+    w: &[T],
+    d: &Dims,
+    u: &mut [T],
+) {
     let (c, xi) = (d.c, P * P);
     u[..d.o * xi * c].par_chunks_mut(xi * c).enumerate().for_each(|(o, uo)| {
         for ci in 0..c {
-            let k = &w[(o * c + ci) * 9..][..9];
-            let m = both([[k[0], k[1], k[2]], [k[3], k[4], k[5]], [k[6], k[7], k[8]]], W::g, W::g);
+            let k = &w[(o * c + ci) * R * R..][..R * R];
+            let mut kernel = [[T::zero(); R]; R];
+            for (i, row) in kernel.iter_mut().enumerate() {
+                row.copy_from_slice(&k[i * R..][..R]);
+            }
+            let m = both(kernel, W::g, W::g);
             for (pos, v) in m.iter().flatten().enumerate() {
                 uo[pos * c + ci] = *v;
             }
@@ -179,7 +204,7 @@ fn patch<T: Float, const M: usize, const P: usize>(plane: &[T], d: &Dims, ti: us
 }
 
 /// `V` of `nb` images: `v[(c·p² + ξ)·ld + t]` (`ld` = [`padded`]`(T)`), one block of `p² × ld` per input channel.
-fn transform_input<T: Float, W: Tiling<M, P>, const M: usize, const P: usize>(
+fn transform_input<T: Float, W: Tiling<M, P, R>, const M: usize, const P: usize, const R: usize>(
     x: &[T],
     d: &Dims,
     nb: usize,
@@ -254,7 +279,7 @@ unsafe fn products<T: Float>(
     });
 }
 
-fn forward_with<T: Float, W: Tiling<M, P>, const M: usize, const P: usize>(
+fn forward_with<T: Float, W: Tiling<M, P, R>, const M: usize, const P: usize, const R: usize>(
     x: &[T],
     w: &[T],
     epilogue: &Epilogue<T>,
@@ -265,7 +290,7 @@ fn forward_with<T: Float, W: Tiling<M, P>, const M: usize, const P: usize>(
     let chunk = chunk::<M, P>(d);
     let img = c * d.h * d.w;
     let mut u = Scratch::<T>::take(o * xi * c);
-    transform_weight::<T, W, M, P>(w, d, &mut u);
+    transform_weight::<T, W, M, P, R>(w, d, &mut u);
     let mut v = Scratch::<T>::take(c * xi * padded(chunk * tpi));
     let mut m = Scratch::<T>::take(xi * padded(o * padded(chunk * tpi)));
     let total = d.n * o * l;
@@ -277,7 +302,7 @@ fn forward_with<T: Float, W: Tiling<M, P>, const M: usize, const P: usize>(
         let nb = chunk.min(d.n - start);
         let (tt, ld) = (nb * tpi, padded(nb * tpi));
         let pm = padded(o * ld);
-        transform_input::<T, W, M, P>(&x[start * img..(start + nb) * img], d, nb, &mut v);
+        transform_input::<T, W, M, P, R>(&x[start * img..(start + nb) * img], d, nb, &mut v);
         // M[ξ] (o × tt, rows ld apart, positions pm apart) = U[ξ] (o × c) · V[ξ] (c × tt)
         // SAFETY: U is o blocks of p² × c, V is c blocks of p² × ld, M gets p² blocks of o × ld within its size.
         unsafe {
@@ -311,7 +336,7 @@ fn forward_with<T: Float, W: Tiling<M, P>, const M: usize, const P: usize>(
     y
 }
 
-fn backward_with<T: Float, W: Tiling<M, P>, const M: usize, const P: usize>(
+fn backward_with<T: Float, W: Tiling<M, P, R>, const M: usize, const P: usize, const R: usize>(
     x: &[T],
     w: &[T],
     grad: &[T],
@@ -326,7 +351,7 @@ fn backward_with<T: Float, W: Tiling<M, P>, const M: usize, const P: usize>(
     let hw = d.h * d.w;
     let mut u = Scratch::<T>::take(if with_input { o * xi * c } else { 0 });
     if with_input {
-        transform_weight::<T, W, M, P>(w, d, &mut u);
+        transform_weight::<T, W, M, P, R>(w, d, &mut u);
     }
     // Patches overlap: their gradients are added into a zeroed input gradient.
     let mut dx = with_input.then(|| par_zeroed(d.n * img, img, T::zero(), |_, _| {}));
@@ -347,7 +372,7 @@ fn backward_with<T: Float, W: Tiling<M, P>, const M: usize, const P: usize>(
     while start < d.n {
         let nb = chunk.min(d.n - start);
         let (tt, ld) = (nb * tpi, padded(nb * tpi));
-        transform_input::<T, W, M, P>(&x[start * img..(start + nb) * img], d, nb, &mut v);
+        transform_input::<T, W, M, P, R>(&x[start * img..(start + nb) * img], d, nb, &mut v);
         // dM: `dm[(oc·p² + ξ)·ld + t]`, one block of p² × ld per filter.
         let g = &grad[start * o * l..][..nb * o * l];
         dm[..o * xi * ld].par_chunks_mut(xi * ld).enumerate().for_each(|(oc, dmo)| {
@@ -418,13 +443,14 @@ fn backward_with<T: Float, W: Tiling<M, P>, const M: usize, const P: usize>(
         }
         start += nb;
     }
-    // dW (o, c, 3, 3) = Gᵀ dU G per filter and channel.
+    // dW (o, c, r, r) = Gᵀ dU G per filter and channel.
     let du = &*du;
-    let dw = par_zeroed(o * c * 9, c * 9, T::zero(), |oc, out| {
+    let dw = par_zeroed(o * c * R * R, c * R * R, T::zero(), |oc, out| {
         for ci in 0..c {
             let k = both(gather::<T, P>(du, pu, oc * c + ci), W::gt, W::gt);
-            out[ci * 9..][..9]
-                .copy_from_slice(&[k[0][0], k[0][1], k[0][2], k[1][0], k[1][1], k[1][2], k[2][0], k[2][1], k[2][2]]);
+            for (i, row) in k.iter().enumerate() {
+                out[(ci * R + i) * R..][..R].copy_from_slice(row);
+            }
         }
     });
     (dx, dw, db)

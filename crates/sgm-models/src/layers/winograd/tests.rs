@@ -18,11 +18,11 @@ fn max_diff(a: &[f64], b: &[f64]) -> f64 {
     a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max)
 }
 
-/// Odd and even sides (maps that both tilings cover exactly and ones they pad), non-square maps, paddings 0–2,
-/// one channel, and batches large enough to make several image chunks: in both variants, forward (with a bias +
-/// ReLU epilogue) and every gradient equal im2col's to rounding.
+/// Odd and even sides (maps that the tilings cover exactly and ones they pad), non-square maps, paddings 0–2 (1–3
+/// for 5×5 filters), one channel, and batches large enough to make several image chunks: in every variant, forward
+/// (with a bias + ReLU epilogue) and every gradient equal im2col's to rounding.
 #[test]
-fn both_variants_match_im2col_forward_and_backward() {
+fn every_variant_matches_im2col_forward_and_backward() {
     let cases = [
         (2, 3, 9, 7, 4, 1),
         (3, 1, 6, 6, 2, 1),
@@ -35,19 +35,23 @@ fn both_variants_match_im2col_forward_and_backward() {
         (3, 700, 6, 6, 2, 1),
         (30, 1100, 12, 12, 2, 1),
     ];
-    for variant in [Variant::F2, Variant::F4] {
+    for (variant, kernel) in [(Variant::F2, 3), (Variant::F3, 3), (Variant::F4, 3), (Variant::F2K5, 5)] {
         for (i, (n, c, h, w, o, p)) in cases.into_iter().enumerate() {
-            let d = Dims::new((n, c, h, w), o, Geometry { kernel: 3, stride: 1, padding: p });
+            let padding = p + kernel / 2 - 1;
+            let d = Dims::new((n, c, h, w), o, Geometry { kernel, stride: 1, padding });
             assert!(applies(&d), "case {i}");
+            assert_eq!(variant == Variant::F2K5, super::variant(&d) == Variant::F2K5);
             if c == 1100 {
                 let chunk = match variant {
                     Variant::F2 => chunk::<2, 4>(&d),
+                    Variant::F3 => chunk::<3, 5>(&d),
                     Variant::F4 => chunk::<4, 6>(&d),
+                    Variant::F2K5 => chunk::<2, 6>(&d),
                 };
                 assert!(chunk < n, "several chunks");
             }
             let x = values(n * c * h * w, 1 + i as u64);
-            let wt = values(o * c * 9, 100 + i as u64);
+            let wt = values(o * c * kernel * kernel, 100 + i as u64);
             let bias = values(o, 200 + i as u64);
             let g = values(n * o * d.oh * d.ow, 300 + i as u64);
             for epilogue in [Epilogue::none(), Epilogue { scale: None, shift: Some(&bias[..]), relu: true }] {
@@ -76,21 +80,23 @@ fn both_variants_match_im2col_forward_and_backward() {
 }
 
 /// In f32 the transforms' rounding stays close to im2col's own, relative to the values' scale: to 1e-5 for
-/// F(2, 3), and 1e-4 for F(4, 3), whose matrices have larger entries (up to 8) and fractions (down to 1/24).
+/// F(2, 3), and 1e-4 for F(4, 3) and F(2, 5), whose matrices have larger entries (up to 8 and 16) and fractions (down
+/// to 1/24).
 #[test]
 fn f32_stays_close_to_im2col() {
     let (n, c, h, w, o) = (8, 64, 12, 12, 32);
-    let d = Dims::new((n, c, h, w), o, Geometry { kernel: 3, stride: 1, padding: 1 });
-    let x: Vec<f32> = values(n * c * h * w, 7).into_iter().map(|v| v as f32).collect();
-    let wt: Vec<f32> = values(o * c * 9, 8).into_iter().map(|v| v as f32 / 24.0).collect();
-    let g: Vec<f32> = values(n * o * h * w, 9).into_iter().map(|v| v as f32).collect();
-    let rel = |a: &[f32], b: &[f32]| {
-        let scale = b.iter().fold(0f32, |m, v| m.max(v.abs()));
-        a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0f32, f32::max) / scale
-    };
-    let (rx, rw, _) = conv_kernels::backward(&x, &wt, &g, &d, false, true);
-    let ry = conv_kernels::forward(&x, &wt, &Epilogue::none(), &d);
-    for (variant, tol) in [(Variant::F2, 1e-5), (Variant::F4, 1e-4)] {
+    let variants = [(Variant::F2, 3, 1e-5), (Variant::F3, 3, 1e-5), (Variant::F4, 3, 1e-4), (Variant::F2K5, 5, 1e-4)];
+    for (variant, kernel, tol) in variants {
+        let d = Dims::new((n, c, h, w), o, Geometry { kernel, stride: 1, padding: kernel / 2 });
+        let x: Vec<f32> = values(n * c * h * w, 7).into_iter().map(|v| v as f32).collect();
+        let wt: Vec<f32> = values(o * c * kernel * kernel, 8).into_iter().map(|v| v as f32 / 24.0).collect();
+        let g: Vec<f32> = values(n * o * h * w, 9).into_iter().map(|v| v as f32).collect();
+        let rel = |a: &[f32], b: &[f32]| {
+            let scale = b.iter().fold(0f32, |m, v| m.max(v.abs()));
+            a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0f32, f32::max) / scale
+        };
+        let (rx, rw, _) = conv_kernels::backward(&x, &wt, &g, &d, false, true);
+        let ry = conv_kernels::forward(&x, &wt, &Epilogue::none(), &d);
         let e = rel(&forward_in(variant, &x, &wt, &Epilogue::none(), &d), &ry);
         assert!(e < tol, "{variant:?} forward {e}");
         let (dx, dw, _) = backward_in(variant, &x, &wt, &g, &d, false, true);
@@ -102,13 +108,16 @@ fn f32_stays_close_to_im2col() {
 }
 
 #[test]
-fn applies_only_to_3x3_stride_1_maps_of_4_and_more() {
+fn applies_only_to_3x3_and_5x5_stride_1_maps_of_4_and_more() {
     let d = |k, s, h, p| Dims::new((1, 1, h, h), 1, Geometry { kernel: k, stride: s, padding: p });
     assert!(applies(&d(3, 1, 4, 1)));
+    assert!(applies(&d(5, 1, 11, 2)), "AlexNet's second layer at 48²");
     assert!(!applies(&d(3, 1, 3, 1)), "3×3 map");
     assert!(!applies(&d(3, 2, 12, 1)), "stride 2");
-    assert!(!applies(&d(5, 1, 12, 2)), "5×5 kernel");
+    assert!(!applies(&d(5, 2, 12, 2)), "5×5 at stride 2");
+    assert!(!applies(&d(7, 1, 12, 3)), "7×7 kernel");
     assert!(!applies(&d(3, 1, 5, 0)), "3×3 output");
+    assert!(!applies(&d(5, 1, 7, 0)), "5×5 kernel, 3×3 output");
 }
 
 /// F(4, 3) on maps that its tiles cover with little waste, F(2, 3) where the two tile counts come out alike.
@@ -118,8 +127,11 @@ fn the_variant_follows_the_products_count() {
     for side in [4, 7, 8, 12, 16, 24, 48, 64] {
         assert_eq!(variant(&d(side, side)), Variant::F4, "{side}×{side}");
     }
-    for side in [5, 6, 9, 10] {
-        assert_eq!(variant(&d(side, side)), Variant::F2, "{side}×{side}");
+    for side in [5, 6, 9] {
+        assert_eq!(variant(&d(side, side)), Variant::F3, "{side}×{side}");
     }
+    assert_eq!(variant(&d(10, 10)), Variant::F2, "10×10: 25 tiles of 16 against 16 of 25");
     assert_eq!(variant(&d(8, 6)), Variant::F4, "8×6: 12 tiles of 16 against 2 of 36");
+    let k5 = Dims::new((1, 1, 11, 11), 1, Geometry { kernel: 5, stride: 1, padding: 2 });
+    assert_eq!(variant(&k5), Variant::F2K5);
 }
