@@ -154,15 +154,53 @@ impl Windows {
         out
     }
 
-    /// Every window's arg-max (local to its plane) in `planes` planes of `h×w` values, by [`Windows::plane_argmax`].
-    fn argmaxes<T: WithDType>(&self, x: &[T], planes: usize, h: usize, w: usize) -> Vec<u32> {
+    /// Every window's arg-max (local to its plane) in `planes` planes of `h×w` values, given the windows' maxima
+    /// (the forward's output): the indices of [`Windows::plane_argmax`]. For windows shared by every plane, each
+    /// window is scanned for the first cell equal to its maximum (the last NaN where the maximum is NaN) with
+    /// conditional moves, not the search's data-dependent branches.
+    fn argmaxes<T: WithDType>(&self, x: &[T], maxima: &[T], planes: usize, h: usize, w: usize) -> Vec<u32> {
         let per_plane = (self.oh * self.ow).max(1);
-        // SAFETY: `plane_argmax` calls back once for every window of its plane: every index is written.
+        let span = |start: i64, k: usize, size: usize| {
+            (start.max(0) as usize, ((start + k as i64).min(size as i64)).max(0) as usize)
+        };
+        // SAFETY: both branches write every index of their plane (`plane_argmax` calls back once per window).
         unsafe {
             par_filled(planes * self.oh * self.ow, per_plane, |p, idx| {
-                self.plane_argmax(&x[p * h * w..][..h * w], p, h, w, |o, a| {
-                    idx[o].write(a as u32);
-                });
+                let plane = &x[p * h * w..][..h * w];
+                if self.per_plane {
+                    self.plane_argmax(plane, p, h, w, |o, a| {
+                        idx[o].write(a as u32);
+                    });
+                    return;
+                }
+                let maxima = &maxima[p * per_plane..][..per_plane];
+                for i in 0..self.oh {
+                    let (r0, r1) = span(self.rows[i], self.kh, h);
+                    for j in 0..self.ow {
+                        let (c0, c1) = span(self.cols[j], self.kw, w);
+                        let m = maxima[i * self.ow + j];
+                        // `plane_argmax`'s choice when no cell beats −∞.
+                        let mut a = r0.min(h - 1) * w + c0.min(w - 1);
+                        #[allow(clippy::eq_op)]
+                        if m != m {
+                            for r in r0..r1 {
+                                for c in c0..c1 {
+                                    let v = plane[r * w + c];
+                                    #[allow(clippy::eq_op)]
+                                    let nan = v != v;
+                                    a = if nan { r * w + c } else { a };
+                                }
+                            }
+                        } else {
+                            for r in (r0..r1).rev() {
+                                for c in (c0..c1).rev() {
+                                    a = if plane[r * w + c] == m { r * w + c } else { a };
+                                }
+                            }
+                        }
+                        idx[i * self.ow + j].write(a as u32);
+                    }
+                }
             })
         }
     }
@@ -235,11 +273,12 @@ impl CustomOp1 for WindowMaxOp {
         }
     }
 
-    fn bwd(&self, arg: &Tensor, _res: &Tensor, grad_res: &Tensor) -> candle_core::Result<Option<Tensor>> {
+    fn bwd(&self, arg: &Tensor, res: &Tensor, grad_res: &Tensor) -> candle_core::Result<Option<Tensor>> {
         let (n, c, h, w) = arg.dims4()?;
         let win = &self.windows;
-        let (x, grad) = (arg.contiguous()?, grad_res.contiguous()?);
-        let ((xs, lx), (gs, lg)) = (x.storage_and_layout(), grad.storage_and_layout());
+        let (x, res, grad) = (arg.contiguous()?, res.contiguous()?, grad_res.contiguous()?);
+        let ((xs, lx), (rs, lr), (gs, lg)) =
+            (x.storage_and_layout(), res.storage_and_layout(), grad.storage_and_layout());
         if lg.shape().elem_count() != n * c * win.oh * win.ow {
             candle_core::bail!(
                 "window-max backward: {} gradient values for {} windows",
@@ -247,13 +286,14 @@ impl CustomOp1 for WindowMaxOp {
                 n * c * win.oh * win.ow
             )
         }
-        let dx = match (&*xs, &*gs) {
-            (candle_core::Storage::Cpu(CpuStorage::F32(x)), candle_core::Storage::Cpu(CpuStorage::F32(g))) => {
-                let idx = win.argmaxes(contiguous(x, lx)?, n * c, h, w);
+        use candle_core::Storage::Cpu;
+        let dx = match (&*xs, &*rs, &*gs) {
+            (Cpu(CpuStorage::F32(x)), Cpu(CpuStorage::F32(r)), Cpu(CpuStorage::F32(g))) => {
+                let idx = win.argmaxes(contiguous(x, lx)?, contiguous(r, lr)?, n * c, h, w);
                 Tensor::from_vec(scatter_argmax(contiguous(g, lg)?, &idx, n * c, h * w), (n, c, h, w), arg.device())?
             }
-            (candle_core::Storage::Cpu(CpuStorage::F64(x)), candle_core::Storage::Cpu(CpuStorage::F64(g))) => {
-                let idx = win.argmaxes(contiguous(x, lx)?, n * c, h, w);
+            (Cpu(CpuStorage::F64(x)), Cpu(CpuStorage::F64(r)), Cpu(CpuStorage::F64(g))) => {
+                let idx = win.argmaxes(contiguous(x, lx)?, contiguous(r, lr)?, n * c, h, w);
                 Tensor::from_vec(scatter_argmax(contiguous(g, lg)?, &idx, n * c, h * w), (n, c, h, w), arg.device())?
             }
             _ => candle_core::bail!("window-max backward supports f32 and f64 CPU tensors of one dtype"),
@@ -350,8 +390,8 @@ pub(crate) fn window_max_composite(x: &Tensor, w: &Windows) -> Result<Tensor> {
 mod tests {
     use super::*;
 
-    /// The two-pass maxima of shared windows equal the row-major search's: kernels 2–3, strides 1–3, paddings up to
-    /// half the kernel, ties (many zeros), NaNs and −∞ in the input.
+    /// The two-pass maxima of shared windows, and the arg-maxes found from them, equal the row-major search's:
+    /// kernels 2–3, strides 1–3, paddings up to half the kernel, ties (many zeros), NaNs and −∞ in the input.
     #[test]
     fn shared_window_maxima_equal_the_argmax_search() {
         for (k, s, p, h, w) in [(3, 2, 0, 24, 24), (3, 2, 1, 11, 7), (2, 2, 0, 6, 5), (3, 1, 1, 5, 9), (2, 3, 1, 10, 8)]
@@ -360,8 +400,8 @@ mod tests {
             let (oh, ow) = ((h + 2 * p - k) / s + 1, (w + 2 * p - k) / s + 1);
             let win = Windows { kh: k, kw: k, oh, ow, rows: starts(oh), cols: starts(ow), per_plane: false };
             let planes = 3;
-            // Pseudo-random cells from few values: a ReLU's output (maxima mostly tied), then NaNs (one in five:
-            // often several in a window) and −∞ among them.
+            // Pseudo-random cells from few values: a ReLU's output (maxima mostly tied: the first one wins), then
+            // NaNs (one in five: often several in a window, and the last one wins) and −∞ among them.
             for pattern in 0..2 {
                 let x: Vec<f32> = (0..planes * h * w)
                     .map(|i| {
@@ -375,11 +415,15 @@ mod tests {
                     })
                     .collect();
                 let fast = win.max_shared(&x, planes, h, w);
-                let mut want = vec![0f32; planes * oh * ow];
+                let (mut want, mut want_idx) = (vec![0f32; planes * oh * ow], vec![0u32; planes * oh * ow]);
                 for pl in 0..planes {
                     let plane = &x[pl * h * w..][..h * w];
-                    win.plane_argmax(plane, pl, h, w, |o, a| want[pl * oh * ow + o] = plane[a]);
+                    win.plane_argmax(plane, pl, h, w, |o, a| {
+                        want[pl * oh * ow + o] = plane[a];
+                        want_idx[pl * oh * ow + o] = a as u32;
+                    });
                 }
+                assert_eq!(win.argmaxes(&x, &fast, planes, h, w), want_idx, "k{k} s{s} p{p} {h}×{w}: arg-maxes");
                 for (i, (a, b)) in fast.iter().zip(&want).enumerate() {
                     assert!(
                         a == b || (a.is_nan() && b.is_nan()),

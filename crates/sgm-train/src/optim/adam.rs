@@ -334,11 +334,34 @@ impl Coefficients {
 
     /// One Adam/AMSGrad update of a slice of parameters, in place.
     fn update(&self, p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], v_max: &mut [f32]) {
-        for i in 0..p.len() {
-            let g = if self.weight_decay != 0.0 { g[i] + self.weight_decay * p[i] } else { g[i] };
+        match (self.amsgrad, self.weight_decay != 0.0) {
+            (true, true) => self.update_with::<true, true>(p, g, m, v, v_max),
+            (true, false) => self.update_with::<true, false>(p, g, m, v, v_max),
+            (false, true) => self.update_with::<false, true>(p, g, m, v, v_max),
+            (false, false) => self.update_with::<false, false>(p, g, m, v, v_max),
+        }
+    }
+
+    /// [`Coefficients::update`] with its two switches fixed, and every slice cut to the parameters' length, so that
+    /// the loop has no branches and no bounds checks and is vectorised (the arithmetic, and so every result, is
+    /// the same as one element at a time).
+    #[inline(always)]
+    fn update_with<const AMSGRAD: bool, const DECAY: bool>(
+        &self,
+        p: &mut [f32],
+        g: &[f32],
+        m: &mut [f32],
+        v: &mut [f32],
+        v_max: &mut [f32],
+    ) {
+        let n = p.len();
+        let (g, m, v) = (&g[..n], &mut m[..n], &mut v[..n]);
+        let v_max = &mut v_max[..if AMSGRAD { n } else { 0 }];
+        for i in 0..n {
+            let g = if DECAY { g[i] + self.weight_decay * p[i] } else { g[i] };
             m[i] = self.beta1 * m[i] + (1.0 - self.beta1) * g;
             v[i] = self.beta2 * v[i] + (1.0 - self.beta2) * g * g;
-            let second = if self.amsgrad {
+            let second = if AMSGRAD {
                 v_max[i] = v_max[i].max(v[i]);
                 v_max[i]
             } else {
