@@ -12,7 +12,7 @@
 //! `gather`, a `max` over the window axis). Its gradient differs only on ties: candle's `max` backward gives the
 //! full output gradient to **every** maximal element of a window, not to the first one.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use rayon::prelude::*;
 
@@ -217,11 +217,14 @@ fn dims4(layout: &Layout) -> candle_core::Result<(usize, usize, usize, usize)> {
     layout.shape().dims4()
 }
 
-/// The custom op. Its forward computes the maxima only; its backward searches the input for the arg-maxes (as
-/// PyTorch's pooling keeps them), so an evaluation forward, whose input still tracks the weights' graph, neither
-/// searches for indices nor keeps them.
+/// The custom op. For max-pooling's shared windows its forward computes the maxima only and its backward finds the
+/// arg-maxes from them (as PyTorch's pooling keeps them), so an evaluation forward, whose input still tracks the
+/// weights' graph, neither searches for indices nor keeps them. For per-plane (fractional) windows, where finding
+/// an arg-max again costs a second search, the forward keeps them when its input is differentiated.
 pub(crate) struct WindowMaxOp {
     windows: Windows,
+    /// `Some` when the forward records the arg-maxes (per-plane windows, differentiated input); set once by it.
+    argmax: Option<OnceLock<Vec<u32>>>,
 }
 
 impl WindowMaxOp {
@@ -234,18 +237,42 @@ impl WindowMaxOp {
         }
         let x = contiguous(x, layout)?;
         let shape = Shape::from((n, c, win.oh, win.ow));
-        if !win.per_plane {
-            return Ok((win.max_shared(x, n * c, h, w), shape));
-        }
-        // SAFETY: `plane_argmax` calls back once for every window of its plane: every output value is written.
-        let out = unsafe {
-            par_filled(n * c * win.oh * win.ow, (win.oh * win.ow).max(1), |p, out| {
+        let (len, per_plane) = (n * c * win.oh * win.ow, (win.oh * win.ow).max(1));
+        // `plane_argmax` calls back once for every window of its plane: every output value (and index) is written.
+        let Some(cell) = &self.argmax else {
+            if !win.per_plane {
+                return Ok((win.max_shared(x, n * c, h, w), shape));
+            }
+            // SAFETY: see above.
+            let out = unsafe {
+                par_filled(len, per_plane, |p, out| {
+                    let plane = &x[p * h * w..][..h * w];
+                    win.plane_argmax(plane, p, h, w, |o, a| {
+                        out[o].write(plane[a]);
+                    });
+                })
+            };
+            return Ok((out, shape));
+        };
+        let (mut out, mut idx) = (Vec::<T>::with_capacity(len), Vec::<u32>::with_capacity(len));
+        out.spare_capacity_mut()[..len]
+            .par_chunks_mut(per_plane)
+            .zip(idx.spare_capacity_mut()[..len].par_chunks_mut(per_plane))
+            .enumerate()
+            .for_each(|(p, (out, idx))| {
                 let plane = &x[p * h * w..][..h * w];
                 win.plane_argmax(plane, p, h, w, |o, a| {
                     out[o].write(plane[a]);
+                    idx[o].write(a as u32);
                 });
-            })
-        };
+            });
+        // SAFETY: the chunks cover 0..len of both, and every value of every chunk was written (see above).
+        unsafe {
+            out.set_len(len);
+            idx.set_len(len);
+        }
+        // A second forward through the same op cannot happen (candle applies an op once); keep the first.
+        let _ = cell.set(idx);
         Ok((out, shape))
     }
 }
@@ -287,14 +314,30 @@ impl CustomOp1 for WindowMaxOp {
             )
         }
         use candle_core::Storage::Cpu;
+        // The forward's record where it kept one, else a search of the input.
+        let recorded = self.argmax.as_ref().and_then(OnceLock::get);
         let dx = match (&*xs, &*rs, &*gs) {
             (Cpu(CpuStorage::F32(x)), Cpu(CpuStorage::F32(r)), Cpu(CpuStorage::F32(g))) => {
-                let idx = win.argmaxes(contiguous(x, lx)?, contiguous(r, lr)?, n * c, h, w);
-                Tensor::from_vec(scatter_argmax(contiguous(g, lg)?, &idx, n * c, h * w), (n, c, h, w), arg.device())?
+                let found;
+                let idx = match recorded {
+                    Some(idx) => idx,
+                    None => {
+                        found = win.argmaxes(contiguous(x, lx)?, contiguous(r, lr)?, n * c, h, w);
+                        &found
+                    }
+                };
+                Tensor::from_vec(scatter_argmax(contiguous(g, lg)?, idx, n * c, h * w), (n, c, h, w), arg.device())?
             }
             (Cpu(CpuStorage::F64(x)), Cpu(CpuStorage::F64(r)), Cpu(CpuStorage::F64(g))) => {
-                let idx = win.argmaxes(contiguous(x, lx)?, contiguous(r, lr)?, n * c, h, w);
-                Tensor::from_vec(scatter_argmax(contiguous(g, lg)?, &idx, n * c, h * w), (n, c, h, w), arg.device())?
+                let found;
+                let idx = match recorded {
+                    Some(idx) => idx,
+                    None => {
+                        found = win.argmaxes(contiguous(x, lx)?, contiguous(r, lr)?, n * c, h, w);
+                        &found
+                    }
+                };
+                Tensor::from_vec(scatter_argmax(contiguous(g, lg)?, idx, n * c, h * w), (n, c, h, w), arg.device())?
             }
             _ => candle_core::bail!("window-max backward supports f32 and f64 CPU tensors of one dtype"),
         };
@@ -313,7 +356,8 @@ pub(crate) fn window_max(x: &Tensor, windows: Windows) -> Result<Tensor> {
     }
     windows.check(n * c)?;
     if super::route_of(x, Kernels::Fast) == Route::CpuKernel {
-        Ok(x.contiguous()?.apply_op1(WindowMaxOp { windows })?)
+        let argmax = (windows.per_plane && x.track_op()).then(OnceLock::new);
+        Ok(x.contiguous()?.apply_op1(WindowMaxOp { windows, argmax })?)
     } else {
         window_max_composite(x, &windows)
     }

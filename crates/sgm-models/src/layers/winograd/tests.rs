@@ -39,7 +39,8 @@ fn every_variant_matches_im2col_forward_and_backward() {
         for (i, (n, c, h, w, o, p)) in cases.into_iter().enumerate() {
             let padding = p + kernel / 2 - 1;
             let d = Dims::new((n, c, h, w), o, Geometry { kernel, stride: 1, padding });
-            assert!(applies(&d), "case {i}");
+            // Called directly: `applies` would send the shallow cases (fewer than 16 channels) to im2col.
+            assert!(d.oh >= 4 && d.ow >= 4, "case {i}");
             assert_eq!(variant == Variant::F2K5, super::variant(&d) == Variant::F2K5);
             if c == 1100 {
                 let chunk = match variant {
@@ -108,8 +109,8 @@ fn f32_stays_close_to_im2col() {
 }
 
 #[test]
-fn applies_only_to_3x3_and_5x5_stride_1_maps_of_4_and_more() {
-    let d = |k, s, h, p| Dims::new((1, 1, h, h), 1, Geometry { kernel: k, stride: s, padding: p });
+fn applies_only_to_3x3_and_5x5_stride_1_maps_of_4_and_more_with_16_channels() {
+    let d = |k, s, h, p| Dims::new((1, 16, h, h), 1, Geometry { kernel: k, stride: s, padding: p });
     assert!(applies(&d(3, 1, 4, 1)));
     assert!(applies(&d(5, 1, 11, 2)), "AlexNet's second layer at 48²");
     assert!(!applies(&d(3, 1, 3, 1)), "3×3 map");
@@ -118,6 +119,11 @@ fn applies_only_to_3x3_and_5x5_stride_1_maps_of_4_and_more() {
     assert!(!applies(&d(7, 1, 12, 3)), "7×7 kernel");
     assert!(!applies(&d(3, 1, 5, 0)), "3×3 output");
     assert!(!applies(&d(5, 1, 7, 0)), "5×5 kernel, 3×3 output");
+    let shallow = |k, c| Dims::new((1, c, 48, 48), 64, Geometry { kernel: k, stride: 1, padding: k / 2 });
+    assert!(!applies(&shallow(5, 1)), "FMPNet's first layer");
+    assert!(!applies(&shallow(3, 1)), "CVGG13's first layer");
+    assert!(!applies(&shallow(3, 15)), "15 channels");
+    assert!(applies(&shallow(3, 16)));
 }
 
 /// F(4, 3) on maps that its tiles cover with little waste, F(2, 3) where the two tile counts come out alike.
