@@ -275,6 +275,21 @@ impl WindowMaxOp {
         let _ = cell.set(idx);
         Ok((out, shape))
     }
+
+    /// The input gradient of `planes` planes of `h×w` values `x` from the output gradient `g`: at the arg-maxes
+    /// the forward kept, or else at those found from its output `maxima`.
+    fn input_gradient<T: WithDType>(
+        &self,
+        x: &[T],
+        maxima: &[T],
+        g: &[T],
+        (planes, h, w): (usize, usize, usize),
+    ) -> Vec<T> {
+        match self.argmax.as_ref().and_then(OnceLock::get) {
+            Some(idx) => scatter_argmax(g, idx, planes, h * w),
+            None => scatter_argmax(g, &self.windows.argmaxes(x, maxima, planes, h, w), planes, h * w),
+        }
+    }
 }
 
 /// The input gradient from the arg-maxes: `grad` of each window added at its arg-max.
@@ -314,30 +329,15 @@ impl CustomOp1 for WindowMaxOp {
             )
         }
         use candle_core::Storage::Cpu;
-        // The forward's record where it kept one, else a search of the input.
-        let recorded = self.argmax.as_ref().and_then(OnceLock::get);
+        let dims = (n * c, h, w);
         let dx = match (&*xs, &*rs, &*gs) {
             (Cpu(CpuStorage::F32(x)), Cpu(CpuStorage::F32(r)), Cpu(CpuStorage::F32(g))) => {
-                let found;
-                let idx = match recorded {
-                    Some(idx) => idx,
-                    None => {
-                        found = win.argmaxes(contiguous(x, lx)?, contiguous(r, lr)?, n * c, h, w);
-                        &found
-                    }
-                };
-                Tensor::from_vec(scatter_argmax(contiguous(g, lg)?, idx, n * c, h * w), (n, c, h, w), arg.device())?
+                let dx = self.input_gradient(contiguous(x, lx)?, contiguous(r, lr)?, contiguous(g, lg)?, dims);
+                Tensor::from_vec(dx, (n, c, h, w), arg.device())?
             }
             (Cpu(CpuStorage::F64(x)), Cpu(CpuStorage::F64(r)), Cpu(CpuStorage::F64(g))) => {
-                let found;
-                let idx = match recorded {
-                    Some(idx) => idx,
-                    None => {
-                        found = win.argmaxes(contiguous(x, lx)?, contiguous(r, lr)?, n * c, h, w);
-                        &found
-                    }
-                };
-                Tensor::from_vec(scatter_argmax(contiguous(g, lg)?, idx, n * c, h * w), (n, c, h, w), arg.device())?
+                let dx = self.input_gradient(contiguous(x, lx)?, contiguous(r, lr)?, contiguous(g, lg)?, dims);
+                Tensor::from_vec(dx, (n, c, h, w), arg.device())?
             }
             _ => candle_core::bail!("window-max backward supports f32 and f64 CPU tensors of one dtype"),
         };
