@@ -16,7 +16,7 @@ use candle_core::Tensor;
 use candle_nn::VarBuilder;
 
 use super::{flatten, Backbone};
-use crate::layers::{adaptive_avg_pool2d, relu, Conv, Dense, DenseInit, ForwardCtx, MaxPool2d, Norm2d};
+use crate::layers::{adaptive_avg_pool2d, add_relu, Conv, Dense, DenseInit, ForwardCtx, MaxPool2d, Norm2d};
 use crate::{ModelConfig, Result};
 
 /// torchvision's `BasicBlock`.
@@ -53,7 +53,7 @@ impl BasicBlock {
             Some((conv, bn)) => conv.forward_bn(x, bn, false, ctx)?,
             None => x.clone(),
         };
-        relu(&(out + identity)?, ctx.kernels)
+        add_relu(&out, &identity, ctx.kernels)
     }
 }
 

@@ -15,7 +15,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use candle_core::{CpuStorage, CustomOp1, CustomOp3, Layout, Shape, Storage, Tensor};
+use candle_core::{CpuStorage, CustomOp1, CustomOp2, CustomOp3, Layout, Shape, Storage, Tensor};
 use rayon::prelude::*;
 
 use super::conv_kernels::Float;
@@ -319,6 +319,76 @@ impl CustomOp1 for ReluOp {
     }
 }
 
+/// `relu(a + b)` (a residual connection) in one pass; the backward is the ReLU's, given to both inputs.
+struct AddReluOp;
+
+impl AddReluOp {
+    fn forward_typed<T: Float>(a: &[T], la: &Layout, b: &[T], lb: &Layout) -> candle_core::Result<Vec<T>> {
+        let (a, b) = (slice(a, la)?, slice(b, lb)?);
+        if a.len() != b.len() {
+            candle_core::bail!("sgm add-relu: {} and {} values", a.len(), b.len())
+        }
+        const CHUNK: usize = 1 << 14;
+        // SAFETY: every chunk's values are written (a and b are as long as the output).
+        Ok(unsafe {
+            par_filled(a.len(), CHUNK, |i, yc| {
+                for ((o, &x), &y) in yc.iter_mut().zip(&a[i * CHUNK..]).zip(&b[i * CHUNK..]) {
+                    let v = x + y;
+                    o.write(if v > T::zero() { v } else { T::zero() });
+                }
+            })
+        })
+    }
+}
+
+impl CustomOp2 for AddReluOp {
+    fn name(&self) -> &'static str {
+        "sgm-add-relu"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
+        if l1.shape() != l2.shape() {
+            candle_core::bail!("sgm add-relu: shapes {:?} and {:?}", l1.shape(), l2.shape())
+        }
+        let shape = l1.shape().clone();
+        match (s1, s2) {
+            (CpuStorage::F32(a), CpuStorage::F32(b)) => {
+                Ok((CpuStorage::F32(Self::forward_typed(a, l1, b, l2)?), shape))
+            }
+            (CpuStorage::F64(a), CpuStorage::F64(b)) => {
+                Ok((CpuStorage::F64(Self::forward_typed(a, l1, b, l2)?), shape))
+            }
+            _ => candle_core::bail!("sgm add-relu supports f32 and f64 with matching dtypes"),
+        }
+    }
+
+    fn bwd(
+        &self,
+        _a: &Tensor,
+        _b: &Tensor,
+        res: &Tensor,
+        grad: &Tensor,
+    ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>)> {
+        let g = relu_backward(res, grad)?;
+        Ok((Some(g.clone()), Some(g)))
+    }
+}
+
+/// `relu(a + b)`: on the CPU one pass forward and one backward ([`Kernels::Candle`]: candle's add and ReLU).
+pub fn add_relu(a: &Tensor, b: &Tensor, kernels: Kernels) -> crate::Result<Tensor> {
+    if super::route_of(a, kernels) == Route::CpuKernel && a.dtype() == b.dtype() && a.shape() == b.shape() {
+        Ok(a.contiguous()?.apply_op2(&b.contiguous()?, AddReluOp)?)
+    } else {
+        relu(&(a + b)?, kernels)
+    }
+}
+
 /// The gradient through a ReLU from its output `y`: `grad` where `y > 0`, else 0, in one parallel pass (candle's
 /// `grad * y.gt(0)` is a comparison, a conversion and a product). `y` is a contiguous CPU f32/f64 tensor.
 pub(crate) fn relu_backward(y: &Tensor, grad: &Tensor) -> candle_core::Result<Tensor> {
@@ -344,5 +414,34 @@ pub fn relu(x: &Tensor, kernels: Kernels) -> crate::Result<Tensor> {
         Ok(x.contiguous()?.apply_op1(ReluOp)?)
     } else {
         Ok(x.relu()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use candle_core::{Device, Var};
+
+    use super::*;
+
+    /// `add_relu` equals candle's `relu(a + b)`, forward and both gradients (f64; values on both sides of zero).
+    #[test]
+    fn add_relu_matches_candle_forward_and_backward() {
+        let dev = Device::Cpu;
+        let vals = |n: usize, seed: f64| -> Vec<f64> { (0..n).map(|i| (i as f64 * 0.91 + seed).sin()).collect() };
+        let n = 3 * 5 * 7 * 11;
+        let a = Var::from_vec(vals(n, 0.3), (3, 5, 7, 11), &dev).unwrap();
+        let b = Var::from_vec(vals(n, 2.1), (3, 5, 7, 11), &dev).unwrap();
+        let g = Tensor::from_vec(vals(n, 4.4), (3, 5, 7, 11), &dev).unwrap();
+        let ours = add_relu(&a, &b, Kernels::Fast).unwrap();
+        let want = (a.as_tensor() + b.as_tensor()).unwrap().relu().unwrap();
+        let diff = |x: &Tensor, y: &Tensor| {
+            x.sub(y).unwrap().abs().unwrap().flatten_all().unwrap().max(0).unwrap().to_scalar::<f64>().unwrap()
+        };
+        assert_eq!(diff(&ours, &want), 0.0);
+        let go = (ours * &g).unwrap().sum_all().unwrap().backward().unwrap();
+        let gw = (want * &g).unwrap().sum_all().unwrap().backward().unwrap();
+        for v in [&a, &b] {
+            assert_eq!(diff(go.get(v).unwrap(), gw.get(v).unwrap()), 0.0);
+        }
     }
 }

@@ -75,7 +75,7 @@ pub use context::ForwardCtx;
 pub use conv::{Conv, Dense, DenseInit};
 pub use dropout::SeededDropout;
 pub use fractional_max_pool::{fmp_intervals, FractionalMaxPool2d};
-pub use fused::relu;
+pub use fused::{add_relu, relu};
 pub use max_pool::{max_pool2d, MaxPool2d};
 
 #[cfg(test)]
