@@ -288,14 +288,20 @@ impl ReluOp {
         if g.len() != y.len() {
             candle_core::bail!("sgm relu backward: {} gradient values for {} outputs", g.len(), y.len())
         }
-        const CHUNK: usize = 1 << 14;
-        // SAFETY: every chunk's values are written (zip stops at the chunk's end, and y and g are as long as it).
-        Ok(unsafe {
-            par_filled(y.len(), CHUNK, |i, dc| {
-                for ((o, &v), &gv) in dc.iter_mut().zip(&y[i * CHUNK..]).zip(&g[i * CHUNK..]) {
-                    o.write(if v > T::zero() { gv } else { T::zero() });
-                }
-            })
+        Ok(zip_map(y, g, |v, gv| if v > T::zero() { gv } else { T::zero() }))
+    }
+}
+
+/// `f(a[i], b[i])` for every `i`, in one parallel pass; `a` and `b` have the same length.
+fn zip_map<T: Float>(a: &[T], b: &[T], f: impl Fn(T, T) -> T + Sync) -> Vec<T> {
+    debug_assert_eq!(a.len(), b.len());
+    const CHUNK: usize = 1 << 14;
+    // SAFETY: every chunk's values are written (zip stops at the chunk's end, and a and b are as long as the output).
+    unsafe {
+        par_filled(a.len(), CHUNK, |i, out| {
+            for ((o, &x), &y) in out.iter_mut().zip(&a[i * CHUNK..]).zip(&b[i * CHUNK..]) {
+                o.write(f(x, y));
+            }
         })
     }
 }
@@ -328,16 +334,14 @@ impl AddReluOp {
         if a.len() != b.len() {
             candle_core::bail!("sgm add-relu: {} and {} values", a.len(), b.len())
         }
-        const CHUNK: usize = 1 << 14;
-        // SAFETY: every chunk's values are written (a and b are as long as the output).
-        Ok(unsafe {
-            par_filled(a.len(), CHUNK, |i, yc| {
-                for ((o, &x), &y) in yc.iter_mut().zip(&a[i * CHUNK..]).zip(&b[i * CHUNK..]) {
-                    let v = x + y;
-                    o.write(if v > T::zero() { v } else { T::zero() });
-                }
-            })
-        })
+        Ok(zip_map(a, b, |x, y| {
+            let v = x + y;
+            if v > T::zero() {
+                v
+            } else {
+                T::zero()
+            }
+        }))
     }
 }
 

@@ -77,11 +77,9 @@ impl Windows {
     fn plane_argmax<T: WithDType>(&self, x: &[T], p: usize, h: usize, w: usize, mut f: impl FnMut(usize, usize)) {
         let neg_inf = T::from_f64(f64::NEG_INFINITY);
         for i in 0..self.oh {
-            let r0 = self.row(p, i).max(0) as usize;
-            let r1 = ((self.row(p, i) + self.kh as i64).min(h as i64)).max(0) as usize;
+            let (r0, r1) = span(self.row(p, i), self.kh, h);
             for j in 0..self.ow {
-                let c0 = self.col(p, j).max(0) as usize;
-                let c1 = ((self.col(p, j) + self.kw as i64).min(w as i64)).max(0) as usize;
+                let (c0, c1) = span(self.col(p, j), self.kw, w);
                 let mut best = neg_inf;
                 let mut best_idx = r0.min(h.saturating_sub(1)) * w + c0.min(w.saturating_sub(1));
                 for r in r0..r1 {
@@ -100,6 +98,12 @@ impl Windows {
             }
         }
     }
+}
+
+/// The cells `start..start + k` of a side of `size` that lie inside it (a window's rows or columns; the rest is
+/// padding).
+fn span(start: i64, k: usize, size: usize) -> (usize, usize) {
+    (start.max(0) as usize, ((start + k as i64).min(size as i64)).max(0) as usize)
 }
 
 /// `best` or `v`, whichever the row-major search of [`Windows::plane_argmax`] keeps as a window's maximum value: the
@@ -125,9 +129,6 @@ impl Windows {
         let neg_inf = T::from_f64(f64::NEG_INFINITY);
         let per_plane = (self.oh * self.ow).max(1);
         let len = planes * self.oh * self.ow;
-        let span = |start: i64, k: usize, size: usize| {
-            (start.max(0) as usize, ((start + k as i64).min(size as i64)).max(0) as usize)
-        };
         let mut out = Vec::<T>::with_capacity(len);
         out.spare_capacity_mut()[..len].par_chunks_mut(per_plane).enumerate().for_each_init(
             || vec![neg_inf; w],
@@ -160,9 +161,6 @@ impl Windows {
     /// conditional moves, not the search's data-dependent branches.
     fn argmaxes<T: WithDType>(&self, x: &[T], maxima: &[T], planes: usize, h: usize, w: usize) -> Vec<u32> {
         let per_plane = (self.oh * self.ow).max(1);
-        let span = |start: i64, k: usize, size: usize| {
-            (start.max(0) as usize, ((start + k as i64).min(size as i64)).max(0) as usize)
-        };
         // SAFETY: both branches write every index of their plane (`plane_argmax` calls back once per window).
         unsafe {
             par_filled(planes * self.oh * self.ow, per_plane, |p, idx| {
