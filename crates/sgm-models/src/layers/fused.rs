@@ -19,7 +19,8 @@ use candle_core::{CpuStorage, CustomOp1, CustomOp2, CustomOp3, Layout, Shape, St
 use rayon::prelude::*;
 
 use super::conv_kernels::Float;
-use super::scratch::{channel_sum, channel_sums, par_filled};
+use super::plane_sums::{channel_grad_sums, channel_mean_var, dz};
+use super::scratch::par_filled;
 use super::{Kernels, Route};
 
 fn slice<'a, T>(data: &'a [T], layout: &Layout) -> candle_core::Result<&'a [T]> {
@@ -53,21 +54,9 @@ fn dims4(l: &Layout) -> candle_core::Result<(usize, usize, usize)> {
     Ok((n, c, h * w))
 }
 
-/// Per-channel mean and biased variance of `x (n, c, hw)` in f64 (two passes: the mean, then the squared
-/// deviations from it).
+/// Per-channel mean and biased variance of `x (n, c, hw)` in f64 (one read of the data: see [`plane_sums`]).
 fn channel_stats<T: Float>(x: &[T], n: usize, c: usize, hw: usize) -> Stats {
-    let m = (n * hw) as f64;
-    let per: Vec<(f64, f64)> = (0..c)
-        .into_par_iter()
-        .map(|ch| {
-            let mean = channel_sum(x, (n, c, hw), ch, |_, v| v.to_f64()) / m;
-            let sq = channel_sum(x, (n, c, hw), ch, |_, v| {
-                let d = v.to_f64() - mean;
-                d * d
-            });
-            (mean, sq / m)
-        })
-        .collect();
+    let per: Vec<(f64, f64)> = (0..c).into_par_iter().map(|ch| channel_mean_var(x, (n, c, hw), ch)).collect();
     Stats { mean: per.iter().map(|p| p.0).collect(), var: per.iter().map(|p| p.1).collect() }
 }
 
@@ -118,51 +107,65 @@ impl BatchNormOp {
         let (n, c, hw) = dims4(lx)?;
         let (x, y, g) = (slice(x, lx)?, slice(y, ly)?, slice(g, lg)?);
         let m = (n * hw) as f64;
-        let relu = self.relu;
         let invstd: Vec<f64> = stats.var.iter().map(|v| 1.0 / (v + self.eps).sqrt()).collect();
-        let dz = |i: usize| -> f64 {
-            if relu && y[i] <= T::zero() {
-                0.0
-            } else {
-                g[i].to_f64()
-            }
-        };
-        // Σ dz and Σ dz·x̂ per channel.
+        let mean: Vec<T> = stats.mean.iter().map(|&v| T::from_f64(v)).collect();
+        // Σ dz and Σ dz·(x − mean) per channel.
         let sums: Vec<(f64, f64)> = (0..c)
             .into_par_iter()
-            .map(|ch| {
-                let (mean, is) = (stats.mean[ch], invstd[ch]);
-                let [s, sx] = channel_sums(x, (n, c, hw), ch, |i, xv| {
-                    let d = dz(i);
-                    [d, d * (xv.to_f64() - mean) * is]
-                });
-                (s, sx)
+            .map(|ch| match self.relu {
+                true => channel_grad_sums::<T, true>(x, y, g, (n, c, hw), ch, mean[ch]),
+                false => channel_grad_sums::<T, false>(x, y, g, (n, c, hw), ch, mean[ch]),
             })
             .collect();
+        // dx = k·(dz − Σdz/m − x̂·Σ(dz·x̂)/m), k = w/σ, x̂ = (x − mean)/σ: per channel a·dz + b·(x − mean) + c
+        // (in evaluation, with fixed statistics, k·dz).
         let train = self.fixed.is_none();
-        // SAFETY: every plane's values are written.
-        let dx = unsafe {
-            par_filled(x.len(), hw.max(1), |p, dxp| {
-                let ch = p % c;
-                let (mean, is) = (stats.mean[ch], invstd[ch]);
+        let coef: Vec<[T; 3]> = (0..c)
+            .map(|ch| {
+                let (is, (s, sxc)) = (invstd[ch], sums[ch]);
                 let k = w[ch].to_f64() * is;
-                let (s, sx) = sums[ch];
-                let off = p * hw;
-                for (j, o) in dxp.iter_mut().enumerate() {
-                    let i = off + j;
-                    let d = dz(i);
-                    o.write(T::from_f64(if train {
-                        let xhat = (x[i].to_f64() - mean) * is;
-                        k * (d - s / m - xhat * sx / m)
-                    } else {
-                        k * d
-                    }));
+                match train {
+                    true => [k, -k * is * is * sxc / m, -k * s / m].map(T::from_f64),
+                    false => [k, 0.0, 0.0].map(T::from_f64),
                 }
             })
+            .collect();
+        let dx = match (self.relu, train) {
+            (true, true) => input_gradient::<T, true, true>(x, y, g, c, hw, &mean, &coef),
+            (true, false) => input_gradient::<T, true, false>(x, y, g, c, hw, &mean, &coef),
+            (false, true) => input_gradient::<T, false, true>(x, y, g, c, hw, &mean, &coef),
+            (false, false) => input_gradient::<T, false, false>(x, y, g, c, hw, &mean, &coef),
         };
+        let sums: Vec<(f64, f64)> = sums.iter().zip(&invstd).map(|(&(s, sxc), is)| (s, sxc * is)).collect();
         let dw = sums.iter().map(|s| T::from_f64(s.1)).collect();
         let db = sums.iter().map(|s| T::from_f64(s.0)).collect();
         Ok((dx, dw, db))
+    }
+}
+
+/// BatchNorm's input gradient, plane by plane: `a·dz + b·(x − mean) + c` with channel `ch`'s `[a, b, c]` (without
+/// `TRAIN`, `a·dz`).
+fn input_gradient<T: Float, const RELU: bool, const TRAIN: bool>(
+    x: &[T],
+    y: &[T],
+    g: &[T],
+    c: usize,
+    hw: usize,
+    mean: &[T],
+    coef: &[[T; 3]],
+) -> Vec<T> {
+    let hw = hw.max(1);
+    // SAFETY: every plane's values are written (the zip runs over the whole chunk: x, y and g are as long).
+    unsafe {
+        par_filled(x.len(), hw, |p, out| {
+            let (ch, off) = (p % c, p * hw);
+            let ([a, b, k], mean) = (coef[ch], mean[ch]);
+            let (x, y, g) = (&x[off..][..out.len()], &y[off..][..out.len()], &g[off..][..out.len()]);
+            for (((o, &xv), &yv), &gv) in out.iter_mut().zip(x).zip(y).zip(g) {
+                let d = dz::<T, RELU>(yv, gv);
+                o.write(if TRAIN { a * d + b * (xv - mean) + k } else { a * d });
+            }
+        })
     }
 }
 

@@ -24,6 +24,7 @@ pub mod fractional_max_pool;
 pub mod fused;
 mod im2col_conv;
 pub mod max_pool;
+mod plane_sums;
 mod scratch;
 mod window_max;
 mod winograd;

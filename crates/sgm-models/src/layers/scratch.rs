@@ -124,57 +124,12 @@ pub(crate) fn par_zeroed<T: Copy + Send + Sync>(
     }
 }
 
-/// The per-channel sum of `f(i, v)` over `n` planes of `hw` values (plane `b` of channel `ch` at `(b·c + ch)·hw`,
-/// `i` the value's index in `x`), in f64 over eight independent partial sums: lanes of eight consecutive values, so
-/// that the conversions and additions vectorise and do not wait on one another.
-pub(crate) fn channel_sum<T: Copy>(
-    x: &[T],
-    (n, c, hw): (usize, usize, usize),
-    ch: usize,
-    f: impl Fn(usize, T) -> f64,
-) -> f64 {
-    let [s] = channel_sums(x, (n, c, hw), ch, |i, v| [f(i, v)]);
-    s
-}
-
-/// [`channel_sum`] of several functions at once (`f` returns one term of each), in one pass over the values.
-pub(crate) fn channel_sums<T: Copy, const K: usize>(
-    x: &[T],
-    (n, c, hw): (usize, usize, usize),
-    ch: usize,
-    f: impl Fn(usize, T) -> [f64; K],
-) -> [f64; K] {
-    let mut acc = [[0f64; 8]; K];
-    for b in 0..n {
-        let off = (b * c + ch) * hw;
-        let plane = &x[off..off + hw];
-        let mut lanes = plane.chunks_exact(8);
-        let mut j = off;
-        for lane in &mut lanes {
-            for (l, &v) in lane.iter().enumerate() {
-                let t = f(j + l, v);
-                for k in 0..K {
-                    acc[k][l] += t[k];
-                }
-            }
-            j += 8;
-        }
-        for (l, &v) in lanes.remainder().iter().enumerate() {
-            let t = f(j + l, v);
-            for k in 0..K {
-                acc[k][l] += t[k];
-            }
-        }
-    }
-    acc.map(|a| ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7])))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn par_filled_writes_every_chunk_and_channel_sums_add_every_value() {
+    fn par_filled_writes_every_chunk_and_par_zeroed_keeps_what_is_added() {
         // SAFETY: the closure writes every element of its chunk.
         let v: Vec<u32> = unsafe {
             par_filled(10, 4, |i, c| {
@@ -188,16 +143,6 @@ mod tests {
         let z = par_zeroed(10, 4, 0u32, |i, c| c[0] += i as u32 + 1);
         assert_eq!(z, [1, 0, 0, 0, 2, 0, 0, 0, 3, 0]);
         assert!(par_zeroed(0, 4, 0u8, |_, _| unreachable!("no chunks")).is_empty());
-        // 2 images × 3 channels × 5 values: channel 1 holds 5..10 and 20..25.
-        let x: Vec<f32> = (0..30).map(|i| i as f32).collect();
-        let want: f64 = (5..10).chain(20..25).map(|i| i as f64).sum();
-        assert_eq!(channel_sum(&x, (2, 3, 5), 1, |_, v| v as f64), want);
-        assert_eq!(channel_sum(&x, (2, 3, 5), 1, |i, _| i as f64), want, "the index passed is the value's own");
-        // Planes longer than a lane of eight, with a remainder; two sums in one pass.
-        let x: Vec<f32> = (0..2 * 3 * 21).map(|i| i as f32).collect();
-        let want: f64 = (21..42).chain(84..105).map(|i| i as f64).sum();
-        let sq: f64 = (21..42).chain(84..105).map(|i| (i * i) as f64).sum();
-        assert_eq!(channel_sums(&x, (2, 3, 21), 1, |i, v| [v as f64, (i * i) as f64]), [want, sq]);
     }
 
     #[test]
