@@ -14,6 +14,7 @@ use std::mem::MaybeUninit;
 
 use rayon::prelude::*;
 
+use super::lanes::Ring;
 use super::scratch::{par_zeroed, Pooled, Scratch};
 
 /// Square-kernel convolution geometry (dilation 1, one group).
@@ -31,7 +32,7 @@ impl Geometry {
 }
 
 /// The element types the kernels run on.
-pub(crate) trait Float: candle_core::WithDType + Copy + Send + Sync + Pooled + 'static {}
+pub(crate) trait Float: candle_core::WithDType + Copy + Send + Sync + Pooled + Ring + 'static {}
 impl Float for f32 {}
 impl Float for f64 {}
 

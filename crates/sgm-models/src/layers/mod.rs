@@ -23,6 +23,7 @@ pub mod dropout;
 pub mod fractional_max_pool;
 pub mod fused;
 mod im2col_conv;
+mod lanes;
 pub mod max_pool;
 mod plane_sums;
 mod scratch;

@@ -16,6 +16,9 @@
 //! - input gradient: `dV[ξ] = U[ξ]ᵀ · dM[ξ]`, then each patch's `B dV Bᵀ` added back into the image.
 //!
 //! The products of a chunk run in parallel, one per thread at a time, with no synchronisation inside them.
+//! The transforms run on [`LANES`] tiles at once ([`Lanes`]): a channel's (or a filter's) tiles, over all the
+//! chunk's images, are consecutive columns of `V` and `M`, so one task per channel or filter loads and stores them
+//! whole and writes only its own planes.
 //! Buffers: `V` and the products' outputs in the scratch pool; `V` is recomputed from the input in the backward
 //! rather than kept. [`applies`] says where this beats im2col and [`variant`] which tiling a layer takes (both
 //! measured in `docs/performance.md`).
@@ -25,6 +28,7 @@ mod tiling;
 use rayon::prelude::*;
 
 use super::conv_kernels::{Dims, Epilogue, Float};
+use super::lanes::{Lanes, Ring};
 use super::scratch::{par_zeroed, Scratch};
 use tiling::{both, Tiling, F2, F2K5, F3, F4};
 
@@ -207,29 +211,94 @@ fn patch<T: Float, const M: usize, const P: usize>(plane: &[T], d: &Dims, ti: us
 }
 
 /// `V` of `nb` images: `v[(c·p² + ξ)·ld + t]` (`ld` = [`padded`]`(T)`), one block of `p² × ld` per input channel.
+/// The tiles of a channel (all its images' in turn) are transformed [`LANES`] at a time.
 fn transform_input<T: Float, W: Tiling<M, P, R>, const M: usize, const P: usize, const R: usize>(
     x: &[T],
     d: &Dims,
     nb: usize,
     v: &mut [T],
 ) {
-    let (th, tw, tpi) = tiles::<M>(d);
+    let (_, tw, tpi) = tiles::<M>(d);
     let (ld, xi) = (padded(nb * tpi), P * P);
     let hw = d.h * d.w;
     v[..d.c * xi * ld].par_chunks_mut(xi * ld).enumerate().for_each(|(ci, vc)| {
-        for bi in 0..nb {
-            let plane = &x[(bi * d.c + ci) * hw..][..hw];
-            for ti in 0..th {
-                for tj in 0..tw {
-                    let t = bi * tpi + ti * tw + tj;
-                    let m = both(patch::<T, M, P>(plane, d, ti, tj), W::bt, W::bt);
-                    for (pos, val) in m.iter().flatten().enumerate() {
-                        vc[pos * ld + t] = *val;
+        for (t0, k) in lane_groups(nb * tpi) {
+            let mut p = [[Lanes::<T, LANES>::ZERO; P]; P];
+            for lane in 0..k {
+                let (bi, t) = ((t0 + lane) / tpi, (t0 + lane) % tpi);
+                let q = patch::<T, M, P>(&x[(bi * d.c + ci) * hw..][..hw], d, t / tw, t % tw);
+                for (pr, qr) in p.iter_mut().zip(q) {
+                    for (pv, qv) in pr.iter_mut().zip(qr) {
+                        pv.0[lane] = qv;
                     }
                 }
             }
+            let m = both(p, |v| W::bt(v), |v| W::bt(v));
+            for (pos, val) in m.iter().flatten().enumerate() {
+                store(&mut vc[pos * ld + t0..], val, k);
+            }
         }
     });
+}
+
+/// Tiles transformed together: sixteen f32 fill one AVX-512 register.
+const LANES: usize = 16;
+
+/// `0..n` in groups of at most [`LANES`]: `(first, count)`.
+fn lane_groups(n: usize) -> impl Iterator<Item = (usize, usize)> {
+    (0..n).step_by(LANES).map(move |t0| (t0, LANES.min(n - t0)))
+}
+
+/// Planes of a buffer written by several tasks, each its own planes.
+struct Planes<V>(*mut V);
+
+// SAFETY: tasks only reach the buffer through `plane`, whose callers keep their planes disjoint.
+unsafe impl<V> Sync for Planes<V> {}
+unsafe impl<V> Send for Planes<V> {}
+
+impl<V> Planes<V> {
+    /// The `len` values from `offset`.
+    ///
+    /// # Safety
+    /// They must lie within the buffer, and no other task may use them while the slice lives.
+    #[allow(clippy::mut_from_ref)]
+    unsafe fn plane(&self, offset: usize, len: usize) -> &mut [V] {
+        // SAFETY: as the caller promised.
+        unsafe { std::slice::from_raw_parts_mut(self.0.add(offset), len) }
+    }
+}
+
+/// The first `k` lanes of `val` into `dst[..k]` (a fixed-size copy when all are used).
+#[inline(always)]
+fn store<T: Float>(dst: &mut [T], val: &Lanes<T, LANES>, k: usize) {
+    if k == LANES {
+        dst[..LANES].copy_from_slice(&val.0);
+    } else {
+        dst[..k].iter_mut().zip(val.0).for_each(|(o, v)| *o = v);
+    }
+}
+
+/// The `p²` transformed values of `k` consecutive tiles: `buf[ξ·stride + offset + lane]`, as a `p × p` array of
+/// lanes (lanes past `k` zero).
+#[inline(always)]
+fn gather_lanes<T: Float, const P: usize>(
+    buf: &[T],
+    stride: usize,
+    offset: usize,
+    k: usize,
+) -> [[Lanes<T, LANES>; P]; P] {
+    let mut out = [[Lanes::<T, LANES>::ZERO; P]; P];
+    for (i, row) in out.iter_mut().enumerate() {
+        for (j, v) in row.iter_mut().enumerate() {
+            let src = &buf[(i * P + j) * stride + offset..];
+            if k == LANES {
+                v.0.copy_from_slice(&src[..LANES]);
+            } else {
+                v.0[..k].iter_mut().zip(src).for_each(|(o, &s)| *o = s);
+            }
+        }
+    }
+    out
 }
 
 /// One product per transformed position, in parallel over the `xi` positions, each on one thread:
@@ -312,21 +381,22 @@ fn forward_with<T: Float, W: Tiling<M, P, R>, const M: usize, const P: usize, co
             products(xi, (o, tt, c), (&mut m, pm, ld), false, (u.as_ptr(), c, xi * c, 1), (v.as_ptr(), ld, xi * ld, 1))
         };
         let m = &*m;
-        yu[start * o * l..][..nb * o * l].par_chunks_mut(l).enumerate().for_each(|(plane_idx, out)| {
-            let (bi, oc) = (plane_idx / o, plane_idx % o);
+        // One task per filter, over the chunk's images: its tiles are consecutive in M, so they are transformed
+        // LANES at a time, and it writes its own planes (image, filter) only.
+        let planes = Planes(yu[start * o * l..][..nb * o * l].as_mut_ptr());
+        (0..o).into_par_iter().for_each(|oc| {
             let f = epilogue.channel(oc);
-            for t in 0..tpi {
-                let (ti, tj) = (t / tw, t % tw);
-                let yt = both(gather::<T, P>(m, pm, oc * ld + bi * tpi + t), W::at, W::at);
-                for (i, row) in yt.iter().enumerate() {
-                    let r = M * ti + i;
-                    if r >= d.oh {
-                        break;
-                    }
-                    for (j, &val) in row.iter().enumerate() {
-                        let cc = M * tj + j;
-                        if cc < d.ow {
-                            out[r * d.ow + cc].write(f(val));
+            for (t0, k) in lane_groups(nb * tpi) {
+                let yt = both(gather_lanes::<T, P>(m, pm, oc * ld + t0, k), |v| W::at(v), |v| W::at(v));
+                for lane in 0..k {
+                    let (bi, t) = ((t0 + lane) / tpi, (t0 + lane) % tpi);
+                    let (ti, tj) = (t / tw, t % tw);
+                    // SAFETY: plane (bi, oc) lies within the chunk's outputs and only this task writes it.
+                    let out = unsafe { planes.plane((bi * o + oc) * l, l) };
+                    for (i, row) in yt.iter().enumerate().take(d.oh.saturating_sub(M * ti)) {
+                        let out = &mut out[(M * ti + i) * d.ow + M * tj..];
+                        for (o, val) in out.iter_mut().zip(row).take(d.ow.saturating_sub(M * tj)) {
+                            o.write(f(val.0[lane]));
                         }
                     }
                 }
@@ -379,20 +449,22 @@ fn backward_with<T: Float, W: Tiling<M, P, R>, const M: usize, const P: usize, c
         // dM: `dm[(oc·p² + ξ)·ld + t]`, one block of p² × ld per filter.
         let g = &grad[start * o * l..][..nb * o * l];
         dm[..o * xi * ld].par_chunks_mut(xi * ld).enumerate().for_each(|(oc, dmo)| {
-            for bi in 0..nb {
-                let plane = &g[(bi * o + oc) * l..][..l];
-                for t in 0..tpi {
+            for (t0, k) in lane_groups(nb * tpi) {
+                let mut tile = [[Lanes::<T, LANES>::ZERO; M]; M];
+                for lane in 0..k {
+                    let (bi, t) = ((t0 + lane) / tpi, (t0 + lane) % tpi);
                     let (ti, tj) = (t / tw, t % tw);
-                    let mut tile = [[T::zero(); M]; M];
+                    let plane = &g[(bi * o + oc) * l..][..l];
                     for (i, row) in tile.iter_mut().enumerate().take(d.oh.saturating_sub(M * ti)) {
-                        for (j, v) in row.iter_mut().enumerate().take(d.ow.saturating_sub(M * tj)) {
-                            *v = plane[(M * ti + i) * d.ow + M * tj + j];
+                        let src = &plane[(M * ti + i) * d.ow + M * tj..];
+                        for (v, &gv) in row.iter_mut().zip(src).take(d.ow.saturating_sub(M * tj)) {
+                            v.0[lane] = gv;
                         }
                     }
-                    let q = both(tile, W::a, W::a);
-                    for (pos, val) in q.iter().flatten().enumerate() {
-                        dmo[pos * ld + bi * tpi + t] = *val;
-                    }
+                }
+                let q = both(tile, |v| W::a(v), |v| W::a(v));
+                for (pos, val) in q.iter().flatten().enumerate() {
+                    store(&mut dmo[pos * ld + t0..], val, k);
                 }
             }
         });
@@ -423,21 +495,27 @@ fn backward_with<T: Float, W: Tiling<M, P, R>, const M: usize, const P: usize, c
                 )
             };
             let dv = &*v;
-            dx[start * img..][..nb * img].par_chunks_mut(hw).enumerate().for_each(|(plane_idx, plane)| {
-                let (bi, ci) = (plane_idx / c, plane_idx % c);
-                let (r0, c0) = (d.g.padding as isize, d.g.padding as isize);
-                for t in 0..tpi {
-                    let (ti, tj) = (t / tw, t % tw);
-                    let p = both(gather::<T, P>(dv, pv, ci * ld + bi * tpi + t), W::b, W::b);
-                    for (i, row) in p.iter().enumerate() {
-                        let r = (M * ti + i) as isize - r0;
-                        if r < 0 || r >= d.h as isize {
-                            continue;
-                        }
-                        for (j, &val) in row.iter().enumerate() {
-                            let cc = (M * tj + j) as isize - c0;
-                            if cc >= 0 && cc < d.w as isize {
-                                plane[r as usize * d.w + cc as usize] += val;
+            // One task per input channel, over the chunk's images (as the forward's output transform).
+            let planes = Planes(dx[start * img..][..nb * img].as_mut_ptr());
+            let (r0, c0) = (d.g.padding as isize, d.g.padding as isize);
+            (0..c).into_par_iter().for_each(|ci| {
+                for (t0, k) in lane_groups(nb * tpi) {
+                    let p = both(gather_lanes::<T, P>(dv, pv, ci * ld + t0, k), |v| W::b(v), |v| W::b(v));
+                    for lane in 0..k {
+                        let (bi, t) = ((t0 + lane) / tpi, (t0 + lane) % tpi);
+                        let (ti, tj) = (t / tw, t % tw);
+                        // SAFETY: plane (bi, ci) lies within the chunk's input gradient and only this task adds to it.
+                        let plane = unsafe { planes.plane((bi * c + ci) * hw, hw) };
+                        for (i, row) in p.iter().enumerate() {
+                            let r = (M * ti + i) as isize - r0;
+                            if r < 0 || r >= d.h as isize {
+                                continue;
+                            }
+                            for (j, val) in row.iter().enumerate() {
+                                let cc = (M * tj + j) as isize - c0;
+                                if cc >= 0 && cc < d.w as isize {
+                                    plane[r as usize * d.w + cc as usize] += val.0[lane];
+                                }
                             }
                         }
                     }

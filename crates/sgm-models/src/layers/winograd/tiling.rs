@@ -7,27 +7,27 @@
 //! rows of the Vandermonde map. Each map comes with its adjoint (the transposed matrix), which the backward passes
 //! apply.
 
-use super::super::conv_kernels::Float;
+use super::super::lanes::Ring;
 
 /// One Winograd variant: `R × R` filters, output tiles of `M × M`, input patches of `P × P` (`P = M + R − 1`), `P²`
 /// products per tile.
 pub(crate) trait Tiling<const M: usize, const P: usize, const R: usize> {
     /// `Bᵀ v`: one line of an input patch into the transformed domain.
-    fn bt<T: Float>(v: [T; P]) -> [T; P];
+    fn bt<T: Ring>(v: [T; P]) -> [T; P];
     /// `B v`, the adjoint of [`Tiling::bt`].
-    fn b<T: Float>(v: [T; P]) -> [T; P];
+    fn b<T: Ring>(v: [T; P]) -> [T; P];
     /// `G g`: one line of an `R × R` filter into the transformed domain.
-    fn g<T: Float>(v: [T; R]) -> [T; P];
+    fn g<T: Ring>(v: [T; R]) -> [T; P];
     /// `Gᵀ u`, the adjoint of [`Tiling::g`].
-    fn gt<T: Float>(u: [T; P]) -> [T; R];
+    fn gt<T: Ring>(u: [T; P]) -> [T; R];
     /// `Aᵀ m`: one line of a product back to `M` outputs.
-    fn at<T: Float>(m: [T; P]) -> [T; M];
+    fn at<T: Ring>(m: [T; P]) -> [T; M];
     /// `A y`, the adjoint of [`Tiling::at`].
-    fn a<T: Float>(y: [T; M]) -> [T; P];
+    fn a<T: Ring>(y: [T; M]) -> [T; P];
 }
 
-fn c<T: Float>(v: f64) -> T {
-    T::from_f64(v)
+fn c<T: Ring>(v: f64) -> T {
+    T::of(v)
 }
 
 /// F(2×2, 3×3): 16 products per 4 outputs.
@@ -35,35 +35,35 @@ pub(crate) struct F2;
 
 impl Tiling<2, 4, 3> for F2 {
     #[inline(always)]
-    fn bt<T: Float>(v: [T; 4]) -> [T; 4] {
+    fn bt<T: Ring>(v: [T; 4]) -> [T; 4] {
         [v[0] - v[2], v[1] + v[2], v[2] - v[1], v[1] - v[3]]
     }
 
     #[inline(always)]
-    fn b<T: Float>(v: [T; 4]) -> [T; 4] {
-        [v[0], v[1] - v[2] + v[3], v[1] + v[2] - v[0], T::zero() - v[3]]
+    fn b<T: Ring>(v: [T; 4]) -> [T; 4] {
+        [v[0], v[1] - v[2] + v[3], v[1] + v[2] - v[0], T::ZERO - v[3]]
     }
 
     #[inline(always)]
-    fn g<T: Float>(v: [T; 3]) -> [T; 4] {
+    fn g<T: Ring>(v: [T; 3]) -> [T; 4] {
         let h = c::<T>(0.5);
         [v[0], (v[0] + v[1] + v[2]) * h, (v[0] - v[1] + v[2]) * h, v[2]]
     }
 
     #[inline(always)]
-    fn gt<T: Float>(u: [T; 4]) -> [T; 3] {
+    fn gt<T: Ring>(u: [T; 4]) -> [T; 3] {
         let h = c::<T>(0.5);
         [u[0] + (u[1] + u[2]) * h, (u[1] - u[2]) * h, (u[1] + u[2]) * h + u[3]]
     }
 
     #[inline(always)]
-    fn at<T: Float>(m: [T; 4]) -> [T; 2] {
+    fn at<T: Ring>(m: [T; 4]) -> [T; 2] {
         [m[0] + m[1] + m[2], m[1] - m[2] - m[3]]
     }
 
     #[inline(always)]
-    fn a<T: Float>(y: [T; 2]) -> [T; 4] {
-        [y[0], y[0] + y[1], y[0] - y[1], T::zero() - y[1]]
+    fn a<T: Ring>(y: [T; 2]) -> [T; 4] {
+        [y[0], y[0] + y[1], y[0] - y[1], T::ZERO - y[1]]
     }
 }
 
@@ -74,7 +74,7 @@ pub(crate) struct F3;
 
 impl Tiling<3, 5, 3> for F3 {
     #[inline(always)]
-    fn bt<T: Float>(v: [T; 5]) -> [T; 5] {
+    fn bt<T: Ring>(v: [T; 5]) -> [T; 5] {
         let two = c::<T>(2.0);
         [
             two * (v[0] - v[2]) + v[3] - v[1],
@@ -86,23 +86,23 @@ impl Tiling<3, 5, 3> for F3 {
     }
 
     #[inline(always)]
-    fn b<T: Float>(u: [T; 5]) -> [T; 5] {
+    fn b<T: Ring>(u: [T; 5]) -> [T; 5] {
         let two = c::<T>(2.0);
         [
             two * u[0],
             two * (u[2] - u[1] + u[4]) - u[0] - u[3],
-            T::zero() - two * u[0] - u[1] - c::<T>(3.0) * u[2] - u[4],
+            T::ZERO - two * u[0] - u[1] - c::<T>(3.0) * u[2] - u[4],
             u[0] + u[1] + u[2] + u[3] - two * u[4],
             u[4],
         ]
     }
 
     #[inline(always)]
-    fn g<T: Float>(v: [T; 3]) -> [T; 5] {
+    fn g<T: Ring>(v: [T; 3]) -> [T; 5] {
         let (half, sixth) = (c::<T>(0.5), c::<T>(1.0 / 6.0));
         [
             v[0] * half,
-            T::zero() - (v[0] + v[1] + v[2]) * half,
+            T::ZERO - (v[0] + v[1] + v[2]) * half,
             (v[1] - v[0] - v[2]) * sixth,
             (v[0] + c::<T>(2.0) * v[1] + c::<T>(4.0) * v[2]) * sixth,
             v[2],
@@ -110,7 +110,7 @@ impl Tiling<3, 5, 3> for F3 {
     }
 
     #[inline(always)]
-    fn gt<T: Float>(u: [T; 5]) -> [T; 3] {
+    fn gt<T: Ring>(u: [T; 5]) -> [T; 3] {
         let (half, sixth, third) = (c::<T>(0.5), c::<T>(1.0 / 6.0), c::<T>(1.0 / 3.0));
         [
             (u[0] - u[1]) * half + (u[3] - u[2]) * sixth,
@@ -120,12 +120,12 @@ impl Tiling<3, 5, 3> for F3 {
     }
 
     #[inline(always)]
-    fn at<T: Float>(m: [T; 5]) -> [T; 3] {
+    fn at<T: Ring>(m: [T; 5]) -> [T; 3] {
         [m[0] + m[1] + m[2] + m[3], m[1] - m[2] + c::<T>(2.0) * m[3], m[1] + m[2] + c::<T>(4.0) * m[3] + m[4]]
     }
 
     #[inline(always)]
-    fn a<T: Float>(y: [T; 3]) -> [T; 5] {
+    fn a<T: Ring>(y: [T; 3]) -> [T; 5] {
         [y[0], y[0] + y[1] + y[2], y[0] - y[1] + y[2], y[0] + c::<T>(2.0) * y[1] + c::<T>(4.0) * y[2], y[2]]
     }
 }
@@ -135,7 +135,7 @@ pub(crate) struct F4;
 
 impl Tiling<4, 6, 3> for F4 {
     #[inline(always)]
-    fn bt<T: Float>(v: [T; 6]) -> [T; 6] {
+    fn bt<T: Ring>(v: [T; 6]) -> [T; 6] {
         let (two, four, five) = (c::<T>(2.0), c::<T>(4.0), c::<T>(5.0));
         // Shared terms: rows 1/2 and 3/4 differ in the sign of one half.
         let (p12, p34) = (v[4] - four * v[2], v[4] - v[2]);
@@ -144,12 +144,12 @@ impl Tiling<4, 6, 3> for F4 {
     }
 
     #[inline(always)]
-    fn b<T: Float>(u: [T; 6]) -> [T; 6] {
+    fn b<T: Ring>(u: [T; 6]) -> [T; 6] {
         let (two, four, five) = (c::<T>(2.0), c::<T>(4.0), c::<T>(5.0));
         [
             four * u[0],
             four * (u[2] - u[1]) + two * (u[4] - u[3]) + four * u[5],
-            T::zero() - five * u[0] - four * (u[1] + u[2]) - u[3] - u[4],
+            T::ZERO - five * u[0] - four * (u[1] + u[2]) - u[3] - u[4],
             u[1] - u[2] + two * (u[3] - u[4]) - five * u[5],
             u[0] + u[1] + u[2] + u[3] + u[4],
             u[5],
@@ -157,15 +157,15 @@ impl Tiling<4, 6, 3> for F4 {
     }
 
     #[inline(always)]
-    fn g<T: Float>(v: [T; 3]) -> [T; 6] {
+    fn g<T: Ring>(v: [T; 3]) -> [T; 6] {
         let (sixth, twelfth, quarter) = (c::<T>(1.0 / 6.0), c::<T>(1.0 / 12.0), c::<T>(0.25));
         let (even, odd) = (v[0] + v[2], v[1]);
         let (e2, o2) = (v[0] * c::<T>(1.0 / 24.0) + v[2] * sixth, odd * twelfth);
-        [v[0] * quarter, T::zero() - (even + odd) * sixth, (odd - even) * sixth, e2 + o2, e2 - o2, v[2]]
+        [v[0] * quarter, T::ZERO - (even + odd) * sixth, (odd - even) * sixth, e2 + o2, e2 - o2, v[2]]
     }
 
     #[inline(always)]
-    fn gt<T: Float>(u: [T; 6]) -> [T; 3] {
+    fn gt<T: Ring>(u: [T; 6]) -> [T; 3] {
         let (sixth, twelfth, quarter) = (c::<T>(1.0 / 6.0), c::<T>(1.0 / 12.0), c::<T>(0.25));
         let (s12, d12, s34, d34) = (u[1] + u[2], u[2] - u[1], u[3] + u[4], u[3] - u[4]);
         [
@@ -176,14 +176,14 @@ impl Tiling<4, 6, 3> for F4 {
     }
 
     #[inline(always)]
-    fn at<T: Float>(m: [T; 6]) -> [T; 4] {
+    fn at<T: Ring>(m: [T; 6]) -> [T; 4] {
         let (s12, d12, s34, d34) = (m[1] + m[2], m[1] - m[2], m[3] + m[4], m[3] - m[4]);
         let (two, four, eight) = (c::<T>(2.0), c::<T>(4.0), c::<T>(8.0));
         [m[0] + s12 + s34, d12 + two * d34, s12 + four * s34, d12 + eight * d34 + m[5]]
     }
 
     #[inline(always)]
-    fn a<T: Float>(y: [T; 4]) -> [T; 6] {
+    fn a<T: Ring>(y: [T; 4]) -> [T; 6] {
         let (two, four, eight) = (c::<T>(2.0), c::<T>(4.0), c::<T>(8.0));
         let (e, o) = (y[0] + four * y[2], two * y[1] + eight * y[3]);
         [y[0], y[0] + y[1] + y[2] + y[3], y[0] - y[1] + y[2] - y[3], e + o, e - o, y[3]]
@@ -195,27 +195,27 @@ pub(crate) struct F2K5;
 
 impl Tiling<2, 6, 5> for F2K5 {
     #[inline(always)]
-    fn bt<T: Float>(v: [T; 6]) -> [T; 6] {
+    fn bt<T: Ring>(v: [T; 6]) -> [T; 6] {
         <F4 as Tiling<4, 6, 3>>::bt(v)
     }
 
     #[inline(always)]
-    fn b<T: Float>(u: [T; 6]) -> [T; 6] {
+    fn b<T: Ring>(u: [T; 6]) -> [T; 6] {
         <F4 as Tiling<4, 6, 3>>::b(u)
     }
 
     #[inline(always)]
-    fn g<T: Float>(v: [T; 5]) -> [T; 6] {
+    fn g<T: Ring>(v: [T; 5]) -> [T; 6] {
         // Rows: the filter polynomial at 0, 1, −1, 2, −2 divided by 4, −6, −6, 24, 24; then its top coefficient.
         let (sixth, quarter, twenty_fourth) = (c::<T>(1.0 / 6.0), c::<T>(0.25), c::<T>(1.0 / 24.0));
         let (even, odd) = (v[0] + v[2] + v[4], v[1] + v[3]);
         let e2 = (v[0] + c::<T>(4.0) * v[2] + c::<T>(16.0) * v[4]) * twenty_fourth;
         let o2 = (c::<T>(2.0) * v[1] + c::<T>(8.0) * v[3]) * twenty_fourth;
-        [v[0] * quarter, T::zero() - (even + odd) * sixth, (odd - even) * sixth, e2 + o2, e2 - o2, v[4]]
+        [v[0] * quarter, T::ZERO - (even + odd) * sixth, (odd - even) * sixth, e2 + o2, e2 - o2, v[4]]
     }
 
     #[inline(always)]
-    fn gt<T: Float>(u: [T; 6]) -> [T; 5] {
+    fn gt<T: Ring>(u: [T; 6]) -> [T; 5] {
         let (sixth, twelfth, third) = (c::<T>(1.0 / 6.0), c::<T>(1.0 / 12.0), c::<T>(1.0 / 3.0));
         let (s12, d21, s34, d34) = (u[1] + u[2], u[2] - u[1], u[3] + u[4], u[3] - u[4]);
         [
@@ -228,12 +228,12 @@ impl Tiling<2, 6, 5> for F2K5 {
     }
 
     #[inline(always)]
-    fn at<T: Float>(m: [T; 6]) -> [T; 2] {
+    fn at<T: Ring>(m: [T; 6]) -> [T; 2] {
         [m[0] + m[1] + m[2] + m[3] + m[4], m[1] - m[2] + c::<T>(2.0) * (m[3] - m[4]) + m[5]]
     }
 
     #[inline(always)]
-    fn a<T: Float>(y: [T; 2]) -> [T; 6] {
+    fn a<T: Ring>(y: [T; 2]) -> [T; 6] {
         let two = c::<T>(2.0) * y[1];
         [y[0], y[0] + y[1], y[0] - y[1], y[0] + two, y[0] - two, y[1]]
     }
@@ -241,20 +241,20 @@ impl Tiling<2, 6, 5> for F2K5 {
 
 /// `L p Rᵀ` for a row map `L` and a column map `R` given as functions on one line of values.
 #[inline(always)]
-pub(crate) fn both<T: Float, const I: usize, const O: usize, const J: usize, const Q: usize>(
+pub(crate) fn both<T: Ring, const I: usize, const O: usize, const J: usize, const Q: usize>(
     p: [[T; J]; I],
     rows: impl Fn([T; I]) -> [T; O],
     cols: impl Fn([T; J]) -> [T; Q],
 ) -> [[T; Q]; O] {
     // Columns first: each of the I rows of p through `cols`, then each of the Q columns through `rows`. Plain
     // loops rather than `map`/`from_fn`, which LLVM leaves as calls on the 6-wide arrays of F(4, 3).
-    let mut mapped = [[T::zero(); Q]; I];
+    let mut mapped = [[T::ZERO; Q]; I];
     for i in 0..I {
         mapped[i] = cols(p[i]);
     }
-    let mut out = [[T::zero(); Q]; O];
+    let mut out = [[T::ZERO; Q]; O];
     for j in 0..Q {
-        let mut line = [T::zero(); I];
+        let mut line = [T::ZERO; I];
         for i in 0..I {
             line[i] = mapped[i][j];
         }
