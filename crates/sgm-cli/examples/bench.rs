@@ -135,7 +135,7 @@ fn model(kind: BackboneKind, size: usize, batch: usize, what: &str, reps: usize,
             let x = images(batch, size)?;
             let rss_before = rss_kib().1;
             let times = time_reps(reps, warmup, || {
-                let out = on_workers(|| model.forward(&x, false))?;
+                let out = on_workers(|| model.infer(&x))?;
                 out.embedding.to_vec2::<f32>()?;
                 Ok(())
             })?;
@@ -146,7 +146,7 @@ fn model(kind: BackboneKind, size: usize, batch: usize, what: &str, reps: usize,
             let rss_before = rss_kib().1;
             let times = time_reps(reps, warmup, || {
                 for x in &batches {
-                    let out = on_workers(|| model.forward(x, false))?;
+                    let out = on_workers(|| model.infer(x))?;
                     out.embedding.to_vec2::<f32>()?;
                 }
                 Ok(())

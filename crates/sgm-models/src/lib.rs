@@ -50,6 +50,9 @@
 //! let x = Tensor::zeros((2, 1, 48, 48), DType::F32, &Device::Cpu)?;
 //! let out = model.forward(&x, false)?; // evaluation mode: no dropout
 //! assert_eq!(out.embedding.dims(), &[2, 64]);
+//! // For embeddings that are used rather than trained through: the same values, no graph kept (`no_grad`).
+//! let used = model.infer(&x)?;
+//! assert_eq!(used.embedding.to_vec2::<f32>()?, out.embedding.to_vec2::<f32>()?);
 //! assert_eq!(out.logits.unwrap().dims(), &[2, 8]);
 //!
 //! // The optimiser gets every variable except BatchNorm running statistics (CVGG13 has none).

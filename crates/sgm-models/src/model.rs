@@ -135,6 +135,15 @@ impl EmbeddingModel {
         self.forward_unchecked(x, &mut self.next_ctx(train))
     }
 
+    /// [`EmbeddingModel::forward`] in evaluation mode for outputs that are used, not differentiated (validation,
+    /// embedding, retrieval): no graph is kept for a backward pass ([`ForwardCtx::without_grad`], PyTorch's
+    /// `no_grad`), so each activation is freed as soon as the next layer has read it. The outputs equal
+    /// `forward(x, false)`'s.
+    pub fn infer(&self, x: &Tensor) -> Result<ModelOutput> {
+        self.check_input(x)?;
+        self.forward_unchecked(x, &mut self.next_ctx(false).without_grad())
+    }
+
     /// The context of the next forward: its generator, and this model's kernels.
     fn next_ctx(&self, train: bool) -> ForwardCtx {
         let seed = self.noise_seed.load(Ordering::SeqCst);
@@ -211,6 +220,29 @@ mod tests {
         let plain = model.forward(&x, false).unwrap().embedding.flatten_all().unwrap().to_vec1::<f32>().unwrap();
         let f32 = model.forward_dtype(&x, false, DType::F32).unwrap().embedding;
         assert_eq!(f32.flatten_all().unwrap().to_vec1::<f32>().unwrap(), plain);
+    }
+
+    #[test]
+    fn inference_equals_the_evaluation_forward_and_keeps_no_graph() {
+        // Every backbone, on sgm's kernels and on candle's: the same outputs, and nothing in them still tracks
+        // the weights (so the activations behind them were freed), where the plain evaluation forward's do.
+        for backbone in BackboneKind::ALL {
+            for kernels in [Kernels::Fast, Kernels::Candle] {
+                let cfg = ModelConfig { backbone, input_size: 48, num_classes: Some(3), ..Default::default() };
+                let vm = VarMap::new();
+                let model = EmbeddingModel::new(&cfg, seeded_var_builder(&vm, 4, DType::F32, &Device::Cpu))
+                    .unwrap()
+                    .with_kernels(kernels);
+                let x = Tensor::randn(0f32, 1.0, (2, 1, 48, 48), &Device::Cpu).unwrap();
+                let (plain, inferred) = (model.forward(&x, false).unwrap(), model.infer(&x).unwrap());
+                let values = |t: &Tensor| t.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+                assert_eq!(values(&plain.embedding), values(&inferred.embedding), "{backbone:?} {kernels:?}");
+                let (pl, il) = (plain.logits.unwrap(), inferred.logits.unwrap());
+                assert_eq!(values(&pl), values(&il), "{backbone:?} {kernels:?}");
+                assert!(plain.embedding.track_op() && pl.track_op(), "{backbone:?} {kernels:?}");
+                assert!(!inferred.embedding.track_op() && !il.track_op(), "{backbone:?} {kernels:?}");
+            }
+        }
     }
 
     #[test]

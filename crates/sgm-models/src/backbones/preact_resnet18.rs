@@ -46,13 +46,13 @@ impl PreActBlock {
     }
 
     fn forward(&self, x: &Tensor, ctx: &mut ForwardCtx) -> Result<Tensor> {
-        let out = self.bn1.forward_relu(x, ctx.train, ctx.kernels)?;
+        let out = self.bn1.forward_relu(x, ctx)?;
         let shortcut = match &self.shortcut {
             Some(conv) => conv.forward(&out, ctx)?,
             None => x.clone(),
         };
         let out = self.conv1.forward(&out, ctx)?;
-        let out = self.bn2.forward_relu(&out, ctx.train, ctx.kernels)?;
+        let out = self.bn2.forward_relu(&out, ctx)?;
         let out = self.conv2.forward(&out, ctx)?;
         Ok((out + shortcut)?)
     }

@@ -8,7 +8,7 @@
 use candle_core::{DType, Tensor, Var};
 use candle_nn::{BatchNormConfig, ModuleT, VarBuilder};
 
-use super::{fused, Kernels};
+use super::{fused, ForwardCtx};
 use crate::error::{bad_input, Result};
 
 /// `true` for variables that are state, not parameters: BatchNorm running statistics (`running_mean`,
@@ -46,22 +46,25 @@ impl Norm2d {
     /// statistics otherwise.
     ///
     /// On the CPU (f32/f64) this is one fused op with a hand-written backward; elsewhere candle_nn's `BatchNorm`.
-    /// `kernels` picks sgm's fused op or candle_nn's (see [`super::route`]).
-    pub fn forward(&self, x: &Tensor, train: bool, kernels: Kernels) -> Result<Tensor> {
-        self.forward_inner(x, train, false, kernels)
+    /// `ctx.kernels` picks sgm's fused op or candle_nn's (see [`super::route`]); `ctx.train` the mode; without
+    /// `ctx.grad` the weight and bias are used detached ([`ForwardCtx::param`]).
+    pub fn forward(&self, x: &Tensor, ctx: &ForwardCtx) -> Result<Tensor> {
+        self.forward_inner(x, ctx, false)
     }
 
-    /// `relu(self.forward(x, train))`, fused into the same pass on the CPU.
-    pub fn forward_relu(&self, x: &Tensor, train: bool, kernels: Kernels) -> Result<Tensor> {
-        self.forward_inner(x, train, true, kernels)
+    /// `relu(self.forward(x, ctx))`, fused into the same pass on the CPU.
+    pub fn forward_relu(&self, x: &Tensor, ctx: &ForwardCtx) -> Result<Tensor> {
+        self.forward_inner(x, ctx, true)
     }
 
-    fn forward_inner(&self, x: &Tensor, train: bool, relu: bool, kernels: Kernels) -> Result<Tensor> {
+    fn forward_inner(&self, x: &Tensor, ctx: &ForwardCtx, relu: bool) -> Result<Tensor> {
+        let (train, kernels) = (ctx.train, ctx.kernels);
         if let Some(bn) = &self.bn {
             if let (true, Some((w, b))) = (fused::fused_applies(x, kernels), bn.weight_and_bias()) {
                 self.check_train_input(x, train)?;
                 let running = (!train).then(|| (bn.running_mean(), bn.running_var()));
-                let (y, stats) = fused::batch_norm(x, w, b, bn.eps(), running, relu)?;
+                let (w, b) = (ctx.param(w), ctx.param(b));
+                let (y, stats) = fused::batch_norm(x, &w, &b, bn.eps(), running, relu)?;
                 if train {
                     let (n, c, h, w) = x.dims4()?;
                     let m = (n * h * w) as f64;
@@ -81,6 +84,7 @@ impl Norm2d {
             }
         }
         let y = self.forward_candle(x, train)?;
+        let y = ctx.param(&y);
         if relu {
             fused::relu(&y, kernels)
         } else {
@@ -132,6 +136,11 @@ mod tests {
     use super::*;
     use crate::seeded_var_builder;
 
+    fn ctx(train: bool) -> ForwardCtx {
+        use rand::SeedableRng;
+        ForwardCtx::new(train, rand_chacha::ChaCha8Rng::seed_from_u64(0))
+    }
+
     fn stats(vm: &VarMap, name: &str) -> Vec<f32> {
         let data = vm.data().lock().unwrap();
         data[name].as_tensor().to_dtype(DType::F32).unwrap().to_vec1().unwrap()
@@ -159,11 +168,11 @@ mod tests {
         let x = Tensor::from_vec(v, (2, 2, 2, 2), &Device::Cpu).unwrap();
         assert_eq!(stats(&vm, "bn.running_mean"), vec![0.0, 0.0]);
 
-        bn.forward(&x, false, Kernels::Fast).unwrap();
+        bn.forward(&x, &ctx(false)).unwrap();
         assert_eq!(stats(&vm, "bn.running_mean"), vec![0.0, 0.0], "eval must not update");
         assert_eq!(stats(&vm, "bn.running_var"), vec![1.0, 1.0]);
 
-        let y = bn.forward(&x, true, Kernels::Fast).unwrap();
+        let y = bn.forward(&x, &ctx(true)).unwrap();
         let m = stats(&vm, "bn.running_mean");
         assert!((m[0] - 0.45).abs() < 1e-5 && (m[1] - 4.5).abs() < 1e-4, "{m:?}");
         // Unbiased variance of 1..=8 is 6, momentum 0.1: 0.9 + 0.6.
@@ -174,15 +183,15 @@ mod tests {
         assert!(mean0.abs() < 1e-5);
 
         // Eval uses the running statistics: (x − 0.45)/sqrt(1.5 + eps) for channel 0.
-        let e = bn.forward(&x, false, Kernels::Fast).unwrap();
+        let e = bn.forward(&x, &ctx(false)).unwrap();
         let e0 = e.flatten_all().unwrap().to_vec1::<f32>().unwrap()[0];
         assert!((e0 - (1.0 - 0.45) / (1.5f32 + 1e-5).sqrt()).abs() < 1e-4, "{e0}");
         assert_eq!(stats(&vm, "bn.running_mean"), m, "eval must not update");
 
         // One value per channel cannot be batch-normalised in training (PyTorch refuses it too); eval can.
         let single = Tensor::ones((1, 2, 1, 1), DType::F32, &Device::Cpu).unwrap();
-        assert!(bn.forward(&single, true, Kernels::Fast).is_err());
-        assert!(bn.forward(&single, false, Kernels::Fast).is_ok());
+        assert!(bn.forward(&single, &ctx(true)).is_err());
+        assert!(bn.forward(&single, &ctx(false)).is_ok());
     }
 
     #[test]
@@ -192,7 +201,7 @@ mod tests {
         assert!(!bn.is_enabled());
         assert!(vm.all_vars().is_empty());
         let x = Tensor::ones((1, 3, 2, 2), DType::F32, &Device::Cpu).unwrap();
-        assert_eq!(bn.forward(&x, true, Kernels::Fast).unwrap().sum_all().unwrap().to_scalar::<f32>().unwrap(), 12.0);
+        assert_eq!(bn.forward(&x, &ctx(true)).unwrap().sum_all().unwrap().to_scalar::<f32>().unwrap(), 12.0);
     }
 
     /// The fused op against candle_nn's BatchNorm (and candle's ReLU): outputs, gradients of x, weight and bias,
@@ -226,7 +235,7 @@ mod tests {
                     let weights =
                         Tensor::randn(0f64, 1.0, (n, c, h, w), &Device::Cpu).unwrap().to_dtype(dtype).unwrap();
                     for train in [true, false, true] {
-                        let ours = bn1.forward_inner(x.as_tensor(), train, relu, Kernels::Fast).unwrap();
+                        let ours = bn1.forward_inner(x.as_tensor(), &ctx(train), relu).unwrap();
                         let theirs = bn2.forward_candle(x.as_tensor(), train).unwrap();
                         let theirs = if relu { theirs.relu().unwrap() } else { theirs };
                         let diff = |a: &Tensor, b: &Tensor| -> f64 {

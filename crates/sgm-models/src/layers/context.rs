@@ -1,5 +1,6 @@
 //! [`ForwardCtx`]: what a forward pass carries besides the tensor (train flag, seeded noise, a FLOP counter).
 
+use candle_core::Tensor;
 use rand_chacha::ChaCha8Rng;
 
 use super::Kernels;
@@ -20,11 +21,32 @@ pub struct ForwardCtx {
     pub flops: u64,
     /// sgm's CPU kernels or candle's ops (see [`super::route`]); [`Kernels::Fast`] unless asked otherwise.
     pub kernels: Kernels,
+    /// Whether the outputs will be differentiated (`true` unless [`ForwardCtx::without_grad`]). Without, every
+    /// layer uses its weights detached ([`ForwardCtx::param`]), so no result keeps the tensors it was computed
+    /// from alive for a backward pass: each activation is freed once the next layer has read it, as under
+    /// PyTorch's `no_grad`.
+    pub grad: bool,
 }
 
 impl ForwardCtx {
     /// A context in the given mode drawing from `rng`.
     pub fn new(train: bool, rng: ChaCha8Rng) -> Self {
-        ForwardCtx { train, rng, flops: 0, kernels: Kernels::Fast }
+        ForwardCtx { train, rng, flops: 0, kernels: Kernels::Fast, grad: true }
+    }
+
+    /// This context for a forward whose outputs are not differentiated (evaluation, embedding).
+    pub fn without_grad(mut self) -> Self {
+        self.grad = false;
+        self
+    }
+
+    /// A layer's weight as this forward uses it: the variable itself, or detached from it without
+    /// [`ForwardCtx::grad`].
+    pub fn param(&self, weight: &Tensor) -> Tensor {
+        if self.grad {
+            weight.clone()
+        } else {
+            weight.detach()
+        }
     }
 }

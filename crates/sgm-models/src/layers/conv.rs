@@ -46,14 +46,14 @@ impl Conv {
     /// The weights are cast to `x`'s dtype when it differs (a bf16/f16 forward on a GPU; the cast is part of the
     /// graph, so the gradients reach the f32 variables).
     pub fn forward(&self, x: &Tensor, ctx: &mut ForwardCtx) -> Result<Tensor> {
-        let (w, b) = self.weights_for(x)?;
+        let (w, b) = self.weights_for(x, ctx)?;
         let y = conv2d(x, &w, b.as_ref(), self.stride, self.padding, ctx.kernels)?;
         self.count(y, ctx)
     }
 
     /// `relu(self.forward(x))`; on the CPU the ReLU is applied as the convolution writes its output.
     pub fn forward_relu(&self, x: &Tensor, ctx: &mut ForwardCtx) -> Result<Tensor> {
-        let (w, b) = self.weights_for(x)?;
+        let (w, b) = self.weights_for(x, ctx)?;
         let y = match &b {
             Some(b) => conv2d_bias_relu(x, &w, b, self.stride, self.padding, ctx.kernels)?,
             None => super::relu(&conv2d(x, &w, None, self.stride, self.padding, ctx.kernels)?, ctx.kernels)?,
@@ -67,23 +67,24 @@ impl Conv {
     pub fn forward_bn(&self, x: &Tensor, bn: &Norm2d, relu: bool, ctx: &mut ForwardCtx) -> Result<Tensor> {
         if !ctx.train && self.bias.is_none() && fast_kernels(x, ctx.kernels) {
             if let Some(scale_shift) = bn.eval_scale_shift()? {
-                let y = conv2d_affine(x, &self.weight, &scale_shift, self.stride, self.padding, relu, ctx.kernels)?;
+                let (w, scale_shift) = (ctx.param(&self.weight), ctx.param(&scale_shift));
+                let y = conv2d_affine(x, &w, &scale_shift, self.stride, self.padding, relu, ctx.kernels)?;
                 return self.count(y, ctx);
             }
         }
         let y = self.forward(x, ctx)?;
         if relu {
-            bn.forward_relu(&y, ctx.train, ctx.kernels)
+            bn.forward_relu(&y, ctx)
         } else {
-            bn.forward(&y, ctx.train, ctx.kernels)
+            bn.forward(&y, ctx)
         }
     }
 
-    /// The weight and bias in `x`'s dtype.
-    fn weights_for(&self, x: &Tensor) -> Result<(Tensor, Option<Tensor>)> {
+    /// The weight and bias in `x`'s dtype, as `ctx` uses them ([`ForwardCtx::param`]).
+    fn weights_for(&self, x: &Tensor, ctx: &ForwardCtx) -> Result<(Tensor, Option<Tensor>)> {
         let dtype = x.dtype();
-        let w = cast(&self.weight, dtype)?;
-        let b = self.bias.as_ref().map(|b| cast(b, dtype)).transpose()?;
+        let w = cast(&ctx.param(&self.weight), dtype)?;
+        let b = self.bias.as_ref().map(|b| cast(&ctx.param(b), dtype)).transpose()?;
         Ok((w, b))
     }
 
@@ -129,22 +130,21 @@ impl Dense {
     /// Applies the layer to `x` (N, in_features) and counts its FLOPs in `ctx`.
     /// Weights are cast to `x`'s dtype when it differs, as in [`Conv::forward`].
     pub fn forward(&self, x: &Tensor, ctx: &mut ForwardCtx) -> Result<Tensor> {
-        let w = self.inner.weight();
+        let w = &ctx.param(self.inner.weight());
+        let bias = self.inner.bias().map(|b| ctx.param(b));
         let y = if x.dtype() == w.dtype() && x.rank() == 2 && route_of(x, ctx.kernels) == Route::CpuKernel {
             // y = (W · xᵀ)ᵀ + b. candle's `x · Wᵀ` has gemm repack the (out × in) weight, stored along `in`, into
             // panels on every call; for a batch of 64 through AlexNet's 9216 → 4096 layer the repacking took longer
             // than the product. `W · xᵀ` is the same product with the weight as gemm's right-hand operand, read in
             // place, and only the (in × batch) input is packed.
             let yt = w.matmul(&x.t()?)?.t()?;
-            match self.inner.bias() {
+            match &bias {
                 Some(b) => yt.broadcast_add(b)?,
                 None => yt.contiguous()?,
             }
-        } else if x.dtype() == w.dtype() {
-            self.inner.forward(x)?
         } else {
-            let b = self.inner.bias().map(|b| cast(b, x.dtype())).transpose()?;
-            candle_nn::Linear::new(cast(self.inner.weight(), x.dtype())?, b).forward(x)?
+            let b = bias.map(|b| cast(&b, x.dtype())).transpose()?;
+            candle_nn::Linear::new(cast(w, x.dtype())?, b).forward(x)?
         };
         ctx.flops += 2 * (x.dim(0)? * self.in_features * self.out_features) as u64;
         Ok(y)

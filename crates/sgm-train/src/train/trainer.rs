@@ -633,10 +633,10 @@ pub fn embed_set(
     let idx: Vec<usize> = (0..set.len()).collect();
     for (b, chunk) in idx.chunks(how.batch_size.max(1)).enumerate() {
         let images = builder.images(set, chunk, 0, b as u64)?;
-        let mut out = sgm_models::on_workers(|| model.forward(&images, false))?;
+        let mut out = sgm_models::on_workers(|| model.infer(&images))?;
         if how.flip {
             let mirror = mirrored(&images)?;
-            let other = sgm_models::on_workers(|| model.forward(&mirror, false))?;
+            let other = sgm_models::on_workers(|| model.infer(&mirror))?;
             out.embedding = ((&out.embedding + &other.embedding)? * 0.5)?;
             out.logits = match (out.logits, other.logits) {
                 (Some(a), Some(b)) => Some(((a + b)? * 0.5)?),
