@@ -266,7 +266,8 @@ fn a_softmax_run_reports_its_argmax_plain_and_prior_corrected_and_can_train_on_s
     assert!(report.get("argmax").is_none());
     let config = std::fs::read_to_string(sgm_run.join("config.toml")).unwrap();
     assert!(!config.contains("softmax_sampler") && !config.contains("schedule_step"), "{config}");
-    // `--recipe cpu-fast` adds a cross-entropy term to SGM; the baselines trained by the recipe drop it.
+    // `--recipe cpu-fast` adds a cross-entropy term to SGM; the baselines trained by the recipe drop it, and all
+    // three draw the same shuffled passes (the CNN too, not the paper's class-balanced draws).
     for (loss, head) in [("sgm", true), ("triplet", false), ("softmax", true)] {
         let out = dir.path().join(format!("cpu-fast-{loss}"));
         let mut args =
@@ -277,6 +278,7 @@ fn a_softmax_run_reports_its_argmax_plain_and_prior_corrected_and_can_train_on_s
         let config = std::fs::read_to_string(out.join("config.toml")).unwrap();
         let ce = if loss == "sgm" { "ce_weight = 1.0" } else { "ce_weight = 0.0" };
         assert!(config.contains(ce) && config.contains("metric_sampler = \"shuffled\""), "{loss}: {config}");
+        assert!(config.contains("softmax_sampler = \"shuffled\""), "{loss}: {config}");
         assert_eq!(config.contains("num_classes = 8"), head, "{loss}: {config}");
         assert!(config.contains("eval_flip = true"), "the recipe scores with the test-time flip: {config}");
     }

@@ -13,7 +13,8 @@
 //!   for the 13-pass model). Each choice was selected on FER2013Valid against the previous recipe (the SGM loss alone,
 //!   stratified 8 × 16 batches, a per-epoch schedule, the light geometric set). The calibration point is a plain
 //!   PyTorch softmax ResNet18 with the same schedule, mirror and crop, which reached 80.6% FER+ test accuracy in
-//!   25 minutes on these cores.
+//!   25 minutes on these cores. The baselines by this recipe (`--loss softmax`, `--loss triplet --miner
+//!   semi-hard`) train on the same shuffled batches, without the cross-entropy term.
 //! - `calibration`: that plain classifier in sgm: a softmax ResNet18 at 48×48 from scratch, batches of 128 over
 //!   whole shuffled passes, AMSGrad with a one-cycle schedule stepped per batch and peaking at 2e-3, mirror and a
 //!   4-pixel reflect-padded crop, 13 passes. Selected by the class head's top-1 on the validation split; compare
@@ -42,6 +43,9 @@ fn cpu_fast() -> TrainConfig {
     let mut cfg = TrainConfig {
         epochs: 13,
         metric_sampler: MetricSampler::Shuffled,
+        // The baselines trained by the recipe (`--loss softmax`, `--loss triplet --miner ...`) draw the same
+        // shuffled passes, so that the three losses see the same batches.
+        softmax_sampler: SoftmaxSampler::Shuffled,
         // Mined triplets and `--metric-sampler stratified` still get 8 × 16 batches.
         samples_per_class: 16,
         batches_per_epoch: None,
@@ -101,6 +105,8 @@ mod tests {
         assert!(matches!(fast.schedule, Schedule::OneCycle { .. }) && !fast.schedule_step.is_epoch());
         assert_eq!(fast.augment, AugmentConfig::flip_crop());
         assert_eq!((fast.loss, fast.ce_weight, fast.model.num_classes), (LossKind::Sgm, 1.0, Some(8)));
+        // Its CNN baseline draws SGM's batches: shuffled passes, not the paper's class-balanced draws.
+        assert_eq!(fast.softmax_sampler, SoftmaxSampler::Shuffled);
         assert!(recipe("gpu-slow").unwrap_err().to_string().contains("cpu-fast"));
         let cal = recipe("calibration").unwrap();
         assert_eq!((cal.batch_size, cal.batches_per_epoch, cal.epochs), (128, None, 13));
