@@ -90,6 +90,16 @@ impl TripletLoss {
     /// Forms triplets from a labelled `(B, D)` batch with `miner`, then applies [`TripletLoss::forward`].
     /// Returns `None` when the batch admits no triplet (a single class, or singletons only).
     pub fn forward_mined(&self, embeddings: &Tensor, labels: &Tensor, miner: Miner) -> Result<Option<Tensor>> {
+        match self.mine(embeddings, labels, miner)? {
+            Some((a, p, n)) => self.forward(&a, &p, &n).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// The triplets `miner` forms from a labelled `(B, D)` batch, as anchor, positive and negative rows of
+    /// `embeddings` (gathered, so gradients flow back to the batch), or `None` when the batch admits none.
+    /// [`TripletLoss::forward`] of the three is [`TripletLoss::forward_mined`].
+    pub fn mine(&self, embeddings: &Tensor, labels: &Tensor, miner: Miner) -> Result<Option<(Tensor, Tensor, Tensor)>> {
         let (_, _, labels) = check_batch(embeddings, labels)?;
         let triplets = mine_triplets(embeddings, &labels, miner, self.cfg.margin)?;
         if triplets.is_empty() {
@@ -101,8 +111,7 @@ impl TripletLoss {
             let n = idx.len();
             Ok(embeddings.index_select(&Tensor::from_vec(idx, n, dev)?, 0)?)
         };
-        let (a, p, n) = (pick(|t| t.anchor)?, pick(|t| t.positive)?, pick(|t| t.negative)?);
-        self.forward(&a, &p, &n).map(Some)
+        Ok(Some((pick(|t| t.anchor)?, pick(|t| t.positive)?, pick(|t| t.negative)?)))
     }
 
     /// `‖x − y + eps‖₂` per row.

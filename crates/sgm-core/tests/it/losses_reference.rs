@@ -32,7 +32,7 @@
 //! ```
 
 use candle_core::{DType, Device, Tensor, Var};
-use sgm_core::{CrossEntropyLoss, SgmLoss, TripletConfig, TripletLoss};
+use sgm_core::{CrossEntropyLoss, Miner, SgmLoss, TripletConfig, TripletLoss};
 
 const Z: [[f64; 3]; 6] =
     [[0.5, -1.0, 0.25], [0.1, 0.3, -0.7], [1.2, 0.4, 0.0], [-0.3, 0.8, 1.1], [0.9, -0.2, 0.6], [-1.1, 0.05, 0.35]];
@@ -181,6 +181,33 @@ fn triplet_matches_pytorch_with_and_without_regulariser() {
     let plain = TripletLoss::new(TripletConfig { frobenius_weight: 0.0, ..TripletConfig::default() }).unwrap();
     let loss = plain.forward(a.as_tensor(), &p, &n).unwrap().to_scalar::<f64>().unwrap();
     assert_close(&[loss], &[0.6325588655568701], 1e-12);
+}
+
+#[test]
+fn mined_triplets_are_valid_rows_of_the_batch_and_their_loss_is_forward_mined() {
+    let dev = Device::Cpu;
+    // The anchors of A as a batch of two classes, and the same batch with a single class.
+    let z = Tensor::new(&A, &dev).unwrap();
+    let labels = [0u32, 0, 1, 1];
+    let y = Tensor::new(&labels, &dev).unwrap();
+    let loss = TripletLoss::default();
+    let (a, p, n) = loss.mine(&z, &y, Miner::AllValid).unwrap().unwrap();
+    // All valid triplets: 4 anchors × 1 positive × 2 negatives, each a row of the batch with its label's rule.
+    let rows = |t: &Tensor| t.to_vec2::<f64>().unwrap();
+    let label_of = |row: &Vec<f64>| labels[A.iter().position(|r| r.as_slice() == row.as_slice()).unwrap()];
+    let (a, p, n) = (rows(&a), rows(&p), rows(&n));
+    assert_eq!(a.len(), 8);
+    for i in 0..a.len() {
+        assert_ne!(a[i], p[i]);
+        assert_eq!(label_of(&a[i]), label_of(&p[i]));
+        assert_ne!(label_of(&a[i]), label_of(&n[i]));
+    }
+    let t = |v: &Vec<Vec<f64>>| Tensor::new(v.clone(), &dev).unwrap();
+    let direct = loss.forward(&t(&a), &t(&p), &t(&n)).unwrap().to_scalar::<f64>().unwrap();
+    let mined = loss.forward_mined(&z, &y, Miner::AllValid).unwrap().unwrap().to_scalar::<f64>().unwrap();
+    assert_close(&[mined], &[direct], 1e-15);
+    let one_class = Tensor::new(&[0u32; 4], &dev).unwrap();
+    assert!(loss.mine(&z, &one_class, Miner::SemiHard).unwrap().is_none());
 }
 
 const L: [[f64; 4]; 5] =

@@ -46,10 +46,10 @@ pub struct EpochRecord {
     pub images_per_second: f64,
     /// Wall time of the epoch, training and validation.
     pub seconds: f64,
-    /// Random-triplet runs: mean anchor–positive distance over the epoch's triplets.
+    /// Triplet runs: mean anchor–positive distance over the epoch's triplets (random or mined).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub train_ap_distance: Option<f64>,
-    /// Random-triplet runs: mean anchor–negative distance over the epoch's triplets.
+    /// Triplet runs: mean anchor–negative distance over the epoch's triplets (random or mined).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub train_an_distance: Option<f64>,
 }

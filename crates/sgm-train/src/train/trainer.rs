@@ -41,8 +41,8 @@ pub struct EpochStats {
     pub images_per_second: f64,
     /// The learning rate of the epoch's first step.
     pub lr: f64,
-    /// Random-triplet runs: the mean anchor–positive and anchor–negative distances over the epoch's triplets, which
-    /// show a collapse (both near 0) or a margin that is never met.
+    /// Triplet runs: the mean anchor–positive and anchor–negative distances over the epoch's triplets (random, or
+    /// those the miner formed), which show a collapse (both near 0) or a margin that is never met.
     pub triplet_distances: Option<(f64, f64)>,
 }
 
@@ -285,20 +285,28 @@ impl Trainer {
                         })?;
                         Some(ce.forward(logits, &batch.labels)?)
                     }
-                    LossKind::Triplet => match cfg.miner {
-                        None => {
-                            let n = idx.len() / 3;
-                            let z = &out.embedding;
-                            let (a, p, ng) = (z.narrow(0, 0, n)?, z.narrow(0, n, n)?, z.narrow(0, 2 * n, n)?);
-                            let d = |x: &Tensor, y: &Tensor| -> Result<Tensor> {
-                                Ok((x - y)?.detach().sqr()?.sum(D::Minus1)?.sqrt()?.mean_all()?.to_dtype(DType::F64)?)
-                            };
-                            dist = Some((d(&a, &p)?, d(&a, &ng)?));
-                            distance_steps += 1;
-                            Some(triplet.forward(&a, &p, &ng)?)
+                    LossKind::Triplet => {
+                        let z = &out.embedding;
+                        let triplets = match cfg.miner {
+                            None => {
+                                let n = idx.len() / 3;
+                                Some((z.narrow(0, 0, n)?, z.narrow(0, n, n)?, z.narrow(0, 2 * n, n)?))
+                            }
+                            Some(miner) => triplet.mine(z, &batch.labels, miner)?,
+                        };
+                        match triplets {
+                            Some((a, p, ng)) => {
+                                let d = |x: &Tensor, y: &Tensor| -> Result<Tensor> {
+                                    let d = (x - y)?.detach().sqr()?.sum(D::Minus1)?.sqrt()?;
+                                    Ok(d.mean_all()?.to_dtype(DType::F64)?)
+                                };
+                                dist = Some((d(&a, &p)?, d(&a, &ng)?));
+                                distance_steps += 1;
+                                Some(triplet.forward(&a, &p, &ng)?)
+                            }
+                            None => None,
                         }
-                        Some(miner) => triplet.forward_mined(&out.embedding, &batch.labels, miner)?,
-                    },
+                    }
                 };
                 let Some(loss) = loss else { return Ok(()) }; // a mined batch with no valid triplet
                 let value = loss.detach().to_dtype(DType::F64)?;

@@ -144,14 +144,18 @@ fn triplet_softmax_and_mined_runs_train() {
 }
 
 #[test]
-fn random_triplet_runs_log_their_distances() {
-    let dir = tempfile::tempdir().unwrap();
-    let summary = run(tiny(LossKind::Triplet, 1), dir.path(), Existing::Refuse).unwrap();
-    let r = &summary.records[0];
-    let (ap, an) = (r.train_ap_distance.unwrap(), r.train_an_distance.unwrap());
-    assert!(ap.is_finite() && an.is_finite() && ap > 0.0 && an > 0.0, "{ap} {an}");
-    let line = std::fs::read_to_string(dir.path().join("metrics.jsonl")).unwrap();
-    assert!(line.contains("\"train_ap_distance\"") && line.contains("\"train_an_distance\""), "{line}");
+fn triplet_runs_log_their_distances_random_or_mined() {
+    for miner in [None, Some(Miner::SemiHard), Some(Miner::BatchHard)] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cfg = tiny(LossKind::Triplet, 1);
+        cfg.miner = miner;
+        let summary = run(cfg, dir.path(), Existing::Refuse).unwrap();
+        let r = &summary.records[0];
+        let (ap, an) = (r.train_ap_distance.unwrap(), r.train_an_distance.unwrap());
+        assert!(ap.is_finite() && an.is_finite() && ap > 0.0 && an > 0.0, "{miner:?}: {ap} {an}");
+        let line = std::fs::read_to_string(dir.path().join("metrics.jsonl")).unwrap();
+        assert!(line.contains("\"train_ap_distance\"") && line.contains("\"train_an_distance\""), "{line}");
+    }
     // Other losses write no distance fields.
     let dir = tempfile::tempdir().unwrap();
     run(tiny(LossKind::Sgm, 1), dir.path(), Existing::Refuse).unwrap();
