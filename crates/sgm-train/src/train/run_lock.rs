@@ -2,7 +2,7 @@
 //!
 //! [`RunLock::acquire`] takes an exclusive advisory lock (the operating system's file lock, `flock` on Unix) on
 //! `DIR/.sgm-run.lock` and writes the holder's PID into it. A second writer is refused at once with the directory
-//! and that PID. The operating system releases the lock when its holder ends, however it ends, so a killed run
+//! and that PID (a lock with no PID yet is retried for half a second: see `wait_for_holder`). The operating system releases the lock when its holder ends, however it ends, so a killed run
 //! leaves no lock behind, only its PID in the file: the next writer takes the lock over and says so. On a file
 //! system without locks, the PID in the file decides: a live process other than this one holds the directory.
 
@@ -10,6 +10,7 @@ use crate::error::{Result, TrainError};
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 /// The lock file's name inside a run directory.
 pub const LOCK_FILE: &str = ".sgm-run.lock";
@@ -36,9 +37,7 @@ impl RunLock {
         let own = std::process::id();
         match file.try_lock() {
             Ok(()) => {}
-            Err(TryLockError::WouldBlock) => {
-                return Err(TrainError::RunLocked { dir: dir.to_path_buf(), pid: holder_pid(&mut file) });
-            }
+            Err(TryLockError::WouldBlock) => wait_for_holder(dir, &mut file, File::try_lock)?,
             Err(TryLockError::Error(e)) => {
                 // A file system without locks (some network file systems): the PID in the file decides.
                 if let Some(pid) = read_pid(&mut file).filter(|&p| p != own && pid_alive(p) != Some(false)) {
@@ -70,9 +69,7 @@ impl RunLock {
     pub fn check_free(dir: &Path) -> Result<()> {
         let Ok(mut file) = File::open(dir.join(LOCK_FILE)) else { return Ok(()) };
         match file.try_lock_shared() {
-            Err(TryLockError::WouldBlock) => {
-                Err(TrainError::RunLocked { dir: dir.to_path_buf(), pid: holder_pid(&mut file) })
-            }
+            Err(TryLockError::WouldBlock) => wait_for_holder(dir, &mut file, File::try_lock_shared),
             _ => Ok(()),
         }
     }
@@ -103,15 +100,35 @@ fn read_pid(file: &mut File) -> Option<u32> {
     text.trim().parse().ok()
 }
 
-/// The holder's PID; it writes it just after taking the lock, so a refused writer waits briefly for it.
-fn holder_pid(file: &mut File) -> Option<u32> {
-    for _ in 0..20 {
+/// How long a writer that finds the lock taken but no PID in the file waits before it refuses.
+const PIDLESS_LOCK_WAIT: Duration = Duration::from_millis(500);
+
+/// After `try_lock` found `file` locked: refuses with the holder's PID, or returns once `try_lock` takes the lock.
+///
+/// A live holder writes its PID just after locking. A lock with no PID in the file is either that moment or a
+/// released lock whose descriptor a child process still holds: a process forked by any thread of the holder's
+/// program (a test harness, a data tool) shares its open files until the child's `exec` closes them. Both pass
+/// within moments, so the writer retries for [`PIDLESS_LOCK_WAIT`] before it refuses.
+fn wait_for_holder(
+    dir: &Path,
+    file: &mut File,
+    try_lock: fn(&File) -> std::result::Result<(), TryLockError>,
+) -> Result<()> {
+    let deadline = Instant::now() + PIDLESS_LOCK_WAIT;
+    loop {
         if let Some(pid) = read_pid(file) {
-            return Some(pid);
+            return Err(TrainError::RunLocked { dir: dir.to_path_buf(), pid: Some(pid) });
         }
-        std::thread::sleep(std::time::Duration::from_millis(10));
+        if Instant::now() >= deadline {
+            return Err(TrainError::RunLocked { dir: dir.to_path_buf(), pid: None });
+        }
+        std::thread::sleep(Duration::from_millis(5));
+        match try_lock(file) {
+            Ok(()) => return Ok(()),
+            Err(TryLockError::WouldBlock) => {}
+            Err(TryLockError::Error(e)) => return Err(TrainError::io(dir.join(LOCK_FILE), e)),
+        }
     }
-    None
 }
 
 /// Whether process `pid` is running: `Some` where the system says (Linux's `/proc`), `None` elsewhere.
@@ -138,6 +155,30 @@ mod tests {
         drop(first);
         let again = RunLock::acquire(dir.path()).unwrap();
         assert_eq!(again.taken_over_from(), None, "a clean release leaves no stale PID");
+    }
+
+    #[test]
+    fn a_released_lock_is_free_again_while_other_threads_spawn_processes() {
+        // A child forked between `drop` and the next `acquire` holds a copy of the locked descriptor until its
+        // `exec`; that once made this sequence fail in CI while a sibling test spawned a process.
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let spawner = {
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    std::process::Command::new("true").status().unwrap();
+                }
+            })
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let result = (0..200).try_for_each(|round| {
+            let lock = RunLock::acquire(dir.path()).map_err(|e| format!("round {round}: {e}"))?;
+            drop(lock);
+            Ok::<_, String>(())
+        });
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        spawner.join().unwrap();
+        result.unwrap();
     }
 
     #[test]
