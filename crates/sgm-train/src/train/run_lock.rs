@@ -2,9 +2,10 @@
 //!
 //! [`RunLock::acquire`] takes an exclusive advisory lock (the operating system's file lock, `flock` on Unix) on
 //! `DIR/.sgm-run.lock` and writes the holder's PID into it. A second writer is refused at once with the directory
-//! and that PID (a lock with no PID yet is retried for half a second: see `wait_for_holder`). The operating system releases the lock when its holder ends, however it ends, so a killed run
-//! leaves no lock behind, only its PID in the file: the next writer takes the lock over and says so. On a file
-//! system without locks, the PID in the file decides: a live process other than this one holds the directory.
+//! and that PID (a lock with no PID in it yet is retried for half a second: see `wait_for_holder`). The operating
+//! system releases the lock when its holder ends, however it ends, so a killed run leaves no lock behind, only its
+//! PID in the file: the next writer takes the lock over and says so. On a file system without locks, the PID in
+//! the file decides: a live process other than this one holds the directory.
 
 use crate::error::{Result, TrainError};
 use std::fs::{File, OpenOptions, TryLockError};
