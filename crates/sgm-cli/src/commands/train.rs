@@ -128,7 +128,8 @@ pub struct TrainArgs {
     #[arg(long, value_enum, value_name = "WHEN")]
     pub schedule_step: Option<sgm_train::train::ScheduleStep>,
     /// Training augmentation: paper (the authors' set), light (mirror, small rotation and scale, a crop),
-    /// flip-crop (mirror and a 4-pixel reflect-padded crop, as a plain torchvision classifier; cpu-fast's) or none.
+    /// flip-crop (mirror and a 4-pixel reflect-padded crop, as a plain torchvision classifier; cpu-fast's),
+    /// flip-crop-erase (flip-crop, then random erasing of one rectangle in half the images) or none.
     #[arg(long, value_name = "NAME", conflicts_with = "no_augment")]
     pub augment: Option<String>,
     /// SGM loss variant: paper (σ 1, no extras), authors-v4 (σ 1, mixup with one λ per batch, the authors' code from

@@ -50,10 +50,19 @@ pub struct AugmentConfig {
     /// less than the input size.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub pad_crop: u32,
+    /// Probability of random erasing, the last step: one rectangle of 2–33% of the image, aspect ratio 0.3–3.3,
+    /// filled with mid-grey, as torchvision's `RandomErasing(p)` after normalisation (see
+    /// [`crate::augment::erase`]). 0 (the default) is off.
+    #[serde(default, skip_serializing_if = "is_zero_f32")]
+    pub erase_p: f32,
 }
 
 fn is_zero(v: &u32) -> bool {
     *v == 0
+}
+
+fn is_zero_f32(v: &f32) -> bool {
+    *v == 0.0
 }
 
 impl Default for AugmentConfig {
@@ -77,6 +86,7 @@ impl Default for AugmentConfig {
             blur_sigma: 1.0,
             crop: 0.125,
             pad_crop: 0,
+            erase_p: 0.0,
         }
     }
 }
@@ -115,6 +125,7 @@ impl AugmentConfig {
             && self.blur_p == 0.0
             && self.crop == 0.0
             && self.pad_crop == 0
+            && self.erase_p == 0.0
     }
 
     /// The augmentation named `name`:
@@ -125,12 +136,15 @@ impl AugmentConfig {
     /// - `flip-crop`: mirror and a 4-pixel reflect-padded random crop, nothing else: torchvision's
     ///   `RandomHorizontalFlip()` + `RandomCrop(size, padding=4, padding_mode="reflect")`, the plain classifier's
     ///   augmentation of issue 12's calibration run and of `--recipe cpu-fast`;
+    /// - `flip-crop-erase`: `flip-crop` then random erasing with probability 0.5 (torchvision's
+    ///   `RandomErasing(p=0.5)` after the crop);
     /// - `none`: resize only.
     pub fn preset(name: &str) -> Result<Self> {
         match name {
             "paper" => Ok(Self::default()),
             "light" => Ok(Self::light()),
             "flip-crop" => Ok(Self::flip_crop()),
+            "flip-crop-erase" => Ok(Self::flip_crop_erase()),
             "none" => Ok(Self::none()),
             other => Err(DataError::Config(format!(
                 "unknown augmentation '{other}' (expected one of {})",
@@ -140,11 +154,16 @@ impl AugmentConfig {
     }
 
     /// The names [`AugmentConfig::preset`] knows.
-    pub const PRESETS: [&'static str; 4] = ["paper", "light", "flip-crop", "none"];
+    pub const PRESETS: [&'static str; 5] = ["paper", "light", "flip-crop", "flip-crop-erase", "none"];
 
     /// The `flip-crop` preset (see [`AugmentConfig::preset`]).
     pub fn flip_crop() -> Self {
         Self { mirror_p: 0.5, pad_crop: 4, ..Self::none() }
+    }
+
+    /// The `flip-crop-erase` preset (see [`AugmentConfig::preset`]).
+    pub fn flip_crop_erase() -> Self {
+        Self { erase_p: 0.5, ..Self::flip_crop() }
     }
 
     /// The `light` preset (see [`AugmentConfig::preset`]).
@@ -170,6 +189,7 @@ impl AugmentConfig {
             ("gamma_p", self.gamma_p),
             ("clahe_p", self.clahe_p),
             ("blur_p", self.blur_p),
+            ("erase_p", self.erase_p),
         ];
         let ranges = [
             ("scale", self.scale, 0.0, 0.9),
@@ -223,11 +243,16 @@ mod tests {
         let fc = AugmentConfig::preset("flip-crop").unwrap();
         assert_eq!((fc.mirror_p, fc.pad_crop, fc.crop, fc.scale, fc.rotate_p), (0.5, 4, 0.0, 0.0, 0.0));
         assert!(!fc.is_none());
+        let fce = AugmentConfig::preset("flip-crop-erase").unwrap();
+        assert_eq!(fce, AugmentConfig { erase_p: 0.5, ..fc.clone() });
+        assert!(!AugmentConfig { erase_p: 0.5, ..AugmentConfig::none() }.is_none());
         let e = AugmentConfig::preset("heavy").unwrap_err().to_string();
         assert!(e.contains("heavy") && e.contains("flip-crop"), "{e}");
         // Written configurations without the new field read as before, and it is left out when 0.
         let toml = toml::to_string(&AugmentConfig::default()).unwrap();
-        assert!(!toml.contains("pad_crop"), "{toml}");
+        assert!(!toml.contains("pad_crop") && !toml.contains("erase_p"), "{toml}");
+        let back: AugmentConfig = toml::from_str(&toml::to_string(&fce).unwrap()).unwrap();
+        assert_eq!(back, fce);
     }
 
     #[test]
@@ -238,6 +263,7 @@ mod tests {
             (AugmentConfig { clahe_tiles: 0, ..Default::default() }, "clahe_tiles"),
             (AugmentConfig { crop: -0.1, ..Default::default() }, "crop"),
             (AugmentConfig { pad_crop: 33, ..Default::default() }, "pad_crop"),
+            (AugmentConfig { erase_p: -0.5, ..Default::default() }, "erase_p"),
         ] {
             let e = cfg.validate().unwrap_err().to_string();
             assert!(e.contains(field), "{e}");

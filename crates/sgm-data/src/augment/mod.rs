@@ -4,6 +4,7 @@
 //! - [`geometric`]: random scale, rotation + translation (one imageproc warp), mirror, resize, crop;
 //! - [`photometric`]: brightness, contrast and gamma jitter, Gaussian blur;
 //! - [`clahe`]: contrast-limited adaptive histogram equalisation;
+//! - [`erase`]: random erasing of one rectangle;
 //! - [`normalize`]: `f32` planes normalised with the CIFAR-10 statistics (configurable), 1 or 3 channels.
 //!
 //! [`pipeline::augment`] chains them with the probabilities of an [`AugmentConfig`]; [`BatchBuilder`] turns image
@@ -13,6 +14,7 @@
 pub mod batch;
 pub mod clahe;
 pub mod config;
+pub mod erase;
 pub mod geometric;
 pub mod normalize;
 pub mod photometric;

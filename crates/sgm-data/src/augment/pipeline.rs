@@ -1,8 +1,10 @@
 //! The paper's augmentation chain applied to one image, in the paper's order: scale, rotation + translation,
-//! mirror, brightness / contrast / gamma, CLAHE, blur, random crop.
+//! mirror, brightness / contrast / gamma, CLAHE, blur, random crop; then the reflect-padded shift and random
+//! erasing when they are on.
 
 use super::clahe::clahe;
 use super::config::AugmentConfig;
+use super::erase::random_erase;
 use super::geometric::{crop, mirror, reflect_pad_crop, resize_square, scale_rotate_translate};
 use super::photometric::{blur, brightness, contrast, gamma};
 use image::GrayImage;
@@ -66,6 +68,10 @@ pub fn augment<R: Rng>(img: &GrayImage, cfg: &AugmentConfig, size: u32, rng: &mu
         let (x, y) = (rng.random_range(0..=2 * pad), rng.random_range(0..=2 * pad));
         out = reflect_pad_crop(&out, pad, x, y, size);
     }
+    // Guarded, so that configurations without erasing draw the same random stream as before it existed.
+    if cfg.erase_p > 0.0 && rng.random_bool(cfg.erase_p as f64) {
+        out = random_erase(&out, rng);
+    }
     out
 }
 
@@ -106,6 +112,26 @@ mod tests {
             shifted += usize::from((dx, dy) != (0, 0));
         }
         assert!(shifted >= 15, "only {shifted} of 20 draws moved the image");
+    }
+
+    #[test]
+    fn erasing_is_the_last_step_and_off_by_default() {
+        let img = face_like();
+        let cfg = AugmentConfig { erase_p: 1.0, ..AugmentConfig::none() };
+        let out = augment(&img, &cfg, 48, &mut seeded_rng(&[5]));
+        let grey = out.pixels().filter(|p| p[0] == super::super::erase::ERASE_FILL).count();
+        let was = img.pixels().filter(|p| p[0] == super::super::erase::ERASE_FILL).count();
+        assert!(grey >= was + 40, "{grey} grey pixels against {was}: a rectangle of at least 2% of 48 x 48");
+        let changed = out.pixels().zip(img.pixels()).filter(|(a, b)| a != b).count();
+        assert!(changed > 0 && changed <= (0.37 * 48.0 * 48.0) as usize, "{changed} pixels changed");
+        // Off (p = 0) draws nothing, so runs without erasing replay the stream they had before it existed; any
+        // p > 0 draws the coin (here it falls on "keep", so the images agree but the streams part).
+        let fc = AugmentConfig::flip_crop();
+        let mut a = seeded_rng(&[9]);
+        let mut b = seeded_rng(&[9]);
+        let rare = AugmentConfig { erase_p: 1e-9, ..fc.clone() };
+        assert_eq!(augment(&img, &fc, 48, &mut a), augment(&img, &rare, 48, &mut b));
+        assert_ne!(a.random::<u64>(), b.random::<u64>());
     }
 
     #[test]
