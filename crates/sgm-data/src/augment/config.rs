@@ -53,16 +53,12 @@ pub struct AugmentConfig {
     /// Probability of random erasing, the last step: one rectangle of 2–33% of the image, aspect ratio 0.3–3.3,
     /// filled with mid-grey, as torchvision's `RandomErasing(p)` after normalisation (see
     /// [`crate::augment::erase`]). 0 (the default) is off.
-    #[serde(default, skip_serializing_if = "is_zero_f32")]
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub erase_p: f32,
 }
 
-fn is_zero(v: &u32) -> bool {
-    *v == 0
-}
-
-fn is_zero_f32(v: &f32) -> bool {
-    *v == 0.0
+fn is_zero<T: Default + PartialEq>(v: &T) -> bool {
+    *v == T::default()
 }
 
 impl Default for AugmentConfig {

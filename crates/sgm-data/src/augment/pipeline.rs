@@ -70,7 +70,7 @@ pub fn augment<R: Rng>(img: &GrayImage, cfg: &AugmentConfig, size: u32, rng: &mu
     }
     // Guarded, so that configurations without erasing draw the same random stream as before it existed.
     if cfg.erase_p > 0.0 && rng.random_bool(cfg.erase_p as f64) {
-        out = random_erase(&out, rng);
+        random_erase(&mut out, rng);
     }
     out
 }
@@ -78,6 +78,7 @@ pub fn augment<R: Rng>(img: &GrayImage, cfg: &AugmentConfig, size: u32, rng: &mu
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::augment::erase::ERASE_FILL;
     use crate::sampler::seeded_rng;
     use image::Luma;
 
@@ -119,8 +120,8 @@ mod tests {
         let img = face_like();
         let cfg = AugmentConfig { erase_p: 1.0, ..AugmentConfig::none() };
         let out = augment(&img, &cfg, 48, &mut seeded_rng(&[5]));
-        let grey = out.pixels().filter(|p| p[0] == super::super::erase::ERASE_FILL).count();
-        let was = img.pixels().filter(|p| p[0] == super::super::erase::ERASE_FILL).count();
+        let grey = out.pixels().filter(|p| p[0] == ERASE_FILL).count();
+        let was = img.pixels().filter(|p| p[0] == ERASE_FILL).count();
         assert!(grey >= was + 40, "{grey} grey pixels against {was}: a rectangle of at least 2% of 48 x 48");
         let changed = out.pixels().zip(img.pixels()).filter(|(a, b)| a != b).count();
         assert!(changed > 0 && changed <= (0.37 * 48.0 * 48.0) as usize, "{changed} pixels changed");
