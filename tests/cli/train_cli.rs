@@ -288,3 +288,20 @@ fn a_softmax_run_reports_its_argmax_plain_and_prior_corrected_and_can_train_on_s
     assert!(format!("{err:#}").contains("unknown augmentation 'heavy'"), "{err:#}");
     assert!(!bad.exists());
 }
+
+#[test]
+fn weight_decay_flags_reach_the_optimiser_and_a_negative_decay_is_refused_before_anything_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("adamw");
+    let mut args = vec!["train", "--out", run.to_str().unwrap(), "--no-test"];
+    args.extend_from_slice(TINY);
+    args.extend_from_slice(&["--weight-decay", "0.05", "--decoupled-weight-decay"]);
+    sgm(&args).unwrap();
+    let config = std::fs::read_to_string(run.join("config.toml")).unwrap();
+    assert!(config.contains("weight_decay = 0.05") && config.contains("decoupled_weight_decay = true"), "{config}");
+    let bad = dir.path().join("bad");
+    let args = [&["train", "--out", bad.to_str().unwrap(), "--weight-decay=-1"][..], TINY].concat();
+    let err = format!("{:#}", sgm(&args).unwrap_err());
+    assert!(err.contains("weight_decay ≥ 0"), "{err}");
+    assert!(!bad.exists(), "nothing written");
+}

@@ -54,6 +54,13 @@ pub struct TrainArgs {
     /// Learning rate.
     #[arg(long)]
     pub lr: Option<f64>,
+    /// Adam's weight decay (0 in the paper): an L2 term added to the gradient, as PyTorch's Adam, unless
+    /// --decoupled-weight-decay.
+    #[arg(long, value_name = "W")]
+    pub weight_decay: Option<f64>,
+    /// AdamW: shrink every weight by 1 − lr·W each step instead of adding W·w to the gradient (PyTorch's AdamW).
+    #[arg(long)]
+    pub decoupled_weight_decay: bool,
     /// SGM sigma.
     #[arg(long)]
     pub sigma: Option<f64>,
@@ -197,6 +204,10 @@ pub fn resolve(a: &TrainArgs, num_classes: usize, pretrained: Option<&ModelConfi
     set!(a.channels => model.in_channels);
     set!(a.embedding_dim => model.embedding_dim);
     set!(a.lr => optimizer.lr);
+    set!(a.weight_decay => optimizer.weight_decay);
+    if a.decoupled_weight_decay {
+        cfg.optimizer.decoupled_weight_decay = true;
+    }
     set!(a.sigma => sgm.sigma);
     set!(a.samples_per_class => samples_per_class);
     set!(a.batch_size => batch_size);

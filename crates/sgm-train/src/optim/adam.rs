@@ -1,5 +1,6 @@
 //! Adam with the AMSGrad option, as PyTorch's `torch.optim.Adam` (weight decay is the coupled L2 form: added to
-//! the gradient). The authors trained with `Adam(amsgrad=True, lr=1e-4)`.
+//! the gradient) or, with [`AdamConfig::decoupled_weight_decay`], as `torch.optim.AdamW` (each weight shrunk by
+//! `1 − lr·weight_decay` before the step). The authors trained with `Adam(amsgrad=True, lr=1e-4)`.
 //!
 //! On the CPU the update of each parameter is one fused in-place kernel over its storage (a candle
 //! [`InplaceOp2`]): the moments live in plain vectors and nothing is allocated per step. Elsewhere the same
@@ -25,15 +26,28 @@ pub struct AdamConfig {
     pub beta2: f64,
     /// Denominator epsilon.
     pub eps: f64,
-    /// L2 weight decay added to the gradient (PyTorch's Adam `weight_decay`); the paper: 0.
+    /// Weight decay; the paper: 0. Coupled (PyTorch's Adam `weight_decay`: added to the gradient as an L2 term)
+    /// unless [`AdamConfig::decoupled_weight_decay`].
     pub weight_decay: f64,
+    /// AdamW (Loshchilov & Hutter): decay the weights directly, `w ← w·(1 − lr·weight_decay)`, instead of adding
+    /// `weight_decay·w` to the gradient, as PyTorch's `AdamW`. Left out of a written configuration when off.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub decoupled_weight_decay: bool,
     /// Use the running maximum of the second moment (AMSGrad); the paper: true.
     pub amsgrad: bool,
 }
 
 impl Default for AdamConfig {
     fn default() -> Self {
-        Self { lr: 1e-4, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.0, amsgrad: true }
+        Self {
+            lr: 1e-4,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            weight_decay: 0.0,
+            decoupled_weight_decay: false,
+            amsgrad: true,
+        }
     }
 }
 
@@ -243,7 +257,10 @@ struct StepHyper {
     beta1: f64,
     beta2: f64,
     eps: f64,
+    /// Coupled weight decay (0 when decoupled).
     weight_decay: f64,
+    /// The factor every weight is multiplied by before the step: `1 − lr·weight_decay` when decoupled, else 1.
+    shrink: f64,
     amsgrad: bool,
     bias1: f64,
     bias2_sqrt: f64,
@@ -257,7 +274,8 @@ impl StepHyper {
             beta1: cfg.beta1,
             beta2: cfg.beta2,
             eps: cfg.eps,
-            weight_decay: cfg.weight_decay,
+            weight_decay: if cfg.decoupled_weight_decay { 0.0 } else { cfg.weight_decay },
+            shrink: if cfg.decoupled_weight_decay { 1.0 - cfg.lr * cfg.weight_decay } else { 1.0 },
             amsgrad: cfg.amsgrad,
             bias1: 1.0 - cfg.beta1.powi(t),
             bias2_sqrt: (1.0 - cfg.beta2.powi(t)).sqrt(),
@@ -313,6 +331,7 @@ struct Coefficients {
     beta1: f32,
     beta2: f32,
     weight_decay: f32,
+    shrink: f32,
     eps: f32,
     step_size: f32,
     inv_bias2_sqrt: f32,
@@ -325,6 +344,7 @@ impl Coefficients {
             beta1: h.beta1 as f32,
             beta2: h.beta2 as f32,
             weight_decay: h.weight_decay as f32,
+            shrink: h.shrink as f32,
             eps: h.eps as f32,
             step_size: (h.lr / h.bias1) as f32,
             inv_bias2_sqrt: (1.0 / h.bias2_sqrt) as f32,
@@ -332,7 +352,8 @@ impl Coefficients {
         }
     }
 
-    /// One Adam/AMSGrad update of a slice of parameters, in place.
+    /// One Adam/AMSGrad update of a slice of parameters, in place. The decoupled decay's factor is applied on
+    /// every path: without it the factor is exactly 1 and changes no result.
     fn update(&self, p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], v_max: &mut [f32]) {
         match (self.amsgrad, self.weight_decay != 0.0) {
             (true, true) => self.update_with::<true, true>(p, g, m, v, v_max),
@@ -367,7 +388,7 @@ impl Coefficients {
             } else {
                 v[i]
             };
-            p[i] -= self.step_size * m[i] / (second.sqrt() * self.inv_bias2_sqrt + self.eps);
+            p[i] = p[i] * self.shrink - self.step_size * m[i] / (second.sqrt() * self.inv_bias2_sqrt + self.eps);
         }
     }
 }
@@ -391,6 +412,7 @@ fn device_step(
         v.clone()
     };
     let denom = ((second.sqrt()? / h.bias2_sqrt)? + h.eps)?;
+    let p = if h.shrink != 1.0 { (p * h.shrink)? } else { p.clone() };
     Ok((p - ((&*m / denom)? * (h.lr / h.bias1))?)?)
 }
 

@@ -366,4 +366,17 @@ mod tests {
         assert_eq!(back.precision, Precision::Bf16);
         assert_eq!(Precision::F16.dtype(), candle_core::DType::F16);
     }
+
+    #[test]
+    fn decoupled_weight_decay_is_left_out_when_off_and_read_back_when_on() {
+        let cfg = TrainConfig::default();
+        assert!(!cfg.to_toml().unwrap().contains("decoupled"), "a coupled run's config.toml reads as before");
+        let mut adamw = TrainConfig::default();
+        adamw.optimizer.weight_decay = 0.05;
+        adamw.optimizer.decoupled_weight_decay = true;
+        let text = adamw.to_toml().unwrap();
+        assert!(text.contains("decoupled_weight_decay = true"), "{text}");
+        let back: TrainConfig = toml::from_str(&text).unwrap();
+        assert_eq!(back.optimizer, adamw.optimizer);
+    }
 }

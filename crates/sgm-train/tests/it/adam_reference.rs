@@ -1,4 +1,5 @@
-//! Adam / AMSGrad against PyTorch 2.15's `torch.optim.Adam`.
+//! Adam / AMSGrad against PyTorch 2.15's `torch.optim.Adam`, and its decoupled weight decay against
+//! `torch.optim.AdamW`.
 //!
 //! ```python
 //! import torch
@@ -13,6 +14,12 @@
 //!     for g in G:
 //!         p.grad = torch.tensor(g, dtype=torch.float64); opt.step()
 //!     print(amsgrad, wd, p.detach().flatten().tolist())
+//! for amsgrad in (True, False):  # AdamW, a decay large enough to dominate four steps
+//!     p = torch.tensor(P0, dtype=torch.float64, requires_grad=True)
+//!     opt = torch.optim.AdamW([p], lr=0.01, betas=(0.9, 0.9), amsgrad=amsgrad, weight_decay=5.0)
+//!     for g in G:
+//!         p.grad = torch.tensor(g, dtype=torch.float64); opt.step()
+//!     print(amsgrad, ["%.12f" % x for x in p.detach().flatten().tolist()])
 //! ```
 
 use candle_core::{DType, Device, Tensor, Var};
@@ -28,9 +35,20 @@ const G: [[[f64; 3]; 2]; 4] = [
 
 /// Runs the four steps; the gradient of `sum(p * g)` with respect to `p` is `g`.
 fn run(dtype: DType, fused: bool, amsgrad: bool, weight_decay: f64) -> (Vec<f64>, Adam, Var) {
+    run_with(dtype, fused, AdamConfig { amsgrad, weight_decay, ..AdamConfig::default() })
+}
+
+/// [`run`] with the decay decoupled (AdamW).
+fn run_adamw(dtype: DType, fused: bool, amsgrad: bool, weight_decay: f64) -> Vec<f64> {
+    let cfg = AdamConfig { amsgrad, weight_decay, decoupled_weight_decay: true, ..AdamConfig::default() };
+    run_with(dtype, fused, cfg).0
+}
+
+/// The four steps at lr 0.01 and beta2 0.9 (the Python above), the rest of `cfg` as given.
+fn run_with(dtype: DType, fused: bool, cfg: AdamConfig) -> (Vec<f64>, Adam, Var) {
     let dev = Device::Cpu;
     let p = Var::from_tensor(&Tensor::new(&P0, &dev).unwrap().to_dtype(dtype).unwrap()).unwrap();
-    let cfg = AdamConfig { lr: 0.01, beta2: 0.9, amsgrad, weight_decay, ..AdamConfig::default() };
+    let cfg = AdamConfig { lr: 0.01, beta2: 0.9, ..cfg };
     let mut opt = Adam::with_fused(vec![("p".into(), p.clone())], cfg, fused).unwrap();
     for g in G {
         let g = Tensor::new(&g, &dev).unwrap().to_dtype(dtype).unwrap();
@@ -52,6 +70,22 @@ const AMSGRAD_WD: [f64; 6] =
     [0.492176812826, -0.976060393817, 0.218729097374, 1.980825876662, -0.018967366981, -0.271173821834];
 const PLAIN: [f64; 6] =
     [0.499962549396, -0.984193901656, 0.219715500783, 1.984193900886, -0.019950824632, -0.272211638866];
+const ADAMW_AMSGRAD: [f64; 6] =
+    [0.407725526903, -0.800864415096, 0.176341193807, 1.615370664422, -0.018233838482, -0.219355918703];
+const ADAMW_PLAIN: [f64; 6] =
+    [0.408030336158, -0.800949672493, 0.176008547894, 1.615455921825, -0.018898886517, -0.219172517018];
+
+#[test]
+fn decoupled_weight_decay_matches_pytorch_adamw_on_both_paths() {
+    for (amsgrad, want) in [(true, ADAMW_AMSGRAD), (false, ADAMW_PLAIN)] {
+        assert_close(&run_adamw(DType::F64, false, amsgrad, 5.0), &want, 1e-11);
+        assert_close(&run_adamw(DType::F32, true, amsgrad, 5.0), &want, 2e-6);
+    }
+    // Decoupled and coupled decay differ, and a decoupled decay of 0 is plain Adam to the last bit.
+    let coupled = run(DType::F64, false, true, 5.0).0;
+    assert!(coupled.iter().zip(&ADAMW_AMSGRAD).any(|(c, w)| (c - w).abs() > 1e-3));
+    assert_eq!(run_adamw(DType::F32, true, true, 0.0), run(DType::F32, true, true, 0.0).0);
+}
 
 #[test]
 fn tensor_path_matches_pytorch_in_f64() {
