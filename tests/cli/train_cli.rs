@@ -281,6 +281,7 @@ fn a_softmax_run_reports_its_argmax_plain_and_prior_corrected_and_can_train_on_s
         assert!(config.contains("softmax_sampler = \"shuffled\""), "{loss}: {config}");
         assert_eq!(config.contains("num_classes = 8"), head, "{loss}: {config}");
         assert!(config.contains("eval_flip = true"), "the recipe scores with the test-time flip: {config}");
+        assert!(config.contains("decoupled_weight_decay = true"), "the recipe trains with AdamW's decay: {config}");
     }
     // An unknown augmentation is named with the ones there are, before anything is written.
     let bad = dir.path().join("bad");
