@@ -122,9 +122,9 @@ pub struct TrainArgs {
     /// Start from a named recipe instead of the paper's defaults: paper, or cpu-fast (the best SGM recipe found for
     /// 2 CPU cores on FER+: ResNet18 at 48, SGM + cross-entropy on shuffled batches of 128, one-cycle AMSGrad to
     /// 2e-3 per batch with AdamW's decay 0.05, flip and padded crop, 13 passes; --epochs 50 is the best model; see
-    /// docs/reproduce.md), or calibration (a plain softmax
-    /// classifier as PyTorch trains one: shuffled passes, one-cycle per batch, flip and padded crop; the check of
-    /// sgm's pipeline against PyTorch's). --config and the flags override it.
+    /// docs/reproduce.md), or calibration (a plain softmax classifier as PyTorch trains one: shuffled passes,
+    /// one-cycle per batch, flip and padded crop; the check of sgm's pipeline against PyTorch's). --config and the
+    /// flags override it.
     #[arg(long, value_name = "NAME")]
     pub recipe: Option<String>,
     /// Learning-rate schedule over epochs: constant (the paper's), cosine or one-cycle (PyTorch's OneCycleLR,
