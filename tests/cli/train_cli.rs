@@ -291,6 +291,28 @@ fn a_softmax_run_reports_its_argmax_plain_and_prior_corrected_and_can_train_on_s
 }
 
 #[test]
+fn triplet_margin_and_unit_embeddings_reach_the_config_and_the_embeddings() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("unit");
+    let mut args = vec!["train", "--out", run.to_str().unwrap(), "--no-test"];
+    args.extend_from_slice(TINY);
+    args.extend_from_slice(&["--loss", "triplet", "--miner", "batch-hard", "--margin", "0.2", "--normalize-embedding"]);
+    sgm(&args).unwrap();
+    let config = std::fs::read_to_string(run.join("config.toml")).unwrap();
+    assert!(config.contains("margin = 0.2") && config.contains("normalize_embedding = true"), "{config}");
+    // The distances logged for the mined triplets are between unit vectors: at most 2.
+    let log = std::fs::read_to_string(run.join("metrics.jsonl")).unwrap();
+    let first: serde_json::Value = serde_json::from_str(log.lines().next().unwrap()).unwrap();
+    let an = first["train_an_distance"].as_f64().unwrap();
+    assert!(an > 0.0 && an <= 2.0 + 1e-6, "{first}");
+    let bad = dir.path().join("bad");
+    let args = [&["train", "--out", bad.to_str().unwrap(), "--loss", "triplet", "--margin=-1"][..], TINY].concat();
+    let err = format!("{:#}", sgm(&args).unwrap_err());
+    assert!(err.contains("margin"), "{err}");
+    assert!(!bad.exists(), "nothing written");
+}
+
+#[test]
 fn weight_decay_flags_reach_the_optimiser_and_a_negative_decay_is_refused_before_anything_is_written() {
     let dir = tempfile::tempdir().unwrap();
     let run = dir.path().join("adamw");

@@ -121,6 +121,16 @@ pub struct ModelConfig {
     pub batch_norm: bool,
     /// Dropout probability where the architecture has dropout (FMPNet, CVGG13, AlexNet). Default 0.5.
     pub dropout: f64,
+    /// Divide each embedding by its Euclidean norm (PyTorch's `F.normalize`), so that every embedding lies on the
+    /// unit sphere: what the losses, the class head, validation and `sgm embed` see. Default `false` (the
+    /// authors' embeddings are not normalised); a triplet network with mined triplets uses it so that mining
+    /// cannot shrink the embedding towards a point. Left out of saved configs when off.
+    #[serde(skip_serializing_if = "is_false")]
+    pub normalize_embedding: bool,
+}
+
+fn is_false(v: &bool) -> bool {
+    !*v
 }
 
 impl Default for ModelConfig {
@@ -133,6 +143,7 @@ impl Default for ModelConfig {
             num_classes: None,
             batch_norm: true,
             dropout: 0.5,
+            normalize_embedding: false,
         }
     }
 }

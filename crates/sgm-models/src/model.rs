@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::backbones::{AlexNet, Backbone, Cvgg13, FmpNet, PreActResNet18, ResNet18};
 use crate::error::{bad_input, Result};
-use crate::layers::{Dense, DenseInit, ForwardCtx, Kernels};
+use crate::layers::{l2_normalize, Dense, DenseInit, ForwardCtx, Kernels, NORMALIZE_EPS};
 use crate::seeded::mix;
 use crate::{BackboneKind, ModelConfig};
 
@@ -20,7 +20,7 @@ const EVAL_STREAM: u64 = 0x6576_616c_5f72_6e67; // "eval_rng"
 /// What a forward pass returns.
 #[derive(Debug, Clone)]
 pub struct ModelOutput {
-    /// Embeddings, (B, embedding_dim), not normalised.
+    /// Embeddings, (B, embedding_dim): unit rows with [`ModelConfig::normalize_embedding`], else not normalised.
     pub embedding: Tensor,
     /// Class scores (B, num_classes) when the config has a class head.
     pub logits: Option<Tensor>,
@@ -40,8 +40,9 @@ pub struct NoiseState {
     pub forwards: u64,
 }
 
-/// An image-to-embedding network: one of the five backbones, ending in `Linear(features, embedding_dim)`, plus an
-/// optional class head `Linear(embedding_dim, num_classes)` (variables under `head`).
+/// An image-to-embedding network: one of the five backbones, ending in `Linear(features, embedding_dim)` (divided by
+/// its norm with [`ModelConfig::normalize_embedding`]), plus an optional class head `Linear(embedding_dim,
+/// num_classes)` on it (variables under `head`).
 #[derive(Debug)]
 pub struct EmbeddingModel {
     cfg: ModelConfig,
@@ -184,7 +185,10 @@ impl EmbeddingModel {
     }
 
     fn forward_unchecked(&self, x: &Tensor, ctx: &mut ForwardCtx) -> Result<ModelOutput> {
-        let embedding = self.backbone.forward(x, ctx)?;
+        let mut embedding = self.backbone.forward(x, ctx)?;
+        if self.cfg.normalize_embedding {
+            embedding = l2_normalize(&embedding, NORMALIZE_EPS)?;
+        }
         let logits = match &self.head {
             Some(head) => Some(head.forward(&embedding, ctx)?),
             None => None,
@@ -241,6 +245,23 @@ mod tests {
                 assert_eq!(values(&pl), values(&il), "{backbone:?} {kernels:?}");
                 assert!(plain.embedding.track_op() && pl.track_op(), "{backbone:?} {kernels:?}");
                 assert!(!inferred.embedding.track_op() && !il.track_op(), "{backbone:?} {kernels:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_normalised_embedding_is_the_plain_one_divided_by_its_norm() {
+        let (vm, plain, x) = tiny();
+        let cfg = ModelConfig { normalize_embedding: true, ..plain.config().clone() };
+        let unit = EmbeddingModel::new(&cfg, seeded_var_builder(&vm, 2, DType::F32, &Device::Cpu)).unwrap();
+        let x = (x.randn_like(0.0, 1.0).unwrap() + &x).unwrap();
+        let z = plain.forward(&x, false).unwrap().embedding.to_vec2::<f32>().unwrap();
+        let u = unit.forward(&x, false).unwrap().embedding.to_vec2::<f32>().unwrap();
+        for (zr, ur) in z.iter().zip(&u) {
+            let norm = zr.iter().map(|v| v * v).sum::<f32>().sqrt();
+            assert!(norm > 1e-3, "a degenerate embedding proves nothing");
+            for (a, b) in zr.iter().zip(ur) {
+                assert!((a / norm - b).abs() < 1e-6, "{a} / {norm} against {b}");
             }
         }
     }

@@ -79,6 +79,12 @@ pub struct TrainArgs {
     /// Triplet miner over stratified batches instead of random triplets: all-valid, batch-hard, semi-hard.
     #[arg(long)]
     pub miner: Option<Miner>,
+    /// Triplet margin (the authors': 1.0; about 0.2 suits --normalize-embedding, where distances are at most 2).
+    #[arg(long)]
+    pub margin: Option<f64>,
+    /// Put every embedding on the unit sphere (PyTorch's F.normalize) for the loss, validation and `sgm embed`.
+    #[arg(long)]
+    pub normalize_embedding: bool,
     /// Seed.
     #[arg(long)]
     pub seed: Option<u64>,
@@ -225,6 +231,10 @@ pub fn resolve(a: &TrainArgs, num_classes: usize, pretrained: Option<&ModelConfi
     }
     if a.miner.is_some() {
         cfg.miner = a.miner;
+    }
+    set!(a.margin => triplet.margin);
+    if a.normalize_embedding {
+        cfg.model.normalize_embedding = true;
     }
     if a.no_augment {
         cfg.augment = sgm_data::augment::AugmentConfig::none();

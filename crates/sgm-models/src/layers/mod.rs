@@ -5,6 +5,7 @@
 //! - [`Norm2d`] and [`is_buffer`]: switchable BatchNorm with running statistics, and the buffer rule;
 //! - [`SeededDropout`]: dropout with reproducible masks;
 //! - [`adaptive_avg_pool2d`]: PyTorch's adaptive average pooling;
+//! - [`l2_normalize`]: PyTorch's `F.normalize` (each embedding on the unit sphere);
 //! - [`Conv`], [`Dense`]: convolution and linear layers with the backbones' initialisations and FLOP counting;
 //!   on the CPU the convolution's backward runs on gemm + col2im (candle's uses a slow direct transposed conv),
 //!   and 3×3 and 5×5 stride-1 layers on Winograd F(2×2, 3×3), F(3×3, 3×3), F(4×4, 3×3) or F(2×2, 5×5)
@@ -23,6 +24,7 @@ pub mod dropout;
 pub mod fractional_max_pool;
 pub mod fused;
 mod im2col_conv;
+pub mod l2_normalize;
 mod lanes;
 pub mod max_pool;
 mod plane_sums;
@@ -31,6 +33,7 @@ mod window_max;
 mod winograd;
 
 pub use adaptive_avg_pool::adaptive_avg_pool2d;
+pub use l2_normalize::{l2_normalize, NORMALIZE_EPS};
 
 use candle_core::{DType, DeviceLocation};
 use serde::{Deserialize, Serialize};

@@ -55,6 +55,7 @@ fn parameter_counts_match_pytorch() {
             num_classes,
             batch_norm,
             dropout: 0.5,
+            normalize_embedding: false,
         };
         let info = model_info(&cfg).unwrap();
         assert_eq!(info.params, want, "{cfg:?}");
