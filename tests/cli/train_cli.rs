@@ -300,6 +300,10 @@ fn triplet_margin_and_unit_embeddings_reach_the_config_and_the_embeddings() {
     sgm(&args).unwrap();
     let config = std::fs::read_to_string(run.join("config.toml")).unwrap();
     assert!(config.contains("margin = 0.2") && config.contains("normalize_embedding = true"), "{config}");
+    // The model keeps the setting: it is in the checkpoint's metadata, which `sgm embed` builds the model from.
+    let best = std::fs::read(run.join("best.safetensors")).unwrap();
+    let header = String::from_utf8_lossy(&best[..best.len().min(1 << 16)]).into_owned();
+    assert!(header.contains(r#"normalize_embedding\":true"#), "{header}");
     // The distances logged for the mined triplets are between unit vectors: at most 2.
     let log = std::fs::read_to_string(run.join("metrics.jsonl")).unwrap();
     let first: serde_json::Value = serde_json::from_str(log.lines().next().unwrap()).unwrap();
