@@ -76,7 +76,8 @@ pub struct TrainArgs {
     /// Triplets per epoch (random triplets).
     #[arg(long)]
     pub triplets_per_epoch: Option<usize>,
-    /// Triplet miner over stratified batches instead of random triplets: all-valid, batch-hard, semi-hard.
+    /// Triplet miner over the metric sampler's batches instead of random triplets: all-valid, batch-all, batch-hard,
+    /// semi-hard.
     #[arg(long)]
     pub miner: Option<Miner>,
     /// Triplet margin (the authors': 1.0; about 0.2 suits --normalize-embedding, where distances are at most 2).

@@ -23,6 +23,10 @@ pub struct Triplet {
 pub enum Miner {
     /// Every valid `(a, p, n)`: `O(B³)`, for small batches.
     AllValid,
+    /// Every valid `(a, p, n)` whose hinge is still positive (`d(a,p) − d(a,n) + margin > 0`), so that the loss is
+    /// the mean over the triplets that still teach something (Hermans et al. 2017's batch-all). `O(B³)`;
+    /// [`TripletLoss`](crate::TripletLoss) computes it densely from the batch's distance matrix.
+    BatchAll,
     /// For each anchor, its farthest positive and nearest negative (Hermans et al. 2017).
     BatchHard,
     /// For each `(a, p)` pair, the nearest negative farther than the positive but inside the margin
@@ -35,9 +39,10 @@ impl std::str::FromStr for Miner {
     fn from_str(s: &str) -> std::result::Result<Self, Self::Err> {
         match s {
             "all-valid" | "all" => Ok(Miner::AllValid),
+            "batch-all" => Ok(Miner::BatchAll),
             "batch-hard" | "hard" => Ok(Miner::BatchHard),
             "semi-hard" | "semihard" => Ok(Miner::SemiHard),
-            other => Err(format!("unknown miner '{other}' (expected all-valid, batch-hard or semi-hard)")),
+            other => Err(format!("unknown miner '{other}' (expected all-valid, batch-all, batch-hard or semi-hard)")),
         }
     }
 }
@@ -55,6 +60,15 @@ pub fn mine_triplets(embeddings: &Tensor, labels: &[u32], miner: Miner, margin: 
             for a in 0..b {
                 for p in (0..b).filter(|&p| p != a && labels[p] == labels[a]) {
                     out.extend((0..b).filter(|&n| labels[n] != labels[a]).map(|n| t(a, p, n)));
+                }
+            }
+        }
+        Miner::BatchAll => {
+            let d: Vec<Vec<f64>> = (0..b).map(|i| (0..b).map(|j| dist(i, j)).collect()).collect();
+            for a in 0..b {
+                for p in (0..b).filter(|&p| p != a && labels[p] == labels[a]) {
+                    let active = (0..b).filter(|&n| labels[n] != labels[a] && d[a][p] - d[a][n] + margin > 0.0);
+                    out.extend(active.map(|n| t(a, p, n)));
                 }
             }
         }

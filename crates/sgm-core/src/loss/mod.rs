@@ -9,4 +9,4 @@ pub mod triplet;
 pub use cross_entropy::CrossEntropyLoss;
 pub use miners::{mine_triplets, Miner, Triplet};
 pub use sgm::{KnnConsistencyConfig, MixupConfig, MixupDraw, Posterior, SgmConfig, SgmLoss};
-pub use triplet::{TripletConfig, TripletLoss};
+pub use triplet::{TripletConfig, TripletLoss, TripletStep};

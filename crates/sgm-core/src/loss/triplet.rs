@@ -5,7 +5,19 @@
 use crate::error::{invalid, CoreError, Result};
 use crate::loss::labels::check_batch;
 use crate::loss::miners::{mine_triplets, Miner};
-use candle_core::{Tensor, D};
+use candle_core::{DType, Tensor, D};
+
+/// One triplet step: the loss, and the mean anchor–positive and anchor–negative distances of its triplets (f64
+/// scalars, detached), which a trainer logs to show a collapse (both near 0) or a margin never met.
+#[derive(Debug, Clone)]
+pub struct TripletStep {
+    /// The loss, with its graph.
+    pub loss: Tensor,
+    /// Mean `d(a, p)` over the triplets.
+    pub mean_ap: Tensor,
+    /// Mean `d(a, n)` over the triplets.
+    pub mean_an: Tensor,
+}
 
 /// Configuration of [`TripletLoss`].
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -88,12 +100,83 @@ impl TripletLoss {
     }
 
     /// Forms triplets from a labelled `(B, D)` batch with `miner`, then applies [`TripletLoss::forward`].
-    /// Returns `None` when the batch admits no triplet (a single class, or singletons only).
+    /// Returns `None` when the batch admits no triplet (a single class, or singletons only; for
+    /// [`Miner::BatchAll`], also when every valid triplet already meets the margin).
     pub fn forward_mined(&self, embeddings: &Tensor, labels: &Tensor, miner: Miner) -> Result<Option<Tensor>> {
+        Ok(self.step_mined(embeddings, labels, miner)?.map(|s| s.loss))
+    }
+
+    /// [`TripletLoss::forward`] with the mean distances of the triplets.
+    pub fn step(&self, anchor: &Tensor, positive: &Tensor, negative: &Tensor) -> Result<TripletStep> {
+        let loss = self.forward(anchor, positive, negative)?;
+        let mean = |x: &Tensor, y: &Tensor| -> Result<Tensor> {
+            Ok((x - y)?.detach().sqr()?.sum(D::Minus1)?.sqrt()?.mean_all()?.to_dtype(DType::F64)?)
+        };
+        Ok(TripletStep { loss, mean_ap: mean(anchor, positive)?, mean_an: mean(anchor, negative)? })
+    }
+
+    /// [`TripletLoss::forward_mined`] with the mean distances of the mined triplets. [`Miner::BatchAll`] runs on
+    /// the batch's `(B, B)` distance matrix instead of gathering its `O(B³)` triplets, with the same value and
+    /// gradient as [`TripletLoss::forward`] over them (tested).
+    pub fn step_mined(&self, embeddings: &Tensor, labels: &Tensor, miner: Miner) -> Result<Option<TripletStep>> {
+        if miner == Miner::BatchAll {
+            return self.batch_all(embeddings, labels);
+        }
         match self.mine(embeddings, labels, miner)? {
-            Some((a, p, n)) => self.forward(&a, &p, &n).map(Some),
+            Some((a, p, n)) => self.step(&a, &p, &n).map(Some),
             None => Ok(None),
         }
+    }
+
+    /// Batch-all, densely: `D[i, j] = ‖z_i − z_j + eps‖`, the hinge `D[a,p] − D[a,n] + margin` over the `(B, B, B)`
+    /// cube, averaged over the valid triplets where it is positive; the regulariser takes each row as often as the
+    /// active triplets gather it (`‖A‖_F² = Σ_i count_a(i)·‖z_i‖²`, and so for P and N).
+    fn batch_all(&self, embeddings: &Tensor, labels: &Tensor) -> Result<Option<TripletStep>> {
+        let (b, _, labels) = check_batch(embeddings, labels)?;
+        let z = embeddings;
+        let diff = z.unsqueeze(1)?.broadcast_sub(&z.unsqueeze(0)?)?;
+        let dist = diff.affine(1.0, self.cfg.eps)?.sqr()?.sum(D::Minus1)?; // (B, B), squared
+        let dist = dist.sqrt()?;
+        let hinge = dist.unsqueeze(2)?.broadcast_sub(&dist.unsqueeze(1)?)?.affine(1.0, self.cfg.margin)?.relu()?;
+        let h = hinge.detach().to_dtype(DType::F64)?.flatten_all()?.to_vec1::<f64>()?;
+        let d = dist.detach().to_dtype(DType::F64)?.flatten_all()?.to_vec1::<f64>()?;
+        let mut active = vec![0f64; b * b * b];
+        let (mut count, mut sum_ap, mut sum_an) = (0usize, 0.0, 0.0);
+        let (mut count_a, mut count_p, mut count_n) = (vec![0f64; b], vec![0f64; b], vec![0f64; b]);
+        for a in 0..b {
+            for p in (0..b).filter(|&p| p != a && labels[p] == labels[a]) {
+                for n in (0..b).filter(|&n| labels[n] != labels[a]) {
+                    let k = (a * b + p) * b + n;
+                    if h[k] > 0.0 {
+                        active[k] = 1.0;
+                        count += 1;
+                        (sum_ap, sum_an) = (sum_ap + d[a * b + p], sum_an + d[a * b + n]);
+                        count_a[a] += 1.0;
+                        count_p[p] += 1.0;
+                        count_n[n] += 1.0;
+                    }
+                }
+            }
+        }
+        if count == 0 {
+            return Ok(None);
+        }
+        let (dev, dtype) = (z.device(), z.dtype());
+        let active = Tensor::from_vec(active, (b, b, b), dev)?.to_dtype(dtype)?;
+        let loss = ((hinge * active)?.sum_all()? / count as f64)?;
+        let scalar = |v: f64| Tensor::new(v, dev);
+        let (mean_ap, mean_an) = (scalar(sum_ap / count as f64)?, scalar(sum_an / count as f64)?);
+        if self.cfg.frobenius_weight == 0.0 {
+            return Ok(Some(TripletStep { loss, mean_ap, mean_an }));
+        }
+        let sq = z.sqr()?.sum(D::Minus1)?;
+        let weighted = |counts: Vec<f64>| -> Result<Tensor> {
+            let counts = Tensor::from_vec(counts, b, dev)?.to_dtype(dtype)?;
+            Ok((&sq * counts)?.sum_all()?.sqrt()?)
+        };
+        let frob = ((weighted(count_a)? + weighted(count_p)?)? + weighted(count_n)?)?;
+        let loss = (loss + (frob * self.cfg.frobenius_weight)?)?;
+        Ok(Some(TripletStep { loss, mean_ap, mean_an }))
     }
 
     /// The triplets `miner` forms from a labelled `(B, D)` batch, as anchor, positive and negative rows of

@@ -60,7 +60,7 @@ fn sgm_with_extras_gradient() {
 #[test]
 fn triplet_gradient_through_every_miner() {
     let y = labels(&[0, 0, 1, 1, 2, 2, 0, 1]);
-    for miner in [Miner::AllValid, Miner::BatchHard, Miner::SemiHard] {
+    for miner in [Miner::AllValid, Miner::BatchAll, Miner::BatchHard, Miner::SemiHard] {
         let loss = TripletLoss::default();
         check(random(8, 3, 5), (8, 3), |z| {
             loss.forward_mined(z, &y, miner).unwrap().unwrap_or_else(|| z.sum_all().unwrap().affine(0.0, 0.0).unwrap())

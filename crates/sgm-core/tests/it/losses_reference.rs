@@ -210,6 +210,72 @@ fn mined_triplets_are_valid_rows_of_the_batch_and_their_loss_is_forward_mined() 
     assert!(loss.mine(&z, &one_class, Miner::SemiHard).unwrap().is_none());
 }
 
+// Batch-all against PyTorch 2.15 (float64): every valid triplet, the hinge averaged over those still positive, and
+// the regulariser over the rows those triplets gather.
+// ```python
+// import torch, torch.nn.functional as F
+// z = torch.tensor([[0.3, -0.2, 0.9], [0.1, 0.4, 0.5], [1.2, 0.0, -0.3], [0.8, 0.6, 0.1], [-0.5, 0.9, 0.2],
+//                   [0.0, -0.7, 0.4]], dtype=torch.float64, requires_grad=True)
+// y = [0, 0, 1, 1, 2, 0]
+// t = [(a, p, n) for a in range(6) for p in range(6) for n in range(6) if p != a and y[p] == y[a] and y[n] != y[a]]
+// a, p, n = (torch.tensor([x[i] for x in t]) for i in range(3))
+// h = F.triplet_margin_loss(z[a], z[p], z[n], margin=0.5, p=2, eps=1e-6, reduction="none")
+// on = h > 0   # 11 of the 26 valid triplets; no hinge within 0.011 of 0 before the clamp
+// loss = h[on].mean() + 0.001 * (z[a[on]].norm() + z[p[on]].norm() + z[n[on]].norm())
+// loss.backward(); print(loss.item(), z.grad.flatten().tolist())
+// ```
+const BATCH_ALL_Z: [[f64; 3]; 6] =
+    [[0.3, -0.2, 0.9], [0.1, 0.4, 0.5], [1.2, 0.0, -0.3], [0.8, 0.6, 0.1], [-0.5, 0.9, 0.2], [0.0, -0.7, 0.4]];
+
+#[test]
+fn batch_all_matches_pytorch_densely_and_as_mined_triplets() {
+    let dev = Device::Cpu;
+    let z = Var::from_tensor(&Tensor::new(&BATCH_ALL_Z, &dev).unwrap()).unwrap();
+    let y = Tensor::new(&[0u32, 0, 1, 1, 2, 0], &dev).unwrap();
+    let loss = TripletLoss::new(TripletConfig { margin: 0.5, ..TripletConfig::default() }).unwrap();
+    let step = loss.step_mined(z.as_tensor(), &y, Miner::BatchAll).unwrap().unwrap();
+    assert_close(&[step.loss.to_scalar::<f64>().unwrap()], &[0.30931255405137076], 1e-12);
+    let grad = step.loss.backward().unwrap().get(&z).unwrap().flatten_all().unwrap().to_vec1::<f64>().unwrap();
+    let want = [
+        0.21915096770344872,
+        0.016556414307198924,
+        0.030102310385013743,
+        0.13838446903791202,
+        0.819437848494701,
+        -0.35103893062510616,
+        -0.05095470067269457,
+        -0.1475502342530886,
+        0.003632194844160011,
+        -0.47325310116091135,
+        -0.18440996909102886,
+        0.41366674830158595,
+        0.13009599016339152,
+        -0.10812995612718009,
+        0.0653115591246803,
+        0.04038594313370921,
+        -0.39459649891314774,
+        -0.15776509636786915,
+    ];
+    assert_close(&grad, &want, 1e-11);
+    // The miner hands out the same 11 triplets, and the plain forward over them is the same loss.
+    let (a, p, n) = loss.mine(z.as_tensor(), &y, Miner::BatchAll).unwrap().unwrap();
+    assert_eq!(a.dims(), [11, 3]);
+    let sparse = loss.forward(&a, &p, &n).unwrap().to_scalar::<f64>().unwrap();
+    assert_close(&[sparse], &[0.30931255405137076], 1e-12);
+    // The logged distances are the active triplets' means; without the regulariser the loss is the hinge alone.
+    let (ap, an) = (step.mean_ap.to_scalar::<f64>().unwrap(), step.mean_an.to_scalar::<f64>().unwrap());
+    assert!(ap > 0.0 && an > 0.0 && ap - an + 0.5 > 0.0, "{ap} {an}");
+    let plain = TripletLoss::new(TripletConfig { margin: 0.5, frobenius_weight: 0.0, ..TripletConfig::default() });
+    let hinge = plain.unwrap().step_mined(z.as_tensor(), &y, Miner::BatchAll).unwrap().unwrap().loss;
+    assert!(hinge.to_scalar::<f64>().unwrap() < 0.30931255405137076 - 1e-4);
+    // A batch whose valid triplets all meet the margin gives no step; so does a batch of one class.
+    let far = TripletLoss::new(TripletConfig { margin: 0.0, ..TripletConfig::default() }).unwrap();
+    let split = Tensor::new(&[[0.0f64, 0.0], [0.1, 0.0], [5.0, 5.0], [5.1, 5.0]], &dev).unwrap();
+    let two = Tensor::new(&[0u32, 0, 1, 1], &dev).unwrap();
+    assert!(far.step_mined(&split, &two, Miner::BatchAll).unwrap().is_none());
+    assert!(loss.step_mined(&split, &Tensor::new(&[3u32; 4], &dev).unwrap(), Miner::BatchAll).unwrap().is_none());
+}
+
 const L: [[f64; 4]; 5] =
     [[1.0, 2.0, 0.5, -1.0], [0.1, 0.2, 0.3, 0.4], [-2.0, 0.0, 2.0, 1.0], [0.5, 0.5, -0.5, 3.0], [1.5, -1.0, 0.0, 0.0]];
 

@@ -287,25 +287,18 @@ impl Trainer {
                     }
                     LossKind::Triplet => {
                         let z = &out.embedding;
-                        let triplets = match cfg.miner {
+                        let step = match cfg.miner {
                             None => {
                                 let n = idx.len() / 3;
-                                Some((z.narrow(0, 0, n)?, z.narrow(0, n, n)?, z.narrow(0, 2 * n, n)?))
+                                Some(triplet.step(&z.narrow(0, 0, n)?, &z.narrow(0, n, n)?, &z.narrow(0, 2 * n, n)?)?)
                             }
-                            Some(miner) => triplet.mine(z, &batch.labels, miner)?,
+                            Some(miner) => triplet.step_mined(z, &batch.labels, miner)?,
                         };
-                        match triplets {
-                            Some((a, p, ng)) => {
-                                let d = |x: &Tensor, y: &Tensor| -> Result<Tensor> {
-                                    let d = (x - y)?.detach().sqr()?.sum(D::Minus1)?.sqrt()?;
-                                    Ok(d.mean_all()?.to_dtype(DType::F64)?)
-                                };
-                                dist = Some((d(&a, &p)?, d(&a, &ng)?));
-                                distance_steps += 1;
-                                Some(triplet.forward(&a, &p, &ng)?)
-                            }
-                            None => None,
-                        }
+                        step.map(|s| {
+                            dist = Some((s.mean_ap, s.mean_an));
+                            distance_steps += 1;
+                            s.loss
+                        })
                     }
                 };
                 let Some(loss) = loss else { return Ok(()) }; // a mined batch with no valid triplet

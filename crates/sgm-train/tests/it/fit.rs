@@ -145,7 +145,7 @@ fn triplet_softmax_and_mined_runs_train() {
 
 #[test]
 fn triplet_runs_log_their_distances_random_or_mined() {
-    for miner in [None, Some(Miner::SemiHard), Some(Miner::BatchHard)] {
+    for miner in [None, Some(Miner::SemiHard), Some(Miner::BatchHard), Some(Miner::BatchAll)] {
         let dir = tempfile::tempdir().unwrap();
         let mut cfg = tiny(LossKind::Triplet, 1);
         cfg.miner = miner;
