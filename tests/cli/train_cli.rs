@@ -282,7 +282,24 @@ fn a_softmax_run_reports_its_argmax_plain_and_prior_corrected_and_can_train_on_s
         assert_eq!(config.contains("num_classes = 8"), head, "{loss}: {config}");
         assert!(config.contains("eval_flip = true"), "the recipe scores with the test-time flip: {config}");
         assert!(config.contains("decoupled_weight_decay = true"), "the recipe trains with AdamW's decay: {config}");
+        // Its triplet network mines batch-all on the unit sphere at margin 0.2; the other two keep the raw embedding.
+        let unit = ["miner = \"batch-all\"", "margin = 0.2", "normalize_embedding = true"];
+        for line in unit {
+            assert_eq!(config.contains(line), loss == "triplet", "{loss}, {line}: {config}");
+        }
     }
+    // The flags still override the triplet baseline: the authors' random triplets on the raw embedding.
+    let out = dir.path().join("cpu-fast-random");
+    let mut args = vec!["train", "--out", out.to_str().unwrap(), "--recipe", "cpu-fast", "--loss", "triplet"];
+    args.extend_from_slice(&["--miner", "random", "--normalize-embedding=false", "--margin", "1", "--no-test"]);
+    args.extend_from_slice(TINY);
+    sgm(&args).unwrap();
+    let config = std::fs::read_to_string(out.join("config.toml")).unwrap();
+    assert!(!config.contains("miner") && !config.contains("normalize_embedding"), "{config}");
+    assert!(config.contains("margin = 1.0"), "{config}");
+    let bad = dir.path().join("bad-miner");
+    let err = sgm(&[&["train", "--miner", "hardest", "--out", bad.to_str().unwrap()][..], TINY].concat()).unwrap_err();
+    assert!(format!("{err:#}").contains("expected random, all-valid, batch-all"), "{err:#}");
     // An unknown augmentation is named with the ones there are, before anything is written.
     let bad = dir.path().join("bad");
     let err = sgm(&[&["train", "--augment", "heavy", "--out", bad.to_str().unwrap()][..], TINY].concat()).unwrap_err();

@@ -76,16 +76,17 @@ pub struct TrainArgs {
     /// Triplets per epoch (random triplets).
     #[arg(long)]
     pub triplets_per_epoch: Option<usize>,
-    /// Triplet miner over the metric sampler's batches instead of random triplets: all-valid, batch-all, batch-hard,
-    /// semi-hard.
-    #[arg(long)]
-    pub miner: Option<Miner>,
+    /// Triplets: random (the authors': drawn over the whole training set) or mined in the metric sampler's batches
+    /// by all-valid, batch-all, batch-hard or semi-hard. `--recipe cpu-fast --loss triplet` mines batch-all.
+    #[arg(long, value_name = "NAME")]
+    pub miner: Option<TripletDraw>,
     /// Triplet margin (the authors': 1.0; about 0.2 suits --normalize-embedding, where distances are at most 2).
     #[arg(long)]
     pub margin: Option<f64>,
-    /// Put every embedding on the unit sphere (PyTorch's F.normalize) for the loss, validation and `sgm embed`.
-    #[arg(long)]
-    pub normalize_embedding: bool,
+    /// Put every embedding on the unit sphere (PyTorch's F.normalize) for the loss, validation and `sgm embed`;
+    /// `--normalize-embedding=false` turns off a recipe's (cpu-fast's triplet baseline has it on).
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    pub normalize_embedding: Option<bool>,
     /// Seed.
     #[arg(long)]
     pub seed: Option<u64>,
@@ -179,13 +180,46 @@ pub struct TrainArgs {
     pub hub: crate::args::HubArgs,
 }
 
+/// How `--miner` draws triplets: at random over the training set, or mined in each batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TripletDraw {
+    /// The authors' random triplets (`miner` unset in the config).
+    Random,
+    /// In-batch mining.
+    Mined(Miner),
+}
+
+impl TripletDraw {
+    /// The config's `miner`.
+    pub fn miner(self) -> Option<Miner> {
+        match self {
+            Self::Random => None,
+            Self::Mined(m) => Some(m),
+        }
+    }
+}
+
+impl std::str::FromStr for TripletDraw {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, Self::Err> {
+        match s {
+            "random" => Ok(Self::Random),
+            other => other.parse().map(Self::Mined).map_err(|e: String| e.replace("(expected ", "(expected random, ")),
+        }
+    }
+}
+
 /// The resolved configuration: defaults, then the config file, then the model of the pretrained weights, then the
 /// flags.
 pub fn resolve(a: &TrainArgs, num_classes: usize, pretrained: Option<&ModelConfig>) -> Result<TrainConfig> {
     let mut cfg = match (&a.config, &a.recipe) {
         (Some(_), Some(_)) => anyhow::bail!("--config and --recipe both give a whole configuration: use one"),
         (Some(p), None) => TrainConfig::from_toml_file(p)?,
-        (None, Some(name)) => sgm_train::train::recipe(name)?,
+        // A recipe asked for another loss than its own gives its baseline for that loss.
+        (None, Some(name)) => match a.loss {
+            Some(loss) => sgm_train::train::recipe_for_loss(name, loss)?,
+            None => sgm_train::train::recipe(name)?,
+        },
         (None, None) => TrainConfig::default(),
     };
     if let Some(name) = &a.sgm_preset {
@@ -230,13 +264,11 @@ pub fn resolve(a: &TrainArgs, num_classes: usize, pretrained: Option<&ModelConfi
     if a.batches_per_epoch.is_some() {
         cfg.batches_per_epoch = a.batches_per_epoch;
     }
-    if a.miner.is_some() {
-        cfg.miner = a.miner;
+    if let Some(draw) = a.miner {
+        cfg.miner = draw.miner();
     }
     set!(a.margin => triplet.margin);
-    if a.normalize_embedding {
-        cfg.model.normalize_embedding = true;
-    }
+    set!(a.normalize_embedding => model.normalize_embedding);
     if a.no_augment {
         cfg.augment = sgm_data::augment::AugmentConfig::none();
     }
@@ -252,16 +284,7 @@ pub fn resolve(a: &TrainArgs, num_classes: usize, pretrained: Option<&ModelConfi
         (None, Some(_)) => cfg.normalization = Normalization::imagenet(),
         (None, None) => {}
     }
-    if let Some(w) = a.ce_weight {
-        cfg.ce_weight = w;
-    } else if a.recipe.is_some() && cfg.loss != LossKind::Sgm {
-        // A recipe's cross-entropy term belongs to its SGM loss: the baselines trained by the recipe drop it (and the
-        // triplet network its class head). A config file asking for both is still refused by validation.
-        cfg.ce_weight = 0.0;
-        if cfg.loss == LossKind::Triplet {
-            cfg.model.num_classes = None;
-        }
-    }
+    set!(a.ce_weight => ce_weight);
     // The softmax baseline, and an SGM run with a cross-entropy term, need a class head sized to the data.
     if cfg.loss == LossKind::Softmax || cfg.ce_weight > 0.0 {
         cfg.model.num_classes = Some(num_classes);

@@ -18,7 +18,7 @@ pub use config::{LossKind, MetricSampler, Precision, SoftmaxSampler, TrainConfig
 pub use export::{export, ExportSummary};
 pub use fit::{check_inputs, fit, fit_in, Existing, FitOptions, FitSummary, InitWeights};
 pub use progress::ProgressMode;
-pub use recipe::{recipe, RECIPES};
+pub use recipe::{recipe, recipe_for_loss, RECIPES};
 pub use run_dir::{EpochRecord, RunDir};
 pub use run_lock::RunLock;
 pub use schedule::{Schedule, ScheduleStep};
