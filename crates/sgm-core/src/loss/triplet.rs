@@ -17,6 +17,10 @@ pub struct TripletStep {
     pub mean_ap: Tensor,
     /// Mean `d(a, n)` over the triplets.
     pub mean_an: Tensor,
+    /// The fraction of the triplets the step weighed whose hinge is positive (`d(a,p) − d(a,n) + margin > 0`): of
+    /// the given triplets for [`TripletLoss::step`] and the gathering miners, of every valid triplet of the batch
+    /// for [`Miner::BatchAll`] (whose loss averages over these). It falls as the network meets the margin.
+    pub active_fraction: Tensor,
 }
 
 /// Configuration of [`TripletLoss`].
@@ -112,7 +116,12 @@ impl TripletLoss {
         let mean = |x: &Tensor, y: &Tensor| -> Result<Tensor> {
             Ok((x - y)?.detach().sqr()?.sum(D::Minus1)?.sqrt()?.mean_all()?.to_dtype(DType::F64)?)
         };
-        Ok(TripletStep { loss, mean_ap: mean(anchor, positive)?, mean_an: mean(anchor, negative)? })
+        // The hinge's sign as the loss sees it (distances with `eps`).
+        let d_ap = self.distance(&anchor.detach(), &positive.detach())?;
+        let d_an = self.distance(&anchor.detach(), &negative.detach())?;
+        let hinge = (d_ap - d_an)?.affine(1.0, self.cfg.margin)?;
+        let active_fraction = hinge.gt(0.0)?.to_dtype(DType::F64)?.mean_all()?;
+        Ok(TripletStep { loss, mean_ap: mean(anchor, positive)?, mean_an: mean(anchor, negative)?, active_fraction })
     }
 
     /// [`TripletLoss::forward_mined`] with the mean distances of the mined triplets. [`Miner::BatchAll`] runs on
@@ -141,11 +150,12 @@ impl TripletLoss {
         let h = hinge.detach().to_dtype(DType::F64)?.flatten_all()?.to_vec1::<f64>()?;
         let d = dist.detach().to_dtype(DType::F64)?.flatten_all()?.to_vec1::<f64>()?;
         let mut active = vec![0f64; b * b * b];
-        let (mut count, mut sum_ap, mut sum_an) = (0usize, 0.0, 0.0);
+        let (mut count, mut valid, mut sum_ap, mut sum_an) = (0usize, 0usize, 0.0, 0.0);
         let (mut count_a, mut count_p, mut count_n) = (vec![0f64; b], vec![0f64; b], vec![0f64; b]);
         for a in 0..b {
             for p in (0..b).filter(|&p| p != a && labels[p] == labels[a]) {
                 for n in (0..b).filter(|&n| labels[n] != labels[a]) {
+                    valid += 1;
                     let k = (a * b + p) * b + n;
                     if h[k] > 0.0 {
                         active[k] = 1.0;
@@ -166,8 +176,9 @@ impl TripletLoss {
         let loss = ((hinge * active)?.sum_all()? / count as f64)?;
         let scalar = |v: f64| Tensor::new(v, dev);
         let (mean_ap, mean_an) = (scalar(sum_ap / count as f64)?, scalar(sum_an / count as f64)?);
+        let active_fraction = scalar(count as f64 / valid as f64)?;
         if self.cfg.frobenius_weight == 0.0 {
-            return Ok(Some(TripletStep { loss, mean_ap, mean_an }));
+            return Ok(Some(TripletStep { loss, mean_ap, mean_an, active_fraction }));
         }
         let sq = z.sqr()?.sum(D::Minus1)?;
         let weighted = |counts: Vec<f64>| -> Result<Tensor> {
@@ -176,7 +187,7 @@ impl TripletLoss {
         };
         let frob = ((weighted(count_a)? + weighted(count_p)?)? + weighted(count_n)?)?;
         let loss = (loss + (frob * self.cfg.frobenius_weight)?)?;
-        Ok(Some(TripletStep { loss, mean_ap, mean_an }))
+        Ok(Some(TripletStep { loss, mean_ap, mean_an, active_fraction }))
     }
 
     /// The triplets `miner` forms from a labelled `(B, D)` batch, as anchor, positive and negative rows of

@@ -265,6 +265,17 @@ fn batch_all_matches_pytorch_densely_and_as_mined_triplets() {
     // The logged distances are the active triplets' means; without the regulariser the loss is the hinge alone.
     let (ap, an) = (step.mean_ap.to_scalar::<f64>().unwrap(), step.mean_an.to_scalar::<f64>().unwrap());
     assert!(ap > 0.0 && an > 0.0 && ap - an + 0.5 > 0.0, "{ap} {an}");
+    // 11 of the batch's 26 valid triplets are active (class 0: 3 × 2 ordered pairs × 3 negatives; class 1:
+    // 2 × 1 × 4; class 2 has no positive); the mined triplets, taken as given, are all active.
+    assert_eq!(step.active_fraction.to_scalar::<f64>().unwrap(), 11.0 / 26.0);
+    assert_eq!(loss.step(&a, &p, &n).unwrap().active_fraction.to_scalar::<f64>().unwrap(), 1.0);
+    // Given triplets count their own positive hinges: swapping positives and negatives of the 11 leaves those whose
+    // d(a,n) − d(a,p) was under the margin both ways.
+    let swapped = loss.step(&a, &n, &p).unwrap().active_fraction.to_scalar::<f64>().unwrap();
+    let d = |x: &Tensor, y: &Tensor| (x - y).unwrap().sqr().unwrap().sum(1).unwrap().sqrt().unwrap();
+    let (dap, dan) = (d(&a, &p).to_vec1::<f64>().unwrap(), d(&a, &n).to_vec1::<f64>().unwrap());
+    let both = dap.iter().zip(&dan).filter(|(p, n)| (*n - *p + 0.5) > 1e-6).count();
+    assert_eq!(swapped, both as f64 / 11.0);
     let plain = TripletLoss::new(TripletConfig { margin: 0.5, frobenius_weight: 0.0, ..TripletConfig::default() });
     let hinge = plain.unwrap().step_mined(z.as_tensor(), &y, Miner::BatchAll).unwrap().unwrap().loss;
     assert!(hinge.to_scalar::<f64>().unwrap() < 0.30931255405137076 - 1e-4);

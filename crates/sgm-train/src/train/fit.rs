@@ -207,8 +207,9 @@ pub fn fit_in(
             val_top1: val.and_then(|v| v.top1),
             images_per_second: stats.images_per_second,
             seconds: t0.elapsed().as_secs_f64(),
-            train_ap_distance: stats.triplet_distances.map(|d| d.0),
-            train_an_distance: stats.triplet_distances.map(|d| d.1),
+            train_ap_distance: stats.triplet.map(|t| t.mean_ap),
+            train_an_distance: stats.triplet.map(|t| t.mean_an),
+            train_active_triplets: stats.triplet.map(|t| t.active_fraction),
         };
         if let Some(v) = val {
             let top1 = v.top1.map(|t| format!(", top-1 {t:.4}")).unwrap_or_default();

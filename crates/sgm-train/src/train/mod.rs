@@ -23,5 +23,6 @@ pub use run_dir::{EpochRecord, RunDir};
 pub use run_lock::RunLock;
 pub use schedule::{Schedule, ScheduleStep};
 pub use trainer::{
-    embed_set, load_weights, load_weights_except, subset_of, trainable, EmbedOptions, EpochStats, Trainer, Validation,
+    embed_set, load_weights, load_weights_except, subset_of, trainable, EmbedOptions, EpochStats, Trainer,
+    TripletEpochStats, Validation,
 };

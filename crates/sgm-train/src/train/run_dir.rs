@@ -52,6 +52,10 @@ pub struct EpochRecord {
     /// Triplet runs: mean anchor–negative distance over the epoch's triplets (random or mined).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub train_an_distance: Option<f64>,
+    /// Triplet runs: mean fraction of the weighed triplets whose hinge was positive (batch-all: of every valid
+    /// triplet of the batch), which falls as the network meets the margin.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub train_active_triplets: Option<f64>,
 }
 
 impl EpochRecord {

@@ -166,7 +166,7 @@ impl SubclassTrainer {
             steps,
             images_per_second: images as f64 / secs,
             lr: self.opt.config().lr,
-            triplet_distances: None,
+            triplet: None,
         })
     }
 

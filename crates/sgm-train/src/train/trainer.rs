@@ -41,9 +41,21 @@ pub struct EpochStats {
     pub images_per_second: f64,
     /// The learning rate of the epoch's first step.
     pub lr: f64,
-    /// Triplet runs: the mean anchor–positive and anchor–negative distances over the epoch's triplets (random, or
-    /// those the miner formed), which show a collapse (both near 0) or a margin that is never met.
-    pub triplet_distances: Option<(f64, f64)>,
+    /// Triplet runs: what the epoch's triplets looked like (see [`TripletEpochStats`]).
+    pub triplet: Option<TripletEpochStats>,
+}
+
+/// The triplets of a triplet epoch, averaged over its steps: a collapse shows as both distances near 0, a margin
+/// that is never met as `mean_an − mean_ap` far below it, and learning as a falling active fraction.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TripletEpochStats {
+    /// Mean anchor–positive distance over the epoch's triplets (random, or those the miner formed; batch-all: the
+    /// active ones).
+    pub mean_ap: f64,
+    /// Mean anchor–negative distance over the same triplets.
+    pub mean_an: f64,
+    /// Mean fraction of the weighed triplets whose hinge was positive (batch-all: of every valid triplet).
+    pub active_fraction: f64,
 }
 
 /// A model being trained.
@@ -209,14 +221,14 @@ impl Trainer {
         let first_lr = lr_of(0);
         let mut progress = Progress::epoch(self.progress, epoch + 1, self.cfg.epochs, batches.len());
         let (mut total, mut steps) = (0.0, 0);
-        let (mut distances, mut distance_steps) = ((0.0f64, 0.0f64), 0usize);
-        // Losses (and triplet distances) summed on the device since the last read, in f64, with their step count.
-        let mut pending: Option<(Tensor, Option<(Tensor, Tensor)>)> = None;
+        let (mut distances, mut distance_steps) = ([0.0f64; 3], 0usize);
+        // Losses (and triplet statistics) summed on the device since the last read, in f64, with their step count.
+        let mut pending: Option<(Tensor, Option<[Tensor; 3]>)> = None;
         let mut pending_steps = 0usize;
         let Pipeline { prefetch: depth, sync_every } = self.pipeline;
         let (model, opt, builder, cfg) = (&self.model, &mut self.opt, &self.builder, &self.cfg);
         // Reads the pending sums into `total` and `distances`; a non-finite sum fails the epoch.
-        let mut flush = |pending: &mut Option<(Tensor, Option<(Tensor, Tensor)>)>,
+        let mut flush = |pending: &mut Option<(Tensor, Option<[Tensor; 3]>)>,
                          pending_steps: &mut usize,
                          total: &mut f64,
                          steps: &mut usize,
@@ -238,9 +250,10 @@ impl Trainer {
                     last_loss: (*steps > 0).then(|| *total / *steps as f64),
                 });
             }
-            if let Some((ap, an)) = dist_sum {
-                distances.0 += ap.to_scalar::<f64>()?;
-                distances.1 += an.to_scalar::<f64>()?;
+            if let Some(sums) = dist_sum {
+                for (d, s) in distances.iter_mut().zip(sums) {
+                    *d += s.to_scalar::<f64>()?;
+                }
             }
             *total += value;
             *steps += n;
@@ -295,7 +308,7 @@ impl Trainer {
                             Some(miner) => triplet.step_mined(z, &batch.labels, miner)?,
                         };
                         step.map(|s| {
-                            dist = Some((s.mean_ap, s.mean_an));
+                            dist = Some([s.mean_ap, s.mean_an, s.active_fraction]);
                             distance_steps += 1;
                             s.loss
                         })
@@ -307,7 +320,7 @@ impl Trainer {
                     None => (value, dist),
                     Some((sum, sum_dist)) => {
                         let sum_dist = match (sum_dist, dist) {
-                            (Some((sa, sn)), Some((da, dn))) => Some(((sa + da)?, (sn + dn)?)),
+                            (Some([sa, sn, sf]), Some([da, dn, df])) => Some([(sa + da)?, (sn + dn)?, (sf + df)?]),
                             (s, d) => s.or(d),
                         };
                         ((sum + value)?, sum_dist)
@@ -343,16 +356,23 @@ impl Trainer {
             },
         )?;
         let images_per_second = progress.images_per_second();
-        let triplet_distances =
-            (distance_steps > 0).then(|| (distances.0 / distance_steps as f64, distances.1 / distance_steps as f64));
+        let mean = |i: usize| distances[i] / distance_steps as f64;
+        let triplet = (distance_steps > 0).then(|| TripletEpochStats {
+            mean_ap: mean(0),
+            mean_an: mean(1),
+            active_fraction: mean(2),
+        });
         let stats = EpochStats {
             loss: if steps > 0 { total / steps as f64 } else { f64::NAN },
             steps,
             images_per_second,
             lr: first_lr,
-            triplet_distances,
+            triplet,
         };
-        let dist = triplet_distances.map_or(String::new(), |(ap, an)| format!(", d(a,p) {ap:.3}, d(a,n) {an:.3}"));
+        let dist = triplet.map_or(String::new(), |t| {
+            let active = 100.0 * t.active_fraction;
+            format!(", d(a,p) {:.3}, d(a,n) {:.3}, {active:.1}% active", t.mean_ap, t.mean_an)
+        });
         progress.finish(&format!("loss {:.4}{dist}, {:.0} img/s", stats.loss, stats.images_per_second));
         Ok(stats)
     }

@@ -153,13 +153,17 @@ fn triplet_runs_log_their_distances_random_or_mined() {
         let r = &summary.records[0];
         let (ap, an) = (r.train_ap_distance.unwrap(), r.train_an_distance.unwrap());
         assert!(ap.is_finite() && an.is_finite() && ap > 0.0 && an > 0.0, "{miner:?}: {ap} {an}");
+        let active = r.train_active_triplets.unwrap();
+        assert!(active > 0.0 && active <= 1.0, "{miner:?}: {active}");
         let line = std::fs::read_to_string(dir.path().join("metrics.jsonl")).unwrap();
         assert!(line.contains("\"train_ap_distance\"") && line.contains("\"train_an_distance\""), "{line}");
+        assert!(line.contains("\"train_active_triplets\""), "{line}");
     }
     // Other losses write no distance fields.
     let dir = tempfile::tempdir().unwrap();
     run(tiny(LossKind::Sgm, 1), dir.path(), Existing::Refuse).unwrap();
-    assert!(!std::fs::read_to_string(dir.path().join("metrics.jsonl")).unwrap().contains("distance"));
+    let line = std::fs::read_to_string(dir.path().join("metrics.jsonl")).unwrap();
+    assert!(!line.contains("distance") && !line.contains("active"), "{line}");
 }
 
 #[test]
