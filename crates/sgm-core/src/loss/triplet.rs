@@ -77,6 +77,11 @@ impl TripletLoss {
 
     /// The loss over explicit `(N, D)` anchor, positive and negative embeddings.
     pub fn forward(&self, anchor: &Tensor, positive: &Tensor, negative: &Tensor) -> Result<Tensor> {
+        Ok(self.forward_with_hinge(anchor, positive, negative)?.0)
+    }
+
+    /// [`TripletLoss::forward`] with the per-triplet hinge argument `d(a,p) − d(a,n) + margin` (before the ReLU).
+    fn forward_with_hinge(&self, anchor: &Tensor, positive: &Tensor, negative: &Tensor) -> Result<(Tensor, Tensor)> {
         let shape = anchor
             .dims2()
             .map_err(|_| CoreError::Shape(format!("triplet anchors must be 2-D (N, D), got {:?}", anchor.dims())))?;
@@ -94,13 +99,14 @@ impl TripletLoss {
         }
         let d_ap = self.distance(anchor, positive)?;
         let d_an = self.distance(anchor, negative)?;
-        let hinge = (d_ap - d_an)?.affine(1.0, self.cfg.margin)?.relu()?.mean_all()?;
+        let margin_gap = (d_ap - d_an)?.affine(1.0, self.cfg.margin)?;
+        let hinge = margin_gap.relu()?.mean_all()?;
         if self.cfg.frobenius_weight == 0.0 {
-            return Ok(hinge);
+            return Ok((hinge, margin_gap));
         }
         let frob = (frobenius(anchor)? + frobenius(positive)?)?;
         let frob = (frob + frobenius(negative)?)?;
-        Ok((hinge + (frob * self.cfg.frobenius_weight)?)?)
+        Ok(((hinge + (frob * self.cfg.frobenius_weight)?)?, margin_gap))
     }
 
     /// Forms triplets from a labelled `(B, D)` batch with `miner`, then applies [`TripletLoss::forward`].
@@ -112,15 +118,12 @@ impl TripletLoss {
 
     /// [`TripletLoss::forward`] with the mean distances of the triplets.
     pub fn step(&self, anchor: &Tensor, positive: &Tensor, negative: &Tensor) -> Result<TripletStep> {
-        let loss = self.forward(anchor, positive, negative)?;
+        let (loss, margin_gap) = self.forward_with_hinge(anchor, positive, negative)?;
         let mean = |x: &Tensor, y: &Tensor| -> Result<Tensor> {
             Ok((x - y)?.detach().sqr()?.sum(D::Minus1)?.sqrt()?.mean_all()?.to_dtype(DType::F64)?)
         };
-        // The hinge's sign as the loss sees it (distances with `eps`).
-        let d_ap = self.distance(&anchor.detach(), &positive.detach())?;
-        let d_an = self.distance(&anchor.detach(), &negative.detach())?;
-        let hinge = (d_ap - d_an)?.affine(1.0, self.cfg.margin)?;
-        let active_fraction = hinge.gt(0.0)?.to_dtype(DType::F64)?.mean_all()?;
+        // Active as the loss sees it: the hinge's own argument, distances with `eps`.
+        let active_fraction = margin_gap.detach().gt(0.0)?.to_dtype(DType::F64)?.mean_all()?;
         Ok(TripletStep { loss, mean_ap: mean(anchor, positive)?, mean_an: mean(anchor, negative)?, active_fraction })
     }
 

@@ -221,13 +221,13 @@ impl Trainer {
         let first_lr = lr_of(0);
         let mut progress = Progress::epoch(self.progress, epoch + 1, self.cfg.epochs, batches.len());
         let (mut total, mut steps) = (0.0, 0);
-        let (mut distances, mut distance_steps) = ([0.0f64; 3], 0usize);
+        let (mut triplet_sums, mut triplet_steps) = ([0.0f64; 3], 0usize);
         // Losses (and triplet statistics) summed on the device since the last read, in f64, with their step count.
         let mut pending: Option<(Tensor, Option<[Tensor; 3]>)> = None;
         let mut pending_steps = 0usize;
         let Pipeline { prefetch: depth, sync_every } = self.pipeline;
         let (model, opt, builder, cfg) = (&self.model, &mut self.opt, &self.builder, &self.cfg);
-        // Reads the pending sums into `total` and `distances`; a non-finite sum fails the epoch.
+        // Reads the pending sums into `total` and `triplet_sums`; a non-finite sum fails the epoch.
         let mut flush = |pending: &mut Option<(Tensor, Option<[Tensor; 3]>)>,
                          pending_steps: &mut usize,
                          total: &mut f64,
@@ -251,7 +251,7 @@ impl Trainer {
                 });
             }
             if let Some(sums) = dist_sum {
-                for (d, s) in distances.iter_mut().zip(sums) {
+                for (d, s) in triplet_sums.iter_mut().zip(sums) {
                     *d += s.to_scalar::<f64>()?;
                 }
             }
@@ -309,7 +309,7 @@ impl Trainer {
                         };
                         step.map(|s| {
                             dist = Some([s.mean_ap, s.mean_an, s.active_fraction]);
-                            distance_steps += 1;
+                            triplet_steps += 1;
                             s.loss
                         })
                     }
@@ -356,8 +356,8 @@ impl Trainer {
             },
         )?;
         let images_per_second = progress.images_per_second();
-        let mean = |i: usize| distances[i] / distance_steps as f64;
-        let triplet = (distance_steps > 0).then(|| TripletEpochStats {
+        let mean = |i: usize| triplet_sums[i] / triplet_steps as f64;
+        let triplet = (triplet_steps > 0).then(|| TripletEpochStats {
             mean_ap: mean(0),
             mean_an: mean(1),
             active_fraction: mean(2),
